@@ -1,0 +1,1 @@
+"""LOFR ablation harness."""

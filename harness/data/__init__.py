@@ -1,0 +1,1 @@
+"""Datasets: keypoint facts, loaders, transforms and synthetic twins."""

@@ -1,0 +1,51 @@
+"""The `KeypointSpec` dataclass: what a dataset's keypoints are (names, symmetry, graph, metric)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class KeypointSpec:
+    """Facts about one dataset's keypoint definition.
+
+    Attributes:
+        name: dataset kind, one of ``coco``, ``mpii``, ``crowdpose``.
+        joints: joint names, index = channel of every K-sized tensor in the harness.
+        flip_pairs: (left, right) index pairs swapped by a horizontal flip.
+        skeleton: 0-based undirected edges of the kinematic tree (RePPG's graph, drawing).
+        sigmas: OKS sigmas per joint (COCO-style datasets), ``None`` for MPII.
+        metric: ``coco_ap`` | ``crowdpose_ap`` | ``pckh`` -- which evaluator scores it.
+        primary_metric: the metric name that the tables and the runner's progress show.
+        response_groups: Table 7's joint groups (Ear, Eye, Nose, Head, Sho, ...), only the
+            groups the dataset has.
+        pckh_groups: MPII's Table 2 groups (Head, Shoulder, ...), empty for other datasets.
+    """
+
+    name: str
+    joints: tuple[str, ...]
+    flip_pairs: tuple[tuple[int, int], ...]
+    skeleton: tuple[tuple[int, int], ...]
+    sigmas: tuple[float, ...] | None
+    metric: str
+    primary_metric: str
+    response_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    pckh_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joints)
+
+    def flip_permutation(self) -> list[int]:
+        """Index permutation that maps joint i to its mirror joint (identity for centre joints)."""
+        perm = list(range(self.num_joints))
+        for a, b in self.flip_pairs:
+            perm[a], perm[b] = b, a
+        return perm
+
+    def __post_init__(self) -> None:
+        k = len(self.joints)
+        for a, b in self.flip_pairs + self.skeleton:
+            if not (0 <= a < k and 0 <= b < k):
+                raise ValueError(f"{self.name}: joint index out of range in {(a, b)}")
+        if self.sigmas is not None and len(self.sigmas) != k:
+            raise ValueError(f"{self.name}: {len(self.sigmas)} sigmas for {k} joints")

@@ -1,0 +1,27 @@
+"""CrowdPose: 14 joints (COCO's 12 limbs joints + top_head + neck), its own OKS sigmas."""
+from harness.data.specs.base import KeypointSpec
+
+CROWDPOSE = KeypointSpec(
+    name="crowdpose",
+    joints=(
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+        "left_wrist", "right_wrist", "left_hip", "right_hip",
+        "left_knee", "right_knee", "left_ankle", "right_ankle",
+        "top_head", "neck",
+    ),
+    flip_pairs=((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)),
+    skeleton=(
+        (12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5),
+        (0, 6), (1, 7), (6, 7), (6, 8), (8, 10), (7, 9), (9, 11),
+    ),
+    sigmas=(
+        0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
+        0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079,
+    ),
+    metric="crowdpose_ap",
+    primary_metric="AP",
+    response_groups={
+        "Head": (12,), "Sho": (0, 1), "Elb": (2, 3), "Wri": (4, 5),
+        "Hip": (6, 7), "Kne": (8, 9), "Ank": (10, 11),
+    },
+)

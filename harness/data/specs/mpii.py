@@ -1,0 +1,29 @@
+"""MPII: 16 joints in the standard MPII order; scored by PCKh (no OKS sigmas)."""
+from harness.data.specs.base import KeypointSpec
+
+MPII = KeypointSpec(
+    name="mpii",
+    joints=(
+        "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+        "pelvis", "thorax", "upper_neck", "head_top",
+        "right_wrist", "right_elbow", "right_shoulder",
+        "left_shoulder", "left_elbow", "left_wrist",
+    ),
+    flip_pairs=((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)),
+    skeleton=(
+        (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
+        (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15),
+    ),
+    sigmas=None,
+    metric="pckh",
+    primary_metric="Mean",
+    response_groups={
+        "Head": (9,), "Sho": (12, 13), "Elb": (11, 14), "Wri": (10, 15),
+        "Hip": (2, 3), "Kne": (1, 4), "Ank": (0, 5),
+    },
+    # The standard MPII evaluation's groups; "Mean" excludes pelvis (6) and thorax (7).
+    pckh_groups={
+        "Head": (9,), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
+        "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
+    },
+)
