@@ -1,0 +1,66 @@
+"""`LOFRConfig`: every hyper-parameter of the network and its losses, as one typed dataclass.
+
+Only `models.build_model` / `models.build_criterion` read it; the modules they build receive
+plain values. Switch names follow the paper: `spe`, `multi_scale`, `reppg`, `pdc`,
+`enc_layers`, `dec_layers`. Fields marked "beyond the paper" are probes that default to the
+paper's behaviour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.data.specs.coco import COCO
+
+BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
+
+
+@dataclass
+class LOFRConfig:
+    backbone: str = "resnet50"
+    input_size: tuple[int, int] = (256, 192)  # (height, width) of the person crop
+    num_keypoints: int = COCO.num_joints
+    skeleton: tuple[tuple[int, int], ...] = COCO.skeleton
+    d_model: int = 256
+    nhead: int = 8
+    enc_layers: int = 4
+    dec_layers: int = 6
+    dim_feedforward: int = 1024
+    dropout: float = 0.1
+    # The paper's modules (Table 5). All off = the DETR-style baseline.
+    spe: bool = True
+    multi_scale: bool = True
+    reppg: bool = True
+    pdc: bool = True
+    # Eq. 13 weights, and Eq. 15's weight on the supervised MSE term.
+    alpha: float = 0.2
+    alpha1: float = 0.2
+    alpha2: float = 0.5
+    beta: float = 0.1
+    mse_weight: float = 1.0
+    # False for Table 4's Sup-only rows: the criterion then has no classification terms.
+    cls_losses: bool = True
+    pretrained: str | None = None  # local checkpoint path; nothing is downloaded
+    # Ambiguities of the paper made explicit (see the module docstrings).
+    shared_encoder: bool = True  # MS: one encoder for the three scales
+    gcn_layers: int = 2  # RePPG: SemGCN layers
+    spe_sigma: float = 1.0  # SPE: Gaussian sigma of F_key, in feature cells
+    heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
+    # Beyond the paper (off by default): CAM pooling `gap` (the paper) or `lse`.
+    cam_pooling: str = "gap"
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        self.input_size = tuple(int(v) for v in self.input_size)  # type: ignore[assignment]
+        self.skeleton = tuple(tuple(int(v) for v in e) for e in self.skeleton)  # type: ignore[assignment]
+        if len(self.input_size) != 2 or min(self.input_size) < 32 or any(v % 16 for v in self.input_size):
+            raise ValueError(f"input_size must be (h, w), multiples of 16 and >= 32, got {self.input_size}")
+        if self.d_model % self.nhead:
+            raise ValueError(f"d_model {self.d_model} is not divisible by nhead {self.nhead}")
+        if self.enc_layers < 0 or self.dec_layers < 1:
+            raise ValueError("enc_layers must be >= 0 and dec_layers >= 1")
+        if self.cam_pooling not in ("gap", "lse"):
+            raise ValueError(f"cam_pooling must be 'gap' or 'lse', got {self.cam_pooling!r}")
+        for a, b in self.skeleton:
+            if not (0 <= a < self.num_keypoints and 0 <= b < self.num_keypoints):
+                raise ValueError(f"skeleton edge {(a, b)} is out of range for {self.num_keypoints} keypoints")
