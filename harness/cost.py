@@ -1,0 +1,86 @@
+"""Cost figures of a model: parameters, GMACs, training / inference throughput, peak memory.
+
+The same code fills every trial's `metrics.json["cost"]`, `harness plan`'s estimate and the
+benchmarks, so the three agree. GMACs are multiply-accumulates (FLOPs / 2, as the pose papers
+report them), counted by `torch.utils.flop_counter.FlopCounterMode` at the trial's input size.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from typing import Any, Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | None = None) -> float:
+    """GMACs of one forward pass of one image at `model_cfg.input_size`.
+
+    With `meta=True` the model is built on the meta device: shapes only, no memory, no compute
+    (what `harness plan` uses for hundreds of configs); if an op has no meta kernel, it falls back
+    to a real CPU pass.
+    """
+    from models import build_model
+
+    h, w = model_cfg.input_size
+    if meta and model is None:
+        try:
+            with torch.device("meta"):
+                m = build_model(model_cfg)
+                x = torch.empty(1, 3, h, w)
+            return _flops(m, x) / 2e9
+        except (NotImplementedError, RuntimeError):
+            pass
+    m = model if model is not None else build_model(model_cfg)
+    p = next(m.parameters())
+    x = torch.zeros(1, 3, h, w, device=p.device, dtype=torch.float32)
+    return _flops(m, x) / 2e9
+
+
+def _flops(model: torch.nn.Module, x: torch.Tensor) -> int:
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(x)
+    model.train(was_training)
+    return counter.get_total_flops()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_throughput(step: Callable[[], Any], batch_size: int, device: torch.device,
+                       warmup: int = 1, iters: int = 3) -> float:
+    """Images per second of `step()` (one batch), after `warmup` untimed calls."""
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    _sync(device)
+    return batch_size * iters / max(time.perf_counter() - t0, 1e-9)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this process: CUDA allocator peak on a GPU, max RSS on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on CUDA (the paper-scale path), nothing on CPU (exact, deterministic)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()

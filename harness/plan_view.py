@@ -1,0 +1,114 @@
+"""`harness plan`'s readable view: the trial table and a cost estimate.
+
+The estimate is trials x epochs x training instances / throughput. Training instances come from
+the annotation file when it is on disk, else from the published dataset sizes below; throughput
+comes from the matrix's own finished trials (`cost.train_img_per_s` in their metrics.json, same
+model, input and device kind) when there are any, else from the model's GMACs at an assumed
+sustained rate. Every figure says which source it used.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.matrix import Plan, PlannedTrial
+
+# Training instances of the real datasets (top-down person instances with keypoints).
+# COCO train2017: 149,813 (the count that the top-down recipes train on); MPII: 22,246 (the
+# standard train split); CrowdPose trainval: the paper's 80K instances x 12K/20K images (approx.).
+PUBLISHED_TRAIN_INSTANCES = {"coco": 149_813, "mpii": 22_246, "crowdpose": 48_000}
+# Assumed sustained training rate when nothing was measured: 25 TFLOP/s on a GPU (bf16,
+# V100/A100 class), 0.05 TFLOP/s on one CPU core; a training step ~ 3x the forward FLOPs.
+ASSUMED_TFLOPS = {"gpu": 25.0, "cpu": 0.05}
+
+
+def _instances(t: PlannedTrial) -> tuple[int, str]:
+    ds = t.config.dataset
+    cap = t.config.schedule.max_train_instances
+    if ds.synthetic:
+        # the twins average ~1.5 people an image (harness/data/synth.py); the cap wins when set
+        n = int(ds.synth_images * 1.5)
+        return (min(n, cap) if cap else n), "twin"
+    ann = Path(ds.root) / ds.train_ann
+    n, src = PUBLISHED_TRAIN_INSTANCES[ds.kind], "published size"
+    if ann.is_file() and ann.stat().st_size < 2_000_000_000:
+        try:
+            data = json.loads(ann.read_text())
+            n = len(data["annotations"]) if isinstance(data, dict) else len(data)
+            src = "annotation file"
+        except (OSError, ValueError, KeyError):
+            pass
+    return (min(n, cap) if cap else n), src
+
+
+def _measured_rates(results_dir: Path) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for mfile in results_dir.glob("*/metrics.json"):
+        try:
+            m = json.loads(mfile.read_text())
+            model = m["config"]["model"]
+            key = json.dumps([model["backbone"], model["input_size"], m["cost"]["device"].split(":")[0]])
+            rates[key] = float(m["cost"]["train_img_per_s"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return rates
+
+
+def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
+    lines = [f"{plan.source}: scale {plan.scale}, {len(plan.trials)} trials "
+             f"({', '.join(f'{s}: {len(ids)}' for s, ids in plan.study_trials().items())})", ""]
+    header = f"{'id':12}  {'dataset':14} {'backbone':9} {'input':7} {'SPE':3} {'MS':3} {'RePPG':5} {'PDC':3} " \
+             f"{'En/De':5} {'supervision':16} {'seed':4}  studies"
+    lines.append(header)
+    lines.append("-" * len(header))
+    device = "gpu" if plan.resources.gpus_per_trial > 0 else "cpu"
+    rates = _measured_rates(results_root / plan.name)
+    total_img, measured_s, assumed_flop, sources = 0.0, 0.0, 0.0, set()
+    missing = set()
+    for t in plan.trials:
+        c = t.config
+        m = c.model
+        yes = lambda b: "x" if b else "."  # noqa: E731
+        lines.append(
+            f"{t.id:12}  {c.dataset.name[:14]:14} {m.backbone:9} {m.input_size[0]}x{m.input_size[1]:<3} "
+            f"{yes(m.spe):3} {yes(m.multi_scale):3} {yes(m.reppg):5} {yes(m.pdc):3} "
+            f"{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4}  {','.join(t.studies)}")
+        n, src = _instances(t)
+        sources.add(src)
+        images = n * c.schedule.epochs
+        total_img += images
+        key = json.dumps([m.backbone, list(m.input_size), "cuda" if device == "gpu" else "cpu"])
+        if key in rates:
+            measured_s += images / rates[key]
+        else:
+            assumed_flop += images * 3 * 2 * _gmacs(m) * 1e9
+        missing.update(t.missing_data)
+    seconds = measured_s + assumed_flop / (ASSUMED_TFLOPS[device] * 1e12)
+    slots = max(1.0, 1.0 / plan.resources.gpus_per_trial) if device == "gpu" else 1.0
+    lines.append("")
+    unit = "GPU" if device == "gpu" else "CPU-core"
+    basis = "measured img/s of finished trials" if assumed_flop == 0 else (
+        f"GMACs at an assumed {ASSUMED_TFLOPS[device]:g} TFLOP/s per {unit}"
+        + (" and measured img/s" if measured_s else ""))
+    lines.append(f"{len(plan.trials)} trials, {total_img:,.0f} training images in all "
+                 f"({', '.join(sorted(sources))}), ~ {seconds / 3600 / slots:,.1f} {unit}-hours "
+                 f"({basis}), ~ {seconds / 86400 / 4 / slots:,.1f} days on 4 {unit}s")
+    if missing:
+        lines.append(f"missing data ({len(missing)} paths): " + ", ".join(sorted(missing)[:4])
+                     + (" ..." if len(missing) > 4 else ""))
+    return "\n".join(lines)
+
+
+_GMACS_CACHE: dict[str, float] = {}
+
+
+def _gmacs(model_cfg) -> float:
+    """GMACs of one forward pass, counted on the meta device (no memory, no compute)."""
+    from harness.cost import count_gmacs
+
+    key = json.dumps([model_cfg.backbone, list(model_cfg.input_size), model_cfg.spe, model_cfg.multi_scale,
+                      model_cfg.reppg, model_cfg.pdc, model_cfg.enc_layers, model_cfg.dec_layers,
+                      model_cfg.d_model, model_cfg.num_keypoints])
+    if key not in _GMACS_CACHE:
+        _GMACS_CACHE[key] = count_gmacs(model_cfg, meta=True)
+    return _GMACS_CACHE[key]
