@@ -1,0 +1,101 @@
+"""Live progress of `harness run` on the terminal: trials done / running / pending / failed,
+the running trials' epoch and metric, elapsed and estimated time. One line per event, so that
+it reads the same in a terminal and in a CI log."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from harness.matrix import Plan
+
+
+class ProgressBoard:
+    def __init__(self, plan: Plan, results_dir, quiet: bool = False):
+        self.total = len(plan.trials)
+        self.t0 = time.perf_counter()
+        self.quiet = quiet
+        self.epochs = {t.id: t.config.schedule.epochs for t in plan.trials}
+        self.done = 0
+        self.failed = 0
+        self.running: dict[str, str] = {}
+        self.finished_s: list[float] = []
+        self.started: dict[str, float] = {}
+        self.pending = self.total
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"[{self._clock(time.perf_counter() - self.t0)}] {msg}", file=sys.stdout, flush=True)
+
+    @staticmethod
+    def _clock(s: float) -> str:
+        s = int(s)
+        return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+    def _eta(self) -> str:
+        if not self.finished_s:
+            return "?"
+        left = self.pending + len(self.running)
+        slots = max(1, len(self.running))
+        return self._clock(left * (sum(self.finished_s) / len(self.finished_s)) / slots)
+
+    def status(self, extra: str = "") -> None:
+        self.say(f"done {self.done} | running {len(self.running)} | pending {self.pending} | failed {self.failed}"
+                 f" | eta {self._eta()}" + (f" | {extra}" if extra else ""))
+
+    # -- events (called from the Tune callback) ---------------------------------------------
+    def started_trial(self, tid: str) -> None:
+        self.started[tid] = time.perf_counter()
+        self.running[tid] = "starting"
+        self.pending = max(0, self.pending - 1)
+        self.status(f"{tid} started")
+
+    def result(self, tid: str, res: dict[str, Any]) -> None:
+        epoch = res.get("epoch")
+        metric = {k: v for k, v in res.items() if k in ("AP", "Mean") and v is not None}
+        text = f"epoch {epoch}/{self.epochs.get(tid, '?')} loss {res.get('loss', float('nan')):.4f}"
+        text += "".join(f" {k} {v:.3f}" for k, v in metric.items())
+        self.running[tid] = text
+        self.status(f"{tid} {text}")
+
+    def completed(self, tid: str, ok: bool, error: str | None = None) -> None:
+        self.running.pop(tid, None)
+        if tid in self.started:
+            self.finished_s.append(time.perf_counter() - self.started.pop(tid))
+        if ok:
+            self.done += 1
+            self.status(f"{tid} completed")
+        else:
+            self.failed += 1
+            self.status(f"{tid} FAILED: {(error or '').splitlines()[0] if error else ''}")
+
+    def finish(self, completed: int, failed: int) -> None:
+        self.say(f"finished: {completed}/{self.total} completed, {failed} failed or missing")
+
+    def tune_callback(self):
+        from ray.tune import Callback
+
+        board = self
+
+        class _Board(Callback):
+            @staticmethod
+            def _tid(trial) -> str:
+                cfg = trial.config.get("trial") or trial.config.get("train_loop_config", {}).get("trial", {})
+                return cfg.get("id", trial.trial_id)
+
+            def on_trial_start(self, iteration, trials, trial, **info):
+                board.started_trial(self._tid(trial))
+
+            def on_trial_result(self, iteration, trials, trial, result, **info):
+                board.result(self._tid(trial), result)
+
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                board.completed(self._tid(trial), True)
+
+            def on_trial_error(self, iteration, trials, trial, **info):
+                board.completed(self._tid(trial), False, str(getattr(trial, "error_file", "") or "error"))
+
+            def on_trial_recover(self, iteration, trials, trial, **info):
+                board.say(f"{self._tid(trial)} failed, retrying")
+
+        return _Board()

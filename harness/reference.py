@@ -1,0 +1,60 @@
+"""The mean-pose reference: predict the training set's mean keypoint positions in every crop.
+
+A model that does not beat it has not learned to localise. Written once per dataset and split as
+`references/<dataset name>.json` in the matrix's results folder.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.atomic import write_json
+from harness.config import DatasetConfig
+
+
+def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
+                          max_val_instances: int | None = None) -> tuple[list[dict[str, Any]], Any]:
+    """Results-format predictions of the mean pose on the validation crops, and the val set."""
+    from harness.data import build_dataset, mean_pose
+    from harness.data.transforms import crop_to_image
+    from harness.evaluation.results import build_results
+
+    pose = mean_pose(dataset, input_size)  # K x 2 crop px, NaN where a joint is never visible
+    val = build_dataset(dataset, "val", input_size, augment=False, seed=0, max_instances=max_val_instances)
+    spec = val.spec
+    # A joint never seen in training is put at the crop centre with score 0.
+    centre = np.array([input_size[1] / 2.0, input_size[0] / 2.0])
+    seen = ~np.isnan(pose).any(axis=1)
+    pose = np.where(seen[:, None], pose, centre)
+    scores = seen.astype(np.float64)
+    instances = []
+    for i in range(len(val)):
+        meta = val.instance_meta(i) if hasattr(val, "instance_meta") else val[i]["meta"]
+        center, scale = np.asarray(meta["center"], float), np.asarray(meta["scale"], float)
+        xy = crop_to_image(pose, center, scale, input_size)
+        instances.append({"image_id": int(meta["image_id"]), "index": int(meta["index"]),
+                          "keypoints": np.concatenate([xy, scores[:, None]], axis=1),
+                          "box_score": float(meta["score"]), "area": float(meta["area"]),
+                          "center": center, "scale": scale})
+    return build_results(spec.name, instances, spec), val
+
+
+def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: Path,
+                    max_val_instances: int | None = None) -> dict[str, Any]:
+    """Evaluate the mean pose and write `path` atomically; reuse it when it is already there."""
+    from harness.evaluation import evaluate
+
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            pass
+    results, val = mean_pose_predictions(dataset, input_size, max_val_instances)
+    ev = evaluate(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None))
+    ref = {"dataset": dataset.name, "kind": dataset.kind, "split": "val",
+           "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
+    write_json(path, ref)
+    return ref
