@@ -370,6 +370,10 @@ def _resolve_row(path: Path, where: str, partial: dict[str, Any], datasets: dict
                  backbones: dict[str, Any], synthetic: bool, scale_body: dict[str, Any], scale: str,
                  seed: int) -> TrialConfig:
     partial = dict(partial)
+    for key in ("seed", "scale"):
+        if key in partial:
+            raise MatrixError(path, f"{where}.{key}",
+                              f"is set by the matrix's {'seeds' if key == 'seed' else '--scale'}, not by a row")
     ds = _resolve_dataset(path, where, partial.pop("dataset"), datasets, synthetic, scale_body, seed)
     model = dict(partial.pop("model", {}) or {})
     if not isinstance(model, dict):
