@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="logical GPUs for a local Ray (testing scheduling without CUDA)")
     p.add_argument("--device", choices=("auto", "cpu"), default=None,
                    help="override every trial's device (cpu: train on CPU even where Ray assigned a GPU)")
-    p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+    p.add_argument("--report", action="store_true", help="also write the HTML report (as 'harness report') at the end")
 
     p = sub.add_parser("plan", help="list the trials of a matrix file without running them",
                        description="Expand MATRIX into deduplicated trials; works without the datasets on disk.")
@@ -121,7 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scale=args.scale, results_root=Path(args.results), address=args.address,
         gpus_per_trial=args.gpus_per_trial, cpus_per_trial=args.cpus_per_trial,
         max_failures=args.max_failures, max_concurrent=args.max_concurrent, seeds=args.seeds,
-        only=args.only, num_gpus=args.num_gpus, device=args.device, report=not args.no_report,
+        only=args.only, num_gpus=args.num_gpus, device=args.device, report=args.report,
     )
     summary = run_matrix(Path(args.matrix), opts)
     return 0 if summary.failed == 0 else 1

@@ -108,7 +108,7 @@ class TrialConfig:
     seed: int = 0
     scale: str = "full"  # full | synthetic | smoke
     device: str = "auto"  # auto (the GPU Ray assigned, else CPU) | cpu
-    fail: str | None = None  # test hook: "always" raises at epoch start (exercises retries)
+    fail: str | None = None  # test hook: "always" raises in training, "nan" makes the loss NaN
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -118,8 +118,13 @@ class TrialConfig:
         return from_dict(cls, data, where)
 
     def trial_id(self) -> str:
-        """A hash of the resolved config (seed included), independent of key order."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A hash of the resolved config (seed included), independent of key order.
+
+        `device` and `fail` are left out: where a trial runs, and the test hook that makes it
+        fail, do not change which experiment it is (a checkpoint resumes across them).
+        """
+        identity = {k: v for k, v in self.to_dict().items() if k not in ("device", "fail")}
+        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -38,7 +38,7 @@ class RunOptions:
     num_cpus: float | None = None
     device: str | None = None  # "cpu" forces every trial onto the CPU
     ddp_workers: int | None = None  # data-parallel workers per trial (default: GPUs per trial when > 1)
-    report: bool = True
+    report: bool = False
     quiet: bool = False
 
 

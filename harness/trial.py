@@ -372,7 +372,8 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                 return done
         except ValueError:
             pass  # a broken metrics.json is rewritten by this run
-    wall0 = time.perf_counter()
+    wall0, started_at = time.perf_counter(), time.time()
+    attempts = _previous_attempts(mpath) + 1
     say = progress or (lambda msg: None)
     try:
         device = pick_device(cfg.device)
@@ -411,7 +412,10 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             "config": cfg.to_dict(),
             "metrics": final["metrics"],
             "curve": trial.curve,
-            "timings": {"train_s": trial.train_s, "eval_s": final["eval_s"], "wall_s": time.perf_counter() - wall0},
+            "timings": {"train_s": trial.train_s, "eval_s": final["eval_s"], "wall_s": time.perf_counter() - wall0,
+                        "started_at": started_at, "finished_at": time.time()},
+            "attempts": attempts,
+            "world_size": world_size,
             "cost": {
                 "params": count_params(trial.net),
                 "gmacs": count_gmacs(cfg.model, model=trial.net),
@@ -431,9 +435,18 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
         if not isinstance(exc, KeyboardInterrupt) and rank == 0:
             write_json(mpath, {
                 "status": "failed", "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
-                "traceback": traceback.format_exc(limit=8), "config": cfg.to_dict(),
+                "traceback": traceback.format_exc(limit=8), "config": cfg.to_dict(), "attempts": attempts,
             })
         raise
+
+
+def _previous_attempts(mpath: Path) -> int:
+    """How many earlier attempts of this trial failed (kept in its failed metrics.json)."""
+    try:
+        prev = json.loads(mpath.read_text())
+        return int(prev.get("attempts", 0)) if prev.get("status") == "failed" else 0
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 0
 
 
 def is_completed(out_dir: Path) -> bool:

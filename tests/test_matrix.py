@@ -98,7 +98,7 @@ def test_plan_json_cli(capsys):
 def test_plan_reports_missing_data_and_run_refuses(tmp_path, capsys):
     plan = expand(MATRIX, "full")
     assert all(t.missing_data for t in plan.trials)  # no real datasets on this machine
-    code = main(["run", str(MATRIX), "--scale", "full", "--results", str(tmp_path / "r"), "--no-report"])
+    code = main(["run", str(MATRIX), "--scale", "full", "--results", str(tmp_path / "r")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "dataset path not found" in err[0] and str(MATRIX) in err[0]
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").rglob("metrics.json"))
@@ -228,7 +228,7 @@ def _run_cli(args, capsys):
 def test_malformed_matrix_one_line_exit_2(tmp_path, capsys, label, mutate, key):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(mutate(BASE), sort_keys=False))
-    for cmd in (["plan", str(path)], ["run", str(path), "--results", str(tmp_path / "r"), "--no-report"]):
+    for cmd in (["plan", str(path)], ["run", str(path), "--results", str(tmp_path / "r")]):
         code, err = _run_cli(cmd, capsys)
         assert code == 2, (label, err)
         assert len(err) == 1, err
