@@ -1,0 +1,131 @@
+"""The Ray Tune runner: kill -9 then re-run redoes nothing finished; an always-failing trial is
+retried then recorded while the others finish; 0.5 logical GPU per trial runs 8 at once; a
+2-worker data-parallel trial (gloo, CPU) completes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.runner import RunOptions, run_matrix
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY_MODEL = {"backbone": "resnet18", "input_size": [64, 48], "d_model": 32, "nhead": 4,
+              "dim_feedforward": 64, "enc_layers": 1, "dec_layers": 1}
+
+
+def _matrix(tmp_path: Path, rows: list[dict], epochs: int = 1, name: str = "m", seeds=(0,),
+            twin: int = 16) -> Path:
+    data = {
+        "name": name,
+        "datasets": {"coco": {"kind": "coco"}, "mpii": {"kind": "mpii"}},
+        "backbones": {"resnet18": {"pretrained": None}},
+        "defaults": {"dataset": "coco", "model": TINY_MODEL, "device": "cpu",
+                     "schedule": {"epochs": epochs, "batch_size": 8, "lr": 0.001, "lr_steps": [],
+                                  "max_train_instances": 16, "max_val_instances": 8}},
+        "seeds": list(seeds),
+        "resources": {"gpus_per_trial": 0, "cpus_per_trial": 1, "max_failures": 1},
+        "scales": {"smoke": {"datasets": "synthetic", "twin_images": {"default": twin},
+                             "twin_val_images": {"default": 8}}},
+        "studies": {"table5": {"table": "table5", "rows": rows}},
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def ray_shutdown():
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+def _metrics(results: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in results.glob("*/metrics.json")}
+
+
+def test_kill9_then_rerun_redoes_nothing_finished(tmp_path):
+    rows = [{"model": {"spe": s, "pdc": p}} for s in (False, True) for p in (False, True)]
+    matrix = _matrix(tmp_path, rows, epochs=2)
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(matrix), "--scale", "smoke",
+           "--results", str(results), "--cpus-per-trial", "1", "--max-concurrent", "1"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            done = [k for k, m in _metrics(results / "m").items() if m.get("status") == "completed"]
+            if done:
+                break
+            time.sleep(0.5)
+        assert done, "no trial completed before the kill"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the runner and its Ray processes
+        proc.wait()
+    first = {k: (results / "m" / k / "metrics.json").stat().st_mtime_ns
+             for k, m in _metrics(results / "m").items() if m.get("status") == "completed"}
+    rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    final = _metrics(results / "m")
+    assert len(final) == 4 and all(m["status"] == "completed" for m in final.values())
+    for k, mtime in first.items():  # nothing finished was redone
+        assert (results / "m" / k / "metrics.json").stat().st_mtime_ns == mtime
+    assert f"{len(first)} already completed" in rerun.stdout
+
+
+def test_failing_trial_is_retried_then_recorded(tmp_path, ray_shutdown):
+    rows = [{"model": {"spe": False}}, {"model": {"spe": True}}, {"model": {"spe": True}, "fail": "always"}]
+    matrix = _matrix(tmp_path, rows, name="f")
+    results = tmp_path / "results"
+    summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=results, max_failures=2,
+                                            num_cpus=2, quiet=True))
+    metrics = _metrics(results / "f")
+    failed = [m for m in metrics.values() if m["status"] == "failed"]
+    completed = [m for m in metrics.values() if m["status"] == "completed"]
+    assert summary.failed == 1 and len(failed) == 1 and len(completed) == 2
+    assert failed[0]["error"].startswith("RuntimeError: forced failure")
+    assert failed[0]["attempts"] == 3  # the first try and max_failures=2 retries
+    index = json.loads((results / "f" / "index.json").read_text())
+    assert set(index["trials"]) == set(metrics)
+
+
+def test_half_gpu_per_trial_packs_eight_trials_on_four_logical_gpus(tmp_path, ray_shutdown):
+    rows = [{"model": {"spe": False}}]
+    matrix = _matrix(tmp_path, rows, name="g", seeds=list(range(8)), twin=8)
+    results = tmp_path / "results"
+    t0 = time.time()
+    run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_gpus=4, num_cpus=8,
+                                  gpus_per_trial=0.5, cpus_per_trial=1, device="cpu", quiet=True))
+    makespan = time.time() - t0
+    metrics = list(_metrics(results / "g").values())
+    assert len(metrics) == 8 and all(m["status"] == "completed" for m in metrics)
+    spans = [(m["timings"]["started_at"], m["timings"]["finished_at"]) for m in metrics]
+    # the largest number of trials running at the same moment
+    peak = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
+    assert peak == 8, spans
+    busy = sum(e - s for s, e in spans)
+    print(f"packing: makespan {makespan:.1f}s, sum of trial time / 8 slots {busy / 8:.1f}s")
+
+
+def test_two_worker_data_parallel_trial_on_cpu(tmp_path, ray_shutdown):
+    matrix = _matrix(tmp_path, [{"model": {"spe": True}}], name="d")
+    results = tmp_path / "results"
+    run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_cpus=2, cpus_per_trial=1,
+                                  ddp_workers=2, device="cpu", quiet=True))
+    (m,) = _metrics(results / "d").values()
+    assert m["status"] == "completed" and m["world_size"] == 2
+    # each rank trained on its half of the 16 instances: rank 0 counted 8 a epoch
+    assert m["data"]["train_instances"] == 16
+    assert (results / "d" / next(iter(_metrics(results / "d"))) / "predictions.json").is_file()
