@@ -17,6 +17,10 @@ A matrix file (see `run_matrix.yaml`) has these top-level keys:
   not a full grid, e.g. Table 4's COCO R50, COCO HR32, MPII R50); ``grid`` maps dotted keys to
   value lists (cross product). Rows x cross x grid.
 
+- ``extends``: another matrix file (relative to this one) whose keys this file starts from (its
+  own keys replace the parent's); ``select``: a list of the studies to keep. The files in
+  ``ablations/`` are such one-table views of ``run_matrix.yaml``.
+
 A row (like every partial config here) uses the trial config's keys (`harness.config.TrialConfig`)
 except that ``dataset`` is the *name* of a dataset entry and ``model.backbone`` is a name from
 ``backbones``. Resolution order: defaults, dataset overrides, study base, row, grid point, scale
@@ -35,7 +39,8 @@ from harness.config import ConfigError, DatasetConfig, TrialConfig, merge
 from harness.data.specs import SPECS
 from harness.errors import UserError
 
-TOP_KEYS = {"name", "datasets", "backbones", "defaults", "seeds", "resources", "scales", "studies"}
+TOP_KEYS = {"name", "datasets", "backbones", "defaults", "seeds", "resources", "scales", "studies",
+            "extends", "select"}
 DATASET_KEYS = {"kind", "root", "train_ann", "val_ann", "train_images", "val_images",
                 "detections", "head_boxes", "overrides"}
 RESOURCE_KEYS = {"gpus_per_trial", "cpus_per_trial", "max_failures", "max_concurrent"}
@@ -122,6 +127,35 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
         raise MatrixError(path, "", "not a text file") from None
     if not isinstance(data, dict):
         raise MatrixError(path, "", f"must be a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _apply_extends(path: Path, data: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Resolve ``extends`` (parent file first, this file's keys on top) and ``select``."""
+    if "extends" in data:
+        parent_ref = data["extends"]
+        if not isinstance(parent_ref, str):
+            raise MatrixError(path, "extends", "must be the path of another matrix file")
+        if depth > 4:
+            raise MatrixError(path, "extends", "too deeply nested (a cycle?)")
+        parent_path = (path.parent / parent_ref).resolve()
+        parent = _apply_extends(parent_path, load_matrix(parent_path), depth + 1)
+        data = {**parent, **{k: v for k, v in data.items() if k != "extends"}}
+    if "select" in data:
+        select = data.pop("select")
+        studies = data.get("studies")
+        if not isinstance(select, list) or not select or not all(isinstance(s, str) for s in select):
+            raise MatrixError(path, "select", "must be a non-empty list of study names")
+        if not isinstance(studies, dict):
+            raise MatrixError(path, "studies", "must be a mapping of study name -> study")
+        for name in select:
+            if name not in studies:
+                raise MatrixError(path, "select", f"no study named {name!r} (defined: {', '.join(studies)})")
+        data["studies"] = {k: v for k, v in studies.items() if k in select}
+        for sname, body in (data.get("scales") or {}).items():
+            if isinstance(body, dict) and isinstance(body.get("studies"), dict):
+                data["scales"] = {**data["scales"], sname: {
+                    **body, "studies": {k: v for k, v in body["studies"].items() if k in select}}}
     return data
 
 
@@ -270,6 +304,10 @@ def expand(path: str | Path, scale: str = "full", seeds: list[int] | None = None
     """
     path = Path(path)
     data = load_matrix(path) if data is None else data
+    for key in data:
+        if key not in TOP_KEYS:
+            raise MatrixError(path, str(key), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    data = _apply_extends(path, data)
     for key in data:
         if key not in TOP_KEYS:
             raise MatrixError(path, str(key), f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")

@@ -277,3 +277,25 @@ def test_cli_help_lists_subcommands(capsys):
     out = capsys.readouterr().out
     for sub in ("run", "plan", "report", "evaluate", "synth", "trial"):
         assert sub in out
+
+
+def test_ablation_files_are_the_matrix_split_by_table():
+    whole = {t.id: set(t.studies) for t in expand(MATRIX, "full").trials}
+    union: dict[str, set] = {}
+    for f in sorted((ROOT / "ablations").glob("*.yaml")):
+        plan = expand(f, "full")
+        assert list(plan.studies) == [f.stem]
+        for t in plan.trials:
+            union.setdefault(t.id, set()).update(t.studies)
+    assert union == whole
+
+
+def test_extends_cycle_and_bad_select(tmp_path, capsys):
+    a = tmp_path / "a.yaml"
+    a.write_text("extends: a.yaml\n")
+    code, err = _run_cli(["plan", str(a)], capsys)
+    assert code == 2 and len(err) == 1 and "extends" in err[0]
+    b = tmp_path / "b.yaml"
+    b.write_text(f"extends: {MATRIX}\nselect: [table9]\n")
+    code, err = _run_cli(["plan", str(b)], capsys)
+    assert code == 2 and len(err) == 1 and "table9" in err[0]
