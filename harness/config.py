@@ -108,7 +108,7 @@ class TrialConfig:
     seed: int = 0
     scale: str = "full"  # full | synthetic | smoke
     device: str = "auto"  # auto (the GPU Ray assigned, else CPU) | cpu
-    fail: str | None = None  # test hook: "always" raises in training, "nan" makes the loss NaN
+    fail: str | None = None  # test hook: "always" raises in training; "nan@E": NaN loss from epoch E
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -120,10 +120,10 @@ class TrialConfig:
     def trial_id(self) -> str:
         """A hash of the resolved config (seed included), independent of key order.
 
-        `device` and `fail` are left out: where a trial runs, and the test hook that makes it
-        fail, do not change which experiment it is (a checkpoint resumes across them).
+        `device` is left out: where a trial runs does not change which experiment it is (the
+        runner's `--device cpu` override and a checkpoint resumed on another device keep the id).
         """
-        identity = {k: v for k, v in self.to_dict().items() if k not in ("device", "fail")}
+        identity = {k: v for k, v in self.to_dict().items() if k != "device"}
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

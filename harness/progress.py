@@ -3,11 +3,22 @@ the running trials' epoch and metric, elapsed and estimated time. One line per e
 it reads the same in a terminal and in a CI log."""
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from harness.matrix import Plan
+
+
+def _error_line(trial) -> str:
+    """The failed trial's first error line, from the metrics.json that the trial wrote."""
+    cfg = trial.config.get("trial") or trial.config.get("train_loop_config", {}).get("trial", {})
+    try:
+        return json.loads((Path(cfg["out"]) / "metrics.json").read_text())["error"]
+    except (KeyError, OSError, ValueError, TypeError):
+        return "error (see Ray's log)"
 
 
 class ProgressBoard:
@@ -93,7 +104,7 @@ class ProgressBoard:
                 board.completed(self._tid(trial), True)
 
             def on_trial_error(self, iteration, trials, trial, **info):
-                board.completed(self._tid(trial), False, str(getattr(trial, "error_file", "") or "error"))
+                board.completed(self._tid(trial), False, _error_line(trial))
 
             def on_trial_recover(self, iteration, trials, trial, **info):
                 board.say(f"{self._tid(trial)} failed, retrying")

@@ -10,6 +10,7 @@ more than one GPU trains data-parallel through Ray Train's TorchTrainer.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -137,6 +138,12 @@ def ddp_train_loop(config: dict[str, Any]) -> None:
               world=(ctx.get_world_rank(), ctx.get_world_size()))
 
 
+def _trial_name(trial) -> str:
+    """Name Ray's own trial folders by the harness's trial id (not by the whole config)."""
+    cfg = trial.config.get("trial") or trial.config.get("train_loop_config", {}).get("trial", {})
+    return str(cfg.get("id", trial.trial_id))
+
+
 def _init_ray(opts: RunOptions, results_dir: Path) -> None:
     import ray
 
@@ -144,7 +151,6 @@ def _init_ray(opts: RunOptions, results_dir: Path) -> None:
         return
     # Keep Ray's own chatter (and its dashboard) out of the way: the harness prints progress.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     if opts.address:
         ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
@@ -217,7 +223,8 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[board.tune_callback()],
     )
-    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=False)
+    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=False,
+                                  trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
     workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
     if workers > 1:
         from ray.train import ScalingConfig
@@ -238,6 +245,9 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         trainable = tune.with_resources(tune_trainable, {"cpu": r.cpus_per_trial, "gpu": gpus})
         tuner = tune.Tuner(trainable, param_space={"trial": tune.grid_search(payloads)},
                            tune_config=tune_config, run_config=run_config)
+    # Ray Tune logs every failed attempt's traceback; the board prints the error's first line and
+    # the traceback is kept in the trial's metrics.json.
+    logging.getLogger("ray.tune").setLevel(logging.CRITICAL)
     grid = tuner.fit()
     # A trial whose process died without writing metrics.json (OOM kill, node loss) is recorded here.
     for result in grid:

@@ -208,7 +208,7 @@ class Trial:
                 outputs = self.model(images)
             losses = self.criterion(outputs, {k: v for k, v in batch.items() if k != "image"})
             total = sum(weights[k] * v for k, v in losses.items())
-            if cfg.fail == "nan":
+            if cfg.fail and cfg.fail.startswith("nan@") and epoch >= int(cfg.fail[4:]):
                 total = total * float("nan")
             if not torch.isfinite(total):
                 raise FloatingPointError(
