@@ -1,0 +1,83 @@
+"""COCO and CrowdPose keypoint AP: thin wrappers around pycocotools / xtcocotools.
+
+COCO: pycocotools ``COCOeval(gt, dt, 'keypoints')``; ``stats`` order AP, AP .5, AP .75,
+AP (M), AP (L), AR, AR .5, AR .75, AR (M), AR (L).
+
+CrowdPose: xtcocotools ``COCOeval(gt, dt, 'keypoints_crowd', sigmas, use_area=False)``. Its
+``summarize`` (``_summarizeKps_crowd`` in xtcocotools 1.14) fills ``stats`` as AP, AP .5, AP .75,
+AR, AR .5, AR .75, then AP(E), AP(M), AP(H) from ``get_type_result(first=0.2, second=0.8)``
+(crowdIndex < 0.2 easy, < 0.8 medium, else hard; those three are rounded to 4 decimals by
+xtcocotools itself). A split without images comes out as -1 there; we report every -1 as
+``None`` (undefined), never as a score.
+
+The libraries print; their stdout is swallowed here.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.evaluation.per_image import from_coco_eval
+
+COCO_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
+CROWDPOSE_NAMES = ("AP", "AP .5", "AP .75", "AR", "AR .5", "AR .75", "AP(E)", "AP(M)", "AP(H)")
+
+
+def _load_results(lib_coco_cls, gt, preds: list[dict[str, Any]]):
+    """`gt.loadRes(preds)`, also for an empty list (the libraries index `anns[0]` and crash)."""
+    if preds:
+        return gt.loadRes(copy.deepcopy(preds))  # loadRes writes id/area/bbox into the dicts
+    res = lib_coco_cls()
+    res.dataset["images"] = list(gt.dataset["images"])
+    res.dataset["categories"] = copy.deepcopy(gt.dataset["categories"])
+    res.dataset["annotations"] = []
+    res.createIndex()
+    if isinstance(getattr(gt, "anno_file", None), list) and len(gt.anno_file) == 1:
+        # xtcocotools' loadRes records the results source beside the gt path; the crowd
+        # summary unpacks both, so an empty result set records "none" the same way.
+        gt.anno_file.append(None)
+    return res
+
+
+def _as_metrics(names: tuple[str, ...], stats) -> dict[str, float | None]:
+    # COCOeval writes -1 where a metric is undefined (no ground truth in that range/split).
+    return {n: (None if float(s) < 0 else float(s)) for n, s in zip(names, stats)}
+
+
+def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """pycocotools keypoint evaluation -> (metrics by name, per-image arrays)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(ann_path))
+        dt = _load_results(COCO, gt, preds)
+        ev = COCOeval(gt, dt, "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        per_image = from_coco_eval("coco", ev)
+        ev.summarize()
+    return _as_metrics(COCO_NAMES, ev.stats), per_image
+
+
+def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]],
+                       sigmas: tuple[float, ...]) -> tuple[dict, dict]:
+    """xtcocotools 'keypoints_crowd' evaluation -> (metrics by name, per-image arrays)."""
+    from xtcocotools.coco import COCO
+    from xtcocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(ann_path))  # built from the path: the crowd summary re-reads the file
+        dt = _load_results(COCO, gt, preds)
+        ev = COCOeval(gt, dt, "keypoints_crowd", np.array(sigmas), use_area=False)
+        ev.evaluate()
+        ev.accumulate()
+        # Before summarize(): its easy/medium/hard pass overwrites evalImgs.
+        per_image = from_coco_eval("crowdpose", ev)
+        ev.summarize()
+    return _as_metrics(CROWDPOSE_NAMES, ev.stats), per_image

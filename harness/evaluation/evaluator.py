@@ -1,0 +1,65 @@
+"""`evaluate`: one entry point that scores a predictions set on a dataset's ground truth.
+
+`kind` selects the evaluator (COCO AP, CrowdPose AP, MPII PCKh); predictions are the standard
+results format of that dataset (a list, or the path of a JSON file holding it) and are scored
+exactly as given -- no rescoring, no NMS (that happens in `results.build_results`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.data.specs import SPECS
+from harness.errors import UserError
+from harness.evaluation import files
+from harness.evaluation.coco import evaluate_coco, evaluate_crowdpose
+from harness.evaluation.pckh import evaluate_mpii
+
+
+@dataclass
+class EvalResult:
+    """Metrics by name (fractions in [0, 1], None where undefined) and per-image arrays."""
+
+    metrics: dict[str, float | None]
+    per_image: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
+    if isinstance(predictions, (str, Path)):
+        return files.read_json(predictions, "predictions"), str(predictions)
+    return predictions, "<predictions>"
+
+
+def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
+             head_boxes: np.ndarray | None = None) -> EvalResult:
+    """Score `predictions` against the annotation file `ann_path` with the evaluator of `kind`.
+
+    Bad files (missing, not JSON, wrong structure or keypoint count, unknown image ids or
+    indices) raise `UserError` naming the file. `head_boxes` (MPII only, Nx4 per annotation)
+    overrides the head boxes derived from the joints.
+    """
+    if kind not in SPECS:
+        raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
+    spec = SPECS[kind]
+    gt = files.read_json(ann_path, "annotation")
+    preds, pred_name = _predictions(predictions)
+    if kind == "mpii":
+        files.check_mpii_gt(gt, ann_path, spec.num_joints)
+        files.check_mpii_predictions(preds, pred_name, spec.num_joints, len(gt))
+        metrics, per_image = evaluate_mpii(gt, preds, spec, ann_path, head_boxes)
+        return EvalResult(metrics, per_image)
+    image_ids = files.check_coco_gt(gt, ann_path, spec.num_joints, crowd=kind == "crowdpose")
+    files.check_coco_predictions(preds, pred_name, spec.num_joints, image_ids)
+    if kind == "coco":
+        metrics, per_image = evaluate_coco(ann_path, preds)
+    else:
+        metrics, per_image = evaluate_crowdpose(ann_path, preds, spec.sigmas)
+    return EvalResult(metrics, per_image)
+
+
+def evaluate_command(dataset: str, ann: str, pred: str) -> dict[str, float | None]:
+    """`harness evaluate --dataset D --ann GT --pred PRED`: the metrics of the file as it is."""
+    return evaluate(dataset, ann, pred).metrics
