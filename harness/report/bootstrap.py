@@ -1,0 +1,114 @@
+"""A row's difference to its comparison row: the mean over seeds, and a paired-bootstrap interval.
+
+Seeds are paired (row seed s with comparison seed s). With one pair this is exactly
+`harness.evaluation.per_image.paired_bootstrap`. With several, each bootstrap draw resamples the
+evaluation images once and uses that same resample for every seed pair, and the statistic is
+the seed-averaged difference of the primary metric (`per_image.score_subset` on the resample);
+its 2.5 and 97.5 percentiles are the 95 % interval. The interval is about which images were
+evaluated; the spread over seeds is shown separately (mean ± std).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.evaluation.per_image import load_per_image, paired_bootstrap, score_subset
+from harness.report.rows import Row
+from harness.report.stats import Summary
+
+MIN_SEEDS_FOR_INTERVAL = 3
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Row minus comparison row on the primary metric (fractions), with its interval if any."""
+
+    delta: float
+    lo: float | None
+    hi: float | None
+    pairs: int
+    note: str = ""
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.lo is not None and self.hi is not None and (self.lo > 0 or self.hi < 0)
+
+
+def seed_paired_bootstrap(pairs: list[tuple[dict, dict]], n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Seed-averaged b - a over paired runs on the same images, and its 95 % percentile interval."""
+    if not pairs:
+        raise ValueError("no pairs to bootstrap")
+    if len(pairs) == 1:
+        return paired_bootstrap(pairs[0][0], pairs[0][1], n=n, seed=seed)
+    ids = np.asarray(pairs[0][0]["image_ids"])
+    for a, b in pairs:
+        for p in (a, b):
+            if not np.array_equal(np.asarray(p["image_ids"]), ids):
+                raise ValueError("paired bootstrap needs every run evaluated on the same images")
+    n_img = len(ids)
+    full = np.arange(n_img)
+    delta = float(np.mean([score_subset(b, full) - score_subset(a, full) for a, b in pairs]))
+    rng = np.random.default_rng(seed)
+    draws = np.empty(n)
+    for i in range(n):
+        idx = rng.integers(0, n_img, size=n_img)
+        draws[i] = np.mean([score_subset(b, idx) - score_subset(a, idx) for a, b in pairs])
+    draws = draws[~np.isnan(draws)]
+    if draws.size == 0:
+        return delta, float("nan"), float("nan")
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return delta, float(lo), float(hi)
+
+
+class PerImageCache:
+    """Loads each trial's per_image.npz once (a broken file is a `UserError`); remembers deltas."""
+
+    def __init__(self) -> None:
+        self._data: dict[Path, dict] = {}
+        self.deltas: dict[tuple, Delta | None] = {}
+
+    def get(self, path: Path) -> dict | None:
+        if not path.is_file():
+            return None
+        if path not in self._data:
+            self._data[path] = load_per_image(path)
+        return self._data[path]
+
+
+def row_delta(row: Row, ref: Row, primary: str, mine: Summary, theirs: Summary, cache: PerImageCache,
+              n: int = 1000, seed: int = 0) -> Delta | None:
+    """`row` - `ref` on `primary`; with >= 3 paired seeds, a paired-bootstrap interval over images."""
+    if mine.mean is None or theirs.mean is None:
+        return None
+    key = (tuple(t.id for t in row.completed), tuple(t.id for t in ref.completed), primary, n, seed)
+    if key not in cache.deltas:
+        cache.deltas[key] = _row_delta(row, ref, mine, theirs, cache, n, seed)
+    return cache.deltas[key]
+
+
+def _row_delta(row: Row, ref: Row, mine: Summary, theirs: Summary, cache: PerImageCache, n: int,
+               seed: int) -> Delta:
+    point = mine.mean - theirs.mean
+    ref_by_seed = {t.seed: t for t in ref.completed}
+    pairs_t = [(ref_by_seed[t.seed], t) for t in row.completed if t.seed in ref_by_seed]
+    if len(pairs_t) < MIN_SEEDS_FOR_INTERVAL:
+        return Delta(point, None, None, len(pairs_t),
+                     f"no interval: {len(pairs_t)} paired seed(s), an interval needs {MIN_SEEDS_FOR_INTERVAL}")
+    pairs = []
+    for a, b in pairs_t:
+        pa, pb = cache.get(a.dir / "per_image.npz"), cache.get(b.dir / "per_image.npz")
+        if pa is None or pb is None:
+            return Delta(point, None, None, len(pairs_t), "no interval: a trial has no per_image.npz")
+        pairs.append((pa, pb))
+    try:
+        delta, lo, hi = seed_paired_bootstrap(pairs, n=n, seed=seed)
+    except ValueError as exc:
+        return Delta(point, None, None, len(pairs_t), f"no interval: {exc}")
+    if np.isnan(lo) or np.isnan(hi):
+        return Delta(delta, None, None, len(pairs_t), "no interval: the metric is undefined on every resample")
+    note = ""
+    if len(pairs_t) != len(row.completed) or len(pairs_t) != len(ref.completed):
+        note = f"over the {len(pairs_t)} seeds both rows completed"
+    return Delta(delta, lo, hi, len(pairs_t), note)

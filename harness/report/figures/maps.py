@@ -1,0 +1,47 @@
+"""Figs. 5 and 7: CAMs or decoder response maps over the same fixed validation samples.
+
+One row per model (baseline, full model, single-module ablations), one column per sample; the
+overlay is, per pixel, the largest of the K joint maps after each is scaled to [0, 1].
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.report.figures.canvas import new_figure, plain, save_png
+
+
+def joint_max(maps: np.ndarray) -> np.ndarray:
+    """K×h×w -> h×w: each joint's map min-max scaled to [0, 1], then the maximum over joints."""
+    m = np.asarray(maps, dtype=np.float64)
+    lo = m.min(axis=(1, 2), keepdims=True)
+    span = m.max(axis=(1, 2), keepdims=True) - lo
+    scaled = np.where(span > 0, (m - lo) / np.where(span > 0, span, 1.0), 0.0)
+    return scaled.max(axis=0)
+
+
+def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str, path: Path) -> bool:
+    """`entries`: [(row label, images S×H×W×3 uint8, maps S×K×h×w)] on the same S samples."""
+    entries = [e for e in entries if len(e[1])]
+    if not entries:
+        return False
+    n_samples = min(len(e[1]) for e in entries)
+    fig = new_figure(1.25 * n_samples + 1.4, 1.55 * len(entries) + 0.4)
+    axes = fig.subplots(len(entries), n_samples, squeeze=False)
+    for r, (label, images, maps) in enumerate(entries):
+        for s in range(n_samples):
+            ax = axes[r][s]
+            image = np.asarray(images[s])
+            h, w = image.shape[:2]
+            ax.imshow(image, extent=(0, w, h, 0))
+            ax.imshow(joint_max(maps[s]), extent=(0, w, h, 0), cmap="jet", alpha=0.5, vmin=0, vmax=1,
+                      interpolation="bilinear")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if s == 0:
+                ax.set_ylabel(plain(label), fontsize=6)
+    fig.suptitle(plain(title), fontsize=8)
+    fig.tight_layout()
+    save_png(fig, path)
+    return True

@@ -1,0 +1,216 @@
+"""A study's results table in the paper's layout, Table 4's pivot, and the list of its trials.
+
+Rows are the study's distinct configs (seed aside), in the matrix's order; the columns that name
+a row are the table's own (check marks for Table 5, D_En / D_De for Table 6, ...) plus any other
+setting that differs between rows, so that no two rows look alike. Every metric cell is mean ±
+std over the completed seeds with n. The mean-pose reference of the dataset is the table's foot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.data.specs import SPECS
+from harness.report.bootstrap import Delta, PerImageCache, row_delta
+from harness.report.cells import Cell, Format, TableView
+from harness.report.loading import Reference
+from harness.report.rows import (SWITCHES, Row, backbone_label, comparison_for, fraction_label, method_label,
+                                 reference_row, size_label, value_label, varying_keys)
+from harness.report.stats import Summary, summarize_rows
+
+AP_AR = [("mAP", "AP"), ("mAR", "AR")]
+METRICS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "coco": {
+        "table1": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AP (M)", "AP (M)"), ("AP (L)", "AP (L)")],
+        "table4": [("AP", "AP")], "table5": AP_AR, "table6": AP_AR, "factorial": AP_AR,
+        "": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR")],
+    },
+    "crowdpose": {
+        "table3": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AP(E)", "AP(E)"), ("AP(M)", "AP(M)"),
+                   ("AP(H)", "AP(H)")],
+        "table4": [("AP", "AP")], "table5": AP_AR, "table6": AP_AR, "factorial": AP_AR,
+        "": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR")],
+    },
+    "mpii": {
+        "table2": [(g, g) for g in ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")] + [("Mean", "Mean")],
+        "table4": [("PCKh", "Mean")],
+        "": [("PCKh Mean", "Mean"), ("PCKh@0.1", "Mean@0.1")],
+    },
+}
+
+
+def metric_columns(kind: str, table: str, rows: list[Row]) -> list[tuple[str, str]]:
+    """[(header, metric name)] for a table of `kind`; every metric seen, for an unknown kind."""
+    if kind in METRICS:
+        by_table = METRICS[kind]
+        return by_table.get(table, by_table[""])
+    names = sorted({m for r in rows for t in r.completed for m in t.metrics})
+    return [(m, m) for m in names]
+
+
+def primary_metric(kind: str, rows: list[Row]) -> str | None:
+    if kind in SPECS:
+        return SPECS[kind].primary_metric
+    cols = metric_columns(kind, "", rows)
+    return cols[0][1] if cols else None
+
+
+LabelFn = Callable[[dict], str]
+LABELS: dict[str, tuple[list[tuple[str, LabelFn]], tuple[str, ...]]] = {
+    # table: ([(header, label of a row's flat config)], the config keys those headers cover)
+    "table5": ([(n, (lambda k: lambda f: value_label(bool(f.get(k))))(k)) for k, n in
+                zip(SWITCHES, ("SPE", "MS", "RePPG", "PDC"))], SWITCHES),
+    "table6": ([("D_En", lambda f: str(f.get("model.enc_layers"))), ("D_De", lambda f: str(f.get("model.dec_layers")))],
+               ("model.enc_layers", "model.dec_layers")),
+    "table1": ([("Method", method_label), ("Backbone", backbone_label), ("Size", size_label)],
+               SWITCHES + ("model.backbone", "model.input_size")),
+    "table4": ([("Method", method_label), ("Backbone", backbone_label), ("Labelled", fraction_label)],
+               SWITCHES + ("model.backbone", "model.cls_losses", "supervision.regime", "supervision.fraction")),
+}
+LABELS["factorial"] = LABELS["table5"]
+METHOD_ONLY = ([("Method", method_label)], SWITCHES)
+
+
+def label_columns(table: str, rows: list[Row]) -> list[tuple[str, LabelFn]]:
+    """The table's own label columns, then one per other differing setting."""
+    own, covered = LABELS.get(table, METHOD_ONLY)
+    extra = [k for k in varying_keys(rows) if k not in covered and k != "dataset.name"]
+    return list(own) + [(k, (lambda key: lambda f: value_label(f.get(key)))(k)) for k in extra]
+
+
+@dataclass
+class StudyTable:
+    """The results table of one dataset group and what other parts reuse from it."""
+
+    view: TableView
+    summaries: dict[tuple[int, str], Summary]
+    deltas: dict[int, tuple[Row, Delta]]
+    primary: str | None
+    not_learning: set[int]
+
+
+def _status(row: Row) -> tuple[str, str]:
+    done = len(row.completed)
+    failed = sum(t.status == "failed" for t in row.trials)
+    missing = sum(t.status == "missing" for t in row.trials)
+    other = len(row.trials) - done - failed - missing
+    parts = [f"{done}/{len(row.trials)} seeds"]
+    parts += [f"{n} {word}" for n, word in ((failed, "failed"), (missing, "missing"), (other, "unfinished")) if n]
+    cls = "failed" if failed else "missing" if missing or other else ""
+    return " · ".join(parts), cls
+
+
+def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format, cache: PerImageCache,
+                caption: str, bootstrap_n: int = 1000) -> StudyTable:
+    kind = rows[0].kind
+    labels = label_columns(table, rows)
+    metrics = metric_columns(kind, table, rows)
+    primary = primary_metric(kind, rows)
+    names = [m for _, m in metrics] + ([primary] if primary and primary not in [m for _, m in metrics] else [])
+    summaries = summarize_rows(rows, names)
+    comparison = comparison_for(table)
+    deltas: dict[int, tuple[Row, Delta]] = {}
+    if primary:
+        for row in rows:
+            other = reference_row(row, rows, comparison)
+            if other is None:
+                continue
+            d = row_delta(row, other, primary, summaries[(row.number, primary)], summaries[(other.number, primary)],
+                          cache, n=bootstrap_n)
+            if d is not None:
+                deltas[row.number] = (other, d)
+    ref_primary = ref.metrics.get(primary) if ref and primary else None
+    not_learning = {r.number for r in rows
+                    if ref_primary is not None and summaries[(r.number, primary)].mean is not None
+                    and summaries[(r.number, primary)].mean <= ref_primary}
+    show_delta = bool(deltas)
+    header = ["#"] + [h for h, _ in labels] + [h for h, _ in metrics]
+    if show_delta:
+        header.append(f"Δ {primary} [95% CI]")
+    header.append("seeds")
+    body = []
+    for row in rows:
+        cells = [Cell(str(row.number), cls="label")] + [Cell(fn(row.flat), cls="label") for _, fn in labels]
+        cells += [fmt.summary(summaries[(row.number, m)], len(row.completed)) for _, m in metrics]
+        if show_delta:
+            cells.append(_delta_cell(deltas.get(row.number), fmt))
+        status, cls = _status(row)
+        if row.number in not_learning:
+            cells.append(Cell(status, sub="⚠ not above the mean pose", cls=f"warn {cls}".strip(),
+                              title="the primary metric does not beat the mean-pose reference: "
+                                    "this model has not learned to localise"))
+        else:
+            cells.append(Cell(status, cls=cls))
+        body.append(cells)
+    foot = []
+    if ref is not None:
+        cells = [Cell("mean-pose reference", cls="label ref", colspan=1 + len(labels),
+                      title="the training set's mean pose predicted in every validation crop")]
+        cells += [Cell(fmt.value(ref.metrics.get(m)), cls="num ref") for _, m in metrics]
+        if show_delta:
+            cells.append(Cell("", cls="ref"))
+        cells.append(Cell(f"split: {ref.split}", cls="ref"))
+        foot.append(cells)
+    notes = []
+    if ref is None:
+        notes.append("No mean-pose reference for this dataset (references/<dataset>.json is absent).")
+    if show_delta:
+        notes.append(f"Δ: this row minus {comparison.label}, on {primary} (percentage points). The interval is a "
+                     "95 % paired bootstrap over evaluation images (1000 resamples), shown with 3 or more seeds; "
+                     "* marks an interval that excludes zero.")
+    return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
+                      primary, not_learning)
+
+
+def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
+    if item is None:
+        return Cell("", cls="num")
+    other, d = item
+    title = f"vs row #{other.number}"
+    if d.lo is None:
+        return Cell(fmt.signed(d.delta), sub="no CI", title=f"{title}; {d.note}", cls="num")
+    text = f"{fmt.signed(d.delta)} [{fmt.signed(d.lo)}, {fmt.signed(d.hi)}]"
+    title += f"; {d.pairs} paired seeds" + (f"; {d.note}" if d.note else "")
+    if d.excludes_zero:
+        return Cell(text + " *", title=title + "; the interval excludes zero", cls="num sig")
+    return Cell(text, title=title, cls="num")
+
+
+FRACTIONS = ("5%", "10%", "25%", "ALL")
+
+
+def table4_pivot(rows: list[Row], summaries: dict[tuple[int, str], Summary], primary: str, fmt: Format,
+                 caption: str) -> TableView:
+    """The paper's Table 4 layout: (method, backbone) rows × labelled-fraction columns."""
+    lines: dict[tuple[str, str], dict[str, Cell]] = {}
+    fractions = list(FRACTIONS)
+    for row in rows:
+        f = fraction_label(row.flat)
+        if f not in fractions:
+            fractions.append(f)
+        line = lines.setdefault((method_label(row.flat), backbone_label(row.flat)), {})
+        line[f] = fmt.summary(summaries[(row.number, primary)], len(row.completed))
+    used = [f for f in fractions if any(f in line for line in lines.values())]
+    body = [[Cell(method, cls="label"), Cell(back, cls="label")] + [line.get(f, Cell("", cls="num")) for f in used]
+            for (method, back), line in lines.items()]
+    return TableView(caption, ["Method", "Back"] + used, body, css="pivot")
+
+
+def trials_table(rows: list[Row], primary: str | None, fmt: Format, ref_primary: float | None) -> TableView:
+    """Every trial of the group: completed, failed (with the error's first line) and missing."""
+    body = []
+    for row in rows:
+        for t in row.trials:
+            value = t.metrics.get(primary) if (t.completed and primary) else None
+            note, cls = "", ""
+            if t.status == "failed":
+                note, cls = t.error or "", "failed"
+            elif not t.completed:
+                note, cls = t.error or "", "missing"
+            elif ref_primary is not None and value is not None and value <= ref_primary:
+                note, cls = "⚠ has not learned to localise (not above the mean-pose reference)", "warn"
+            body.append([Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
+                         Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num"),
+                         Cell(note, cls=cls)])
+    header = ["trial", "row", "seed", "status", primary or "primary metric", "note"]
+    return TableView("Trials", header, body, css="trials")
