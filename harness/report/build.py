@@ -31,7 +31,7 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
                      Cell(", ".join(g.heading.removeprefix("Dataset ") for g in page.groups)),
                      Cell(str(c["completed"]), cls="num"), Cell(str(c["failed"]), cls="num failed" if c["failed"] else "num"),
                      Cell(str(c["missing"] + c["unfinished"]), cls="num missing" if c["missing"] + c["unfinished"] else "num")])
-    studies = TableView("Studies", ["page", "study", "table", "datasets", "completed", "failed", "missing"], body,
+    studies = TableView("", ["page", "study", "table", "datasets", "completed", "failed", "missing"], body,
                         css="index")
     ref_body = []
     fmt = percent_format(folder.scale)
@@ -80,7 +80,8 @@ def build_report(results_dir: Path, out_dir: Path, bootstrap_n: int = 1000) -> P
                n_trials=len(folder.trials), counts_text=_counts_text(_counts(list(folder.trials.values()))),
                scale_note=scale_note, studies=studies, references=refs, table7_title=TABLE7_TITLE,
                **common)
-    write_page(env, "cost.html", out_dir / "cost.html", page_title="Cost", cost=cost_table(folder), **common)
+    cost, total = cost_table(folder)
+    write_page(env, "cost.html", out_dir / "cost.html", page_title="Cost", cost=cost, total=total, **common)
     write_page(env, "table7.html", out_dir / "table7.html", page_title=TABLE7_TITLE, tables=table7_page(folder),
                scale_note=scale_note, **common)
     copy_static("style.css", out_dir)

@@ -53,7 +53,10 @@ class Format:
         return f"{v:.{self.digits + 1}f}"
 
     def signed(self, v: float) -> str:
-        return ("+" if v >= 0 else "−") + self.value(abs(v))
+        text = self.value(abs(v))
+        if v < 0 and text.strip("0.") != "":
+            return "−" + text
+        return "+" + text
 
     def summary(self, s: Summary, seeds: int | None = None) -> Cell:
         """`mean ± std` with `n=`; a dash when no completed seed has the value."""

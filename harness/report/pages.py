@@ -147,15 +147,17 @@ def study_page(folder: ResultsFolder, study: StudyIndex, writer: FigureWriter, c
 
 def _describe(row: Row, keys: list[str]) -> str:
     parts = [method_label(row.flat)] + [f"{k.split('.')[-1]}={value_label(row.flat.get(k))}" for k in keys]
-    return f"#{row.number} " + " · ".join(parts)
+    return " · ".join(parts)
 
 
 def table7_page(folder: ResultsFolder) -> list[tuple[str, TableView]]:
-    """Baseline and full-model rows of every dataset that have response statistics."""
+    """Location-free baseline and full-model rows of every dataset that have response statistics."""
     rfmt = response_format(folder.scale)
     out = []
     for trials in _by_dataset(list(folder.trials.values())):
-        rows = [r for r in group_rows(trials) if sum(r.switches()) in (0, 4)]
+        rows = [r for r in group_rows(trials)
+                if sum(r.switches()) in (0, 4) and r.flat.get("supervision.regime") == "location_free"
+                and any(t.response_stats for t in r.completed)]
         if not rows:
             continue
         keys = [k for k in varying_keys(rows) if not k.startswith("model.") or k in
@@ -178,7 +180,7 @@ def _is_gpu(device) -> bool | None:
     return not str(device).lower().startswith("cpu")
 
 
-def cost_table(folder: ResultsFolder) -> TableView:
+def cost_table(folder: ResultsFolder) -> tuple[TableView, str]:
     """Per trial: parameters, GMACs, throughput, device-hours, peak memory, device; and the totals."""
     header = ["trial", "studies", "config", "seed", "status", "params (M)", "GMACs", "train img/s",
               "infer img/s", "GPU-h", "CPU-h", "peak mem (MB)", "device", "note"]
@@ -209,7 +211,7 @@ def cost_table(folder: ResultsFolder) -> TableView:
             Cell(f"{hours:.4f}" if hours is not None and gpu else "", cls="num"),
             Cell(f"{hours:.4f}" if hours is not None and gpu is False else "", cls="num"),
             num("peak_mem_mb", 1.0, 0), Cell(str(cost.get("device") or "")),
-            Cell(t.error or "", cls=status_cls),
+            Cell(t.error or "", cls=f"wrap {status_cls}".strip()),
         ])
     counts = _counts(list(folder.trials.values()))
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
@@ -217,4 +219,6 @@ def cost_table(folder: ResultsFolder) -> TableView:
              Cell(f"{gpu_h:.4f}", cls="num"), Cell(f"{cpu_h:.4f}", cls="num"), Cell("", colspan=3)]]
     notes = ["GPU-h / CPU-h: the trial's wall time (timings.wall_s) on its device; a trial that shared a GPU "
              "(fractional GPUs) is counted whole. Failed and missing trials have no cost record."]
-    return TableView("Cost per trial", header, body, foot, css="cost", notes=notes)
+    total = (f"Matrix total: {len(folder.trials)} trials ({summary}); {gpu_h:.3f} GPU-hours and {cpu_h:.3f} "
+             f"CPU-hours of wall time.")
+    return TableView("Cost per trial", header, body, foot, css="cost", notes=notes), total

@@ -74,6 +74,7 @@ def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: str, 
     from harness.report.figures.curves import plot_curves
 
     series = [(short_label(r, table), [t.curve for t in r.completed if t.curve]) for r in rows]
+    series = [(label, curves) for label, curves in series if curves]
     src = writer.once(f"{stem}-curves.png", lambda p: plot_curves(series, primary, p))
     return FigureView(src, "Training curves: each unweighted loss term, the weighted total and the validation "
                            "metric; mean over each row's completed seeds.") if src else None

@@ -211,6 +211,7 @@ def trials_table(rows: list[Row], primary: str | None, fmt: Format, ref_primary:
                 note, cls = "⚠ has not learned to localise (not above the mean-pose reference)", "warn"
             body.append([Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
                          Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num"),
-                         Cell(note, cls=cls)])
+                         Cell(note, cls=f"wrap {cls}".strip())])
     header = ["trial", "row", "seed", "status", primary or "primary metric", "note"]
-    return TableView("Trials", header, body, css="trials")
+    return TableView("Trials (every seed; failed and missing ones with their error's first line)", header, body,
+                     css="trials")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from harness.report.figures.canvas import new_figure, plain, save_png
 
@@ -50,6 +51,7 @@ def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: s
                 lines.append((line, plain(label)))
         ax.set_title(plain(title), fontsize=8)
         ax.set_xlabel("epoch", fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
     for ax in axes[len(panels):]:
         ax.set_visible(False)

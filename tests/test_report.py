@@ -1,0 +1,341 @@
+"""The HTML report from a hand-made results folder (tests/test_report_fixture.py): links, escaping,
+failed/missing trials, statistics recomputed here, factorial effects, paper numbers, bad input."""
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import pytest
+from test_report_fixture import (FAIL_ERROR, FAILED, MISSING, REFERENCE_MEAN, SCRIPT, SWITCH_ROWS, config,
+                                 make_full_scale, make_results, trial_id)
+
+from harness.errors import UserError
+from harness.evaluation.per_image import load_per_image, paired_bootstrap
+from harness.report import build_report
+from harness.report.bootstrap import seed_paired_bootstrap
+from harness.report.factorial import CELLS, factorial_effects
+from harness.report.paper import load_paper_numbers
+from harness.report.student_t import t_quantile_975
+
+
+class Page(HTMLParser):
+    """Tables (caption, header, body and foot rows of cell texts), links, ids and raw tags of a page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tables: list[dict] = []
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: list[str] = []
+        self._section = None
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if key in a:
+                self.links.append(a[key])
+        if tag == "table":
+            self.tables.append({"caption": "", "head": [], "body": [], "foot": []})
+        elif tag in ("thead", "tbody", "tfoot"):
+            self._section = {"thead": "head", "tbody": "body", "tfoot": "foot"}[tag]
+        elif tag == "tr" and self.tables and self._section:
+            self.tables[-1][self._section].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "caption":
+            self._caption = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][self._section][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "caption" and self._caption is not None:
+            self.tables[-1]["caption"] = "".join(self._caption).strip()
+            self._caption = None
+        elif tag in ("thead", "tbody", "tfoot"):
+            self._section = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._caption is not None:
+            self._caption.append(data)
+
+    def table(self, caption_start: str) -> dict:
+        found = [t for t in self.tables if t["caption"].startswith(caption_start)]
+        assert found, f"no table whose caption starts with {caption_start!r}"
+        return found[0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    results = make_results(root / "results")
+    index = build_report(results, root / "out")
+    return results, index
+
+
+def _pages(out: Path) -> dict[str, Page]:
+    return {p.name: Page(p.read_text()) for p in sorted(out.glob("*.html"))}
+
+
+def _row_metrics(results: Path, row: int, key: str = "Mean") -> list[float]:
+    values = []
+    for seed in range(3):
+        path = results / trial_id(config("mpii_twin", SWITCH_ROWS[row - 1], seed)) / "metrics.json"
+        if path.is_file():
+            data = json.loads(path.read_text())
+            if data["status"] == "completed":
+                values.append(data["metrics"][key])
+    return values
+
+
+def test_index_links_every_study_and_every_link_resolves(built):
+    results, index = built
+    out = index.parent
+    pages = _pages(out)
+    study_links = {unquote(h) for h in pages["index.html"].links if h.startswith("study-")}
+    assert study_links == {p for p in pages if p.startswith("study-")}
+    assert len(study_links) == 3  # table5, datasets, factorial
+    n_images = 0
+    for name, page in pages.items():
+        for link in page.links:
+            url = urlparse(link)
+            assert not url.scheme and not url.netloc and not link.startswith("/"), f"{name}: {link} is not relative"
+            if url.path:
+                assert (out / unquote(url.path)).is_file(), f"{name}: {link} does not resolve"
+                n_images += url.path.endswith(".png")
+            if url.fragment:
+                target = pages[unquote(url.path)] if url.path else page
+                assert url.fragment in target.ids, f"{name}: anchor {link} does not exist"
+    assert n_images >= 15  # curves, Fig. 5/6/7/8, factorial effects
+
+
+def test_script_in_results_is_shown_as_text(built):
+    _, index = built
+    out = index.parent
+    seen = 0
+    for page in out.glob("*.html"):
+        text = page.read_text()
+        assert "<script" not in text.lower(), f"{page.name} has a raw script tag"
+        assert "script" not in Page(text).tags
+        seen += "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert seen >= 3  # the datasets page, the index (dataset name) and the cost page
+
+
+def test_failed_and_missing_trials_are_shown_with_their_error(built):
+    results, index = built
+    page = Page((index.parent / "study-table5.html").read_text())
+    trials = page.table("Trials")["body"]
+    failed_id = trial_id(config("mpii_twin", SWITCH_ROWS[FAILED[0] - 1], FAILED[1]))
+    missing_id = trial_id(config("mpii_twin", SWITCH_ROWS[MISSING[0] - 1], MISSING[1]))
+    by_id = {r[0]: r for r in trials}
+    assert len(trials) == 24  # every seed of every row, none dropped
+    assert by_id[failed_id][3] == "failed"
+    assert by_id[failed_id][5] == FAIL_ERROR.splitlines()[0]  # first line only
+    assert by_id[missing_id][3] == "missing" and "no metrics.json" in by_id[missing_id][5]
+    rows = page.table("Table 5")["body"]
+    assert "1 failed" in rows[FAILED[0] - 1][-1] and "1 missing" in rows[MISSING[0] - 1][-1]
+    cost = Page((index.parent / "cost.html").read_text()).table("Cost per trial")["body"]
+    cost_by_id = {r[0]: r for r in cost}
+    assert cost_by_id[failed_id][4] == "failed" and cost_by_id[failed_id][-1] == FAIL_ERROR.splitlines()[0]
+    assert cost_by_id[missing_id][4] == "missing"
+
+
+def test_mean_std_and_n_of_a_row(built):
+    results, index = built
+    rows = Page((index.parent / "study-table5.html").read_text()).table("Table 5")["body"]
+    assert len(rows) == 8
+    for row in (2, FAILED[0]):
+        values = np.array(_row_metrics(results, row))
+        expected = f"{100 * values.mean():.2f} ± {100 * values.std(ddof=1):.2f} n={len(values)}"
+        assert rows[row - 1][5] == expected  # '#', 4 check marks, then PCKh Mean
+    assert rows[FAILED[0] - 1][5].endswith("n=2")
+    assert [r[1:5] for r in rows][1] == ["✓", "", "", ""]
+
+
+def test_bootstrap_delta_is_the_difference_of_means_and_inside_its_interval(built):
+    results, index = built
+    rows = Page((index.parent / "study-table5.html").read_text()).table("Table 5")["body"]
+    spe, base = np.array(_row_metrics(results, 2)), np.array(_row_metrics(results, 1))
+    cell = rows[1][7]
+    delta_text, interval = cell.split(" [")
+    lo_text, hi_text = interval.split("]")[0].split(", ")
+    num = lambda s: float(s.replace("−", "-"))
+    assert num(delta_text) == pytest.approx(100 * (spe.mean() - base.mean()), abs=0.005)
+    assert num(lo_text) <= num(delta_text) <= num(hi_text)
+    assert cell.endswith("*") and num(lo_text) > 0  # a large effect: the interval excludes zero
+    assert "no CI" in rows[FAILED[0] - 1][7]  # two paired seeds only
+    assert rows[0][7] == ""  # the baseline has no difference to itself
+
+
+def test_seed_paired_bootstrap_matches_the_evaluation_helper(built):
+    results, _ = built
+    load = lambda r, s: load_per_image(results / trial_id(config("mpii_twin", SWITCH_ROWS[r - 1], s)) / "per_image.npz")
+    one = [(load(1, 0), load(2, 0))]
+    assert seed_paired_bootstrap(one, n=200, seed=3) == paired_bootstrap(*one[0], n=200, seed=3)
+    pairs = [(load(1, s), load(2, s)) for s in range(3)]
+    delta, lo, hi = seed_paired_bootstrap(pairs, n=300, seed=0)
+    singles = [paired_bootstrap(a, b, n=10)[0] for a, b in pairs]
+    assert delta == pytest.approx(np.mean(singles), abs=1e-12)
+    assert lo < delta < hi
+
+
+def test_rows_below_the_mean_pose_reference_are_marked(built):
+    results, index = built
+    rows = Page((index.parent / "study-table5.html").read_text()).table("Table 5")["body"]
+    for number, row in enumerate(rows, start=1):
+        below = np.mean(_row_metrics(results, number)) <= REFERENCE_MEAN
+        assert ("not above the mean pose" in row[-1]) == below
+    assert "not above the mean pose" in rows[0][-1]
+    foot = Page((index.parent / "study-table5.html").read_text()).table("Table 5")["foot"]
+    assert foot[0][0] == "mean-pose reference" and foot[0][1] == f"{100 * REFERENCE_MEAN:.2f}"
+
+
+def test_factorial_effects_recovered_by_hand():
+    cells = {c: [0.3 + 0.1 * c[0] + 0.05 * c[2] * c[3]] for c in CELLS}
+    r = factorial_effects(cells)
+    main = {e.name: e.estimate for e in r.main}
+    inter = {e.name: e.estimate for e in r.interactions}
+    assert main["SPE"] == pytest.approx(0.1) and main["MS"] == pytest.approx(0.0, abs=1e-12)
+    assert main["RePPG"] == pytest.approx(0.025) and main["PDC"] == pytest.approx(0.025)
+    assert inter["RePPG × PDC"] == pytest.approx(0.025)
+    assert all(abs(v) < 1e-12 for k, v in inter.items() if k != "RePPG × PDC")
+    cond = {(c.factor, c.given): c for c in r.conditionals}
+    assert cond[("RePPG", "PDC")].when_on.estimate == pytest.approx(0.05)
+    assert cond[("RePPG", "PDC")].when_off.estimate == pytest.approx(0.0, abs=1e-12)
+    assert all(e.lo is None for e in r.main)  # one seed: point estimates
+    # Two seeds at ±d: the pooled within-cell sd is d*sqrt(2); SE = sd / (2 sqrt(2)); df = 16.
+    d = 0.01
+    r2 = factorial_effects({c: [v[0] + d, v[0] - d] for c, v in cells.items()})
+    spe = r2.main[0]
+    half = t_quantile_975(16) * d * np.sqrt(2) / (2 * np.sqrt(2))
+    assert spe.estimate == pytest.approx(0.1) and spe.hi - spe.estimate == pytest.approx(half)
+    with pytest.raises(ValueError):
+        factorial_effects({c: v for c, v in cells.items() if c != CELLS[0]})
+
+
+def test_factorial_page_shows_effects(built):
+    _, index = built
+    page = Page((index.parent / "study-factorial.html").read_text())
+    main = {r[0]: r[1] for r in page.table("Main effects")["body"]}
+    assert main["SPE"].startswith("+10.00 [") and main["SPE"].endswith("*")
+    assert main["MS"].startswith("+0.00 [")
+    inter = {r[0]: r for r in page.table("Two-way interactions")["body"]}
+    assert inter["RePPG × PDC"][1].startswith("+2.50 [")
+    assert inter["RePPG × PDC"][3].startswith("+5.00 [")  # RePPG's effect with PDC on
+
+
+def test_student_t_quantiles():
+    for df, q in ((1, 12.7062), (2, 4.3027), (5, 2.5706), (16, 2.1199), (30, 2.0423)):
+        assert t_quantile_975(df) == pytest.approx(q, abs=1e-4)
+
+
+def test_paper_numbers_are_transcribed_honestly():
+    p = load_paper_numbers()
+    hr48 = next(r for r in p["table1"].rows if r.label == "Ours-LOFR HR48 256×192")
+    assert hr48.values["AP"] is None and hr48.values["AP .5"] is None
+    assert (hr48.values["AP .75"], hr48.values["AP (M)"], hr48.values["AP (L)"]) == (56.7, 53.8, 57.8)
+    assert p["table5"].rows[7].values == {"mAP": 54.9, "mAR": 60.6}
+    assert p["table6"].rows[3].values == {"mAP": 54.9, "mAR": 60.6}
+    for row in p["table3"].rows:
+        assert row.values["AP .5"] is None and row.values["AP .75"] is None
+    assert p["table3"].rows[1].values["AP"] == 42.5 and p["table3"].rows[1].values["AP_H"] == 34.1
+    assert [p[k].split_key for k in ("table1", "table2", "table3", "table4", "table5", "table6")] == \
+        ["test-dev", "test", "test", "val", "val", "val"]
+    assert len(p["table4"].rows) == 24 and p["table2"].rows[1].values["Total"] == 61.8
+
+
+def test_full_scale_sets_the_paper_beside_with_split_marked(tmp_path):
+    out = tmp_path / "out"
+    build_report(make_full_scale(tmp_path / "results"), out)
+    text = (out / "study-table1.html").read_text()
+    assert "NOT comparable" not in text
+    page = Page(text)
+    table = page.table("Beside the paper")
+    header = table["head"][0]
+    rows = {r[2].rstrip(" ‡"): r for r in table["body"]}
+    hr48 = rows["Ours-LOFR HR48 256×192"]
+    assert hr48[header.index("AP paper")] == "unknown" and hr48[header.index("AP .5 paper")] == "unknown"
+    assert hr48[header.index("AP .75 paper")] == "56.7"
+    # ours AP .75 = 0.53 -> 53.0; the paper's 56.7 is on test-dev, ours on val: marked.
+    assert hr48[header.index("AP .75 paper") + 2] == "−3.7 †"
+    assert rows["Baseline R50 256×192"][header.index("AP paper") + 2] == "−1.0 †"
+    cost = Page((out / "cost.html").read_text()).table("Cost per trial")
+    assert cost["foot"][0][1] == f"{2 * 7200 / 3600:.4f}"  # two trials of 2 h each on a GPU
+
+
+def test_smoke_scale_says_the_paper_is_not_comparable(built):
+    _, index = built
+    text = (index.parent / "study-table5.html").read_text()
+    assert "NOT comparable" in text and "Beside the paper" not in text
+
+
+def test_same_results_same_report(built, tmp_path):
+    results, index = built
+    again = build_report(results, tmp_path / "again")
+    first = sorted(p.relative_to(index.parent) for p in index.parent.rglob("*") if p.is_file())
+    second = sorted(p.relative_to(again.parent) for p in again.parent.rglob("*") if p.is_file())
+    assert first == second
+    for rel in first:
+        assert (index.parent / rel).read_bytes() == (again.parent / rel).read_bytes(), rel
+
+
+def test_bad_input_is_one_line_naming_the_file(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        build_report(tmp_path / "nowhere", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="index.json"):
+        build_report(tmp_path / "empty", tmp_path / "out")
+    results = make_results(tmp_path / "results")
+    victim = results / trial_id(config("mpii_twin", SWITCH_ROWS[0], 0)) / "metrics.json"
+    victim.write_text("{not json")
+    with pytest.raises(UserError) as exc:
+        build_report(results, tmp_path / "out")
+    assert str(victim) in str(exc.value) and "\n" not in str(exc.value)
+    victim.write_text(json.dumps({"metrics": {}}))
+    with pytest.raises(UserError, match="status"):
+        build_report(results, tmp_path / "out")
+    victim.write_text(json.dumps({"status": "completed", "metrics": {"Mean": "high"}}))
+    with pytest.raises(UserError, match="Mean"):
+        build_report(results, tmp_path / "out")
+
+
+def test_broken_per_image_file_is_bad_input(tmp_path):
+    results = make_results(tmp_path / "results")
+    victim = results / trial_id(config("mpii_twin", SWITCH_ROWS[1], 0)) / "per_image.npz"
+    victim.write_bytes(b"not a zip")
+    with pytest.raises(UserError) as exc:
+        build_report(results, tmp_path / "out")
+    assert str(victim) in str(exc.value)
+
+
+def test_index_with_unsafe_trial_id_is_bad_input(tmp_path):
+    (tmp_path / "r").mkdir()
+    cfg = config("x", (0, 0, 0, 0), 0)
+    (tmp_path / "r" / "index.json").write_text(json.dumps(
+        {"matrix": "m", "scale": "smoke", "studies": {"s": {"table": "table5", "trials": ["../x"]}},
+         "trials": {"../x": {"studies": ["s"], "config": cfg}}}))
+    with pytest.raises(UserError, match="plain folder name"):
+        build_report(tmp_path / "r", tmp_path / "out")
+
+
+def test_stale_files_of_an_earlier_build_are_removed(built, tmp_path):
+    results, _ = built
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "old.png").write_bytes(b"x")
+    (out / "study-gone.html").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    build_report(results, out)
+    assert not (out / "figures" / "old.png").exists() and not (out / "study-gone.html").exists()
+    assert (out / "notes.txt").read_text() == "mine"
