@@ -17,7 +17,7 @@ from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
 from harness.report.response_tables import response_table
-from harness.report.rows import Row, group_rows, method_label, short_label, value_label, varying_keys
+from harness.report.rows import Row, group_rows, method_label, order_rows, short_label, value_label, varying_keys
 from harness.report.study_figures import (FigureWriter, curves_figure, map_figures, prototypes_figure,
                                           skeleton_figures)
 from harness.report.study_tables import study_table, table4_pivot, trials_table
@@ -84,7 +84,7 @@ def _by_dataset(trials: list[TrialRecord]) -> list[list[TrialRecord]]:
 
 def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[TrialRecord], stem: str,
            writer: FigureWriter, cache: PerImageCache, fmt: Format, rfmt: Format, bootstrap_n: int) -> GroupView:
-    rows = group_rows(trials)
+    rows = order_rows(group_rows(trials), study.table)
     first = rows[0]
     name, kind = first.dataset_name, first.kind
     ref = folder.references.get(name)

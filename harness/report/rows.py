@@ -78,6 +78,39 @@ def group_rows(trials: list[TrialRecord]) -> list[Row]:
     return list(rows.values())
 
 
+def _switch_order(flat: dict[str, Any]) -> tuple:
+    """The paper's Table 5 order: by number of modules on, then SPE, MS, RePPG, PDC first."""
+    on = [bool(flat.get(k)) for k in SWITCHES]
+    return (sum(on), tuple(not v for v in on))
+
+
+def _backbone_order(flat: dict[str, Any]) -> int:
+    names = list(BACKBONE_SHORT)
+    name = flat.get("model.backbone")
+    return names.index(name) if name in names else len(names)
+
+
+def _fraction_order(flat: dict[str, Any]) -> float:
+    fraction = flat.get("supervision.fraction")
+    return 2.0 if fraction is None else float(fraction)
+
+
+ROW_ORDER = {
+    "table6": lambda f: (f.get("model.enc_layers", 0), f.get("model.dec_layers", 0)),
+    "table4": lambda f: (f.get("supervision.regime") != "sup_only", _backbone_order(f), _fraction_order(f)),
+    "table1": lambda f: (_backbone_order(f), f.get("model.input_size") or (), _switch_order(f)),
+}
+
+
+def order_rows(rows: list[Row], table: str) -> list[Row]:
+    """Rows in the paper's order for `table` (ties keep the matrix's order), numbered from 1."""
+    key = ROW_ORDER.get(table, _switch_order)
+    ordered = sorted(rows, key=lambda r: key(r.flat))
+    for number, row in enumerate(ordered, start=1):
+        row.number = number
+    return ordered
+
+
 def varying_keys(rows: list[Row]) -> list[str]:
     """Dotted keys whose value differs between rows (seed and device aside), sorted."""
     keys = sorted({k for r in rows for k in r.flat if k not in IGNORED_KEYS})

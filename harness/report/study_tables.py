@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from harness.data.specs import SPECS
-from harness.report.bootstrap import Delta, PerImageCache, row_delta
+from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
 from harness.report.rows import (SWITCHES, Row, backbone_label, comparison_for, fraction_label, method_label,
@@ -155,8 +155,10 @@ def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format,
     if ref is None:
         notes.append("No mean-pose reference for this dataset (references/<dataset>.json is absent).")
     if show_delta:
-        notes.append(f"Δ: this row minus {comparison.label}, on {primary} (percentage points). The interval is a "
-                     "95 % paired bootstrap over evaluation images (1000 resamples), shown with 3 or more seeds; "
+        notes.append(f"Δ: this row minus {comparison.label}, on {primary} (percentage points), mean over paired "
+                     f"seeds. With {MIN_SEEDS_FOR_INTERVAL} or more paired seeds, a 95 % paired bootstrap interval "
+                     f"over evaluation images ({bootstrap_n} resamples, the same resample for every seed pair); it "
+                     "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
                      "* marks an interval that excludes zero.")
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
                       primary, not_learning)

@@ -38,8 +38,15 @@ def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: s
         return False
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig = new_figure(3.0 * ncols, 2.3 * nrows + 0.5 + 0.18 * math.ceil(len(series) / 4))
+    legend_h = 0.2 + 0.14 * math.ceil(len(series) / 4)
+    height = 2.3 * nrows + legend_h
+    fig = new_figure(3.0 * ncols, height)
+    # Fixed margins instead of tight_layout (which draws the figure once more).
+    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.25 / height, bottom=(legend_h + 0.35) / height,
+                        wspace=0.3, hspace=0.55)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    all_epochs = [e for row in data for epochs, _ in row for e in epochs]
+    span = (min(all_epochs) - 0.3, max(all_epochs) + 0.3)
     lines = []
     for p, (title, _) in enumerate(panels):
         ax = axes[p]
@@ -51,11 +58,11 @@ def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: s
                 lines.append((line, plain(label)))
         ax.set_title(plain(title), fontsize=8)
         ax.set_xlabel("epoch", fontsize=7)
+        ax.set_xlim(*span)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     fig.legend([l for l, _ in lines], [t for _, t in lines], loc="lower center", ncol=4, fontsize=6, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(series) / 4), 1, 1))
     save_png(fig, path)
     return True

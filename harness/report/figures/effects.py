@@ -14,7 +14,9 @@ def plot_effects(effects: list[Effect], metric: str, path: Path) -> bool:
         return False
     est = np.array([100.0 * e.estimate for e in effects])
     has_ci = all(e.lo is not None for e in effects)
-    fig = new_figure(4.6, 0.25 * len(effects) + 1.0)
+    height = 0.22 * len(effects) + 0.7
+    fig = new_figure(4.6, height)
+    fig.subplots_adjust(left=0.22, right=0.97, top=1 - 0.1 / height, bottom=0.45 / height)
     ax = fig.subplots()
     y = np.arange(len(effects))[::-1]
     colors = ["tab:blue" if i < 4 else "tab:orange" for i in range(len(effects))]
@@ -28,6 +30,5 @@ def plot_effects(effects: list[Effect], metric: str, path: Path) -> bool:
     ax.set_yticklabels([plain(e.name) for e in effects], fontsize=7)
     ax.set_xlabel(plain(f"effect on {metric} (percentage points)"), fontsize=7)
     ax.tick_params(axis="x", labelsize=6)
-    fig.tight_layout()
     save_png(fig, path)
     return True

@@ -27,7 +27,9 @@ def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str,
     if not entries:
         return False
     n_samples = min(len(e[1]) for e in entries)
-    fig = new_figure(1.25 * n_samples + 1.4, 1.55 * len(entries) + 0.4)
+    width, height = 1.1 * n_samples + 0.3, 1.4 * len(entries) + 0.3
+    fig = new_figure(width, height)
+    fig.subplots_adjust(left=0.25 / width, right=0.99, bottom=0.02, top=1 - 0.25 / height, wspace=0.05, hspace=0.05)
     axes = fig.subplots(len(entries), n_samples, squeeze=False)
     for r, (label, images, maps) in enumerate(entries):
         for s in range(n_samples):
@@ -41,7 +43,6 @@ def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str,
             ax.set_yticks([])
             if s == 0:
                 ax.set_ylabel(plain(label), fontsize=6)
-    fig.suptitle(plain(title), fontsize=8)
-    fig.tight_layout()
+    fig.suptitle(plain(title), fontsize=7, y=1 - 0.04 / height)
     save_png(fig, path)
     return True
