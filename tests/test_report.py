@@ -339,3 +339,97 @@ def test_stale_files_of_an_earlier_build_are_removed(built, tmp_path):
     build_report(results, out)
     assert not (out / "figures" / "old.png").exists() and not (out / "study-gone.html").exists()
     assert (out / "notes.txt").read_text() == "mine"
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _matrix_rows(scale: str) -> dict[str, list]:
+    """{study: rows} of the real run_matrix.yaml, from the configs its index.json would hold."""
+    from harness.matrix import expand
+    from harness.report.loading import TrialRecord
+    from harness.report.rows import group_rows, order_rows
+
+    plan = expand(REPO / "run_matrix.yaml", scale=scale)
+    out = {}
+    for name, study in plan.studies.items():
+        trials = [TrialRecord(id=t.id, config=t.config.to_dict(), studies=t.studies, status="missing", dir=Path("."))
+                  for t in plan.trials if name in t.studies]
+        out[name] = order_rows(group_rows(trials), study.table)
+    return out
+
+
+def test_comparison_rows_on_the_real_matrix():
+    from harness.report.rows import comparison_for, fraction_label, method_label, reference_row
+
+    rows = _matrix_rows("full")
+    t5 = rows["table5"]
+    assert [r.switches() for r in t5] == [tuple(bool(v) for v in s) for s in SWITCH_ROWS]  # the paper's order
+    assert all(reference_row(r, t5, comparison_for("table5")) is t5[0] for r in t5[1:])
+    t6 = rows["table6"]
+    assert [(r.flat["model.enc_layers"], r.flat["model.dec_layers"]) for r in t6] == \
+        [(2, 2), (3, 3), (4, 4), (4, 6), (6, 4), (6, 6)]
+    assert [reference_row(r, t6, comparison_for("table6")) for r in t6].count(None) == 1
+    t4 = rows["table4"]
+    assert len(t4) == 24
+    for r in t4:
+        ref = reference_row(r, t4, comparison_for("table4"))
+        if method_label(r.flat) == "Sup-only":
+            assert ref is None
+            continue
+        assert method_label(ref.flat) == "Sup-only"
+        for key in ("dataset.name", "model.backbone"):
+            assert ref.flat[key] == r.flat[key]
+        assert fraction_label(ref.flat) == fraction_label(r.flat)
+    t1 = rows["table1"]
+    for r in t1:
+        ref = reference_row(r, t1, comparison_for("table1"))
+        if method_label(r.flat) == "Ours-LOFR":
+            assert (ref.flat["model.backbone"], ref.flat["model.input_size"]) == \
+                (r.flat["model.backbone"], r.flat["model.input_size"]) and method_label(ref.flat) == "Baseline"
+
+
+def test_paper_rows_match_the_real_matrix_at_full_scale():
+    from harness.report.paper_tables import paper_table_for
+
+    rows = _matrix_rows("full")
+    for study, expected in (("table5", 8), ("table6", 6), ("table2", 2), ("table3", 2), ("table4", 24)):
+        found = [paper_table_for(study, r.kind).find(r.flat) for r in rows[study]]
+        assert sum(f is not None for f in found) == expected, study
+    labels = {paper_table_for("table1", "coco").find(r.flat).label for r in rows["table1"]
+              if paper_table_for("table1", "coco").find(r.flat)}
+    assert len(labels) == 8 and "Ours-LOFR HR48 256×192" in labels
+
+
+def test_report_of_the_real_smoke_matrix_index(tmp_path):
+    """The configs of run_matrix.yaml at smoke scale (metrics made up): every study renders, links resolve."""
+    from harness.matrix import expand
+    from harness.runner import write_index
+
+    plan = expand(REPO / "run_matrix.yaml", scale="smoke")
+    results = tmp_path / "results"
+    write_index(plan, results)
+    for i, t in enumerate(plan.trials):
+        if i == 0:
+            continue  # missing
+        (results / t.id).mkdir()
+        kind = t.config.dataset.kind
+        metrics = {"Mean": 0.2 + 0.01 * i} if kind == "mpii" else {"AP": 0.1 + 0.01 * i, "AR": 0.2}
+        result = {"status": "completed", "config": t.config.to_dict(), "metrics": metrics,
+                  "curve": [{"epoch": 1, "losses": {"cls": 1.0}, "total": 1.0, "val": {}}]}
+        (results / t.id / "metrics.json").write_text(json.dumps(result))
+    out = tmp_path / "out"
+    build_report(results, out)
+    pages = _pages(out)
+    assert {unquote(h) for h in pages["index.html"].links if h.startswith("study-")} == \
+        {f"study-{name}.html" for name in plan.studies}
+    for name, page in pages.items():
+        for link in page.links:
+            path = urlparse(link).path
+            assert not path or (out / unquote(path)).is_file(), f"{name}: {link}"
+    by_study = plan.study_trials()
+    for name, study in plan.studies.items():
+        tables = [t for t in pages[f"study-{name}.html"].tables if t["caption"].startswith("Trials")]
+        assert sum(len(t["body"]) for t in tables) == len(by_study[name])  # every trial listed
+    assert len(pages["study-table5.html"].table("Table 5")["body"]) == 8
+    assert len(pages["study-table6.html"].table("Table 6")["body"]) == 6

@@ -2,7 +2,8 @@
 
 A paper row matches a study row when every `match` key of its table and of the row has the same
 value in the row's flattened config. Which split a run was evaluated on is read from its
-validation annotation file name (a file named like `*test*` is a test split); the paper's split
+validation annotation file name (a file named like `*test*` is a test split; an empty path means
+the dataset's standard layout in its spec); the paper's split
 is in the data file, and a comparison across different splits is marked as such.
 """
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from harness.data.specs import SPECS
 
 
 PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.yaml")
@@ -92,7 +95,12 @@ def split_of(flat: dict[str, Any]) -> str:
     """Which split a run was evaluated on: test-dev, test or val (from the val annotation's name)."""
     if flat.get("dataset.synthetic"):
         return "synthetic val"
-    name = Path(str(flat.get("dataset.val_ann") or "")).name.lower().replace("_", "-")
+    val_ann = str(flat.get("dataset.val_ann") or "")
+    spec = SPECS.get(str(flat.get("dataset.kind")))
+    layout = getattr(spec, "layout", None)
+    if not val_ann and layout is not None:
+        val_ann = layout.val_ann  # an empty config path means the dataset's standard layout
+    name = Path(val_ann).name.lower().replace("_", "-")
     if "test-dev" in name or "testdev" in name:
         return "test-dev"
     if "test" in name:
