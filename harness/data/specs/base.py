@@ -5,6 +5,16 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class DatasetLayout:
+    """Where a dataset's files sit under its root, as distributed (defaults for empty config paths)."""
+
+    train_ann: str
+    val_ann: str
+    train_images: str
+    val_images: str
+
+
+@dataclass(frozen=True)
 class KeypointSpec:
     """Facts about one dataset's keypoint definition.
 
@@ -19,6 +29,9 @@ class KeypointSpec:
         response_groups: Table 7's joint groups (Ear, Eye, Nose, Head, Sho, ...), only the
             groups the dataset has.
         pckh_groups: MPII's Table 2 groups (Head, Shoulder, ...), empty for other datasets.
+        layout: the standard file layout under the dataset root (annotation files, image folders).
+        upper_body: joints of the upper body for half-body augmentation (the rest is the lower
+            body); empty where the paper does not use half-body augmentation.
     """
 
     name: str
@@ -30,6 +43,8 @@ class KeypointSpec:
     primary_metric: str
     response_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     pckh_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    layout: DatasetLayout | None = None
+    upper_body: tuple[int, ...] = ()
 
     @property
     def num_joints(self) -> int:
@@ -47,5 +62,7 @@ class KeypointSpec:
         for a, b in self.flip_pairs + self.skeleton:
             if not (0 <= a < k and 0 <= b < k):
                 raise ValueError(f"{self.name}: joint index out of range in {(a, b)}")
+        if any(not 0 <= j < k for j in self.upper_body):
+            raise ValueError(f"{self.name}: upper_body joint index out of range")
         if self.sigmas is not None and len(self.sigmas) != k:
             raise ValueError(f"{self.name}: {len(self.sigmas)} sigmas for {k} joints")

@@ -1,5 +1,5 @@
 """COCO keypoints: 17 joints, pycocotools' OKS sigmas, the skeleton of the COCO annotation file."""
-from harness.data.specs.base import KeypointSpec
+from harness.data.specs.base import DatasetLayout, KeypointSpec
 
 COCO = KeypointSpec(
     name="coco",
@@ -27,4 +27,9 @@ COCO = KeypointSpec(
         "Sho": (5, 6), "Elb": (7, 8), "Wri": (9, 10), "Hip": (11, 12),
         "Kne": (13, 14), "Ank": (15, 16),
     },
+    layout=DatasetLayout(
+        train_ann="annotations/person_keypoints_train2017.json",
+        val_ann="annotations/person_keypoints_val2017.json",
+        train_images="train2017", val_images="val2017",
+    ),
 )

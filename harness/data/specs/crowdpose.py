@@ -1,5 +1,5 @@
 """CrowdPose: 14 joints (COCO's 12 limbs joints + top_head + neck), its own OKS sigmas."""
-from harness.data.specs.base import KeypointSpec
+from harness.data.specs.base import DatasetLayout, KeypointSpec
 
 CROWDPOSE = KeypointSpec(
     name="crowdpose",
@@ -24,4 +24,10 @@ CROWDPOSE = KeypointSpec(
         "Head": (12,), "Sho": (0, 1), "Elb": (2, 3), "Wri": (4, 5),
         "Hip": (6, 7), "Kne": (8, 9), "Ank": (10, 11),
     },
+    # mmpose's CrowdPose layout: trainval for training, the test split for evaluation.
+    layout=DatasetLayout(
+        train_ann="annotations/mmpose_crowdpose_trainval.json",
+        val_ann="annotations/mmpose_crowdpose_test.json",
+        train_images="images", val_images="images",
+    ),
 )

@@ -1,5 +1,5 @@
 """MPII: 16 joints in the standard MPII order; scored by PCKh (no OKS sigmas)."""
-from harness.data.specs.base import KeypointSpec
+from harness.data.specs.base import DatasetLayout, KeypointSpec
 
 MPII = KeypointSpec(
     name="mpii",
@@ -26,4 +26,12 @@ MPII = KeypointSpec(
         "Head": (9,), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
         "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
     },
+    # mmpose's MPII layout (json converted from the .mat release).
+    layout=DatasetLayout(
+        train_ann="annotations/mpii_train.json", val_ann="annotations/mpii_val.json",
+        train_images="images", val_images="images",
+    ),
+    # Half-body augmentation (paper, Sec. 4.2, MPII only), HRNet's split: thorax, neck, head and
+    # arms are the upper body; legs, hips and pelvis the lower.
+    upper_body=(7, 8, 9, 10, 11, 12, 13, 14, 15),
 )

@@ -1,0 +1,90 @@
+"""MPII in mmpose's json layout -> `InstanceTable`, and the head boxes of the validation split.
+
+Each entry: {image, center, scale, joints (16 x 2), joints_vis (16)}. Joints stay in the frame
+the json stores them in (MPII's 1-based pixel coordinates): the evaluator compares predictions
+with the same json, so no +-1 conversion happens anywhere.
+
+Head boxes (PCKh): the standard `mpii_gt_val.mat` holds `headboxes_src` (2 x 2 x N); reading a
+.mat needs scipy. When it is not installed the boxes are not read (a warning says so) and the
+evaluator derives each head size from head_top and upper_neck instead (see
+`harness.evaluation.pckh`).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.annotations import bad, read_json
+from harness.data.boxes import mpii_center_size
+from harness.data.images import looks_like_image
+from harness.data.instances import InstanceTable
+from harness.data.skips import SkipCounter
+from harness.data.specs import KeypointSpec
+
+
+def _image_id(name: str, fallback: int) -> int:
+    stem = Path(name).stem
+    return int(stem) if stem.isdigit() else fallback
+
+
+def load_mpii(ann_path: Path, image_dir: Path, spec: KeypointSpec,
+              skips: SkipCounter) -> tuple[InstanceTable, int]:
+    """The instances of an MPII json, and the length of its annotation list."""
+    data = read_json(ann_path, "annotation file")
+    if not isinstance(data, list):
+        raise bad(ann_path, "expected a list of {image, center, scale, joints, joints_vis} (mmpose MPII layout)")
+    k = spec.num_joints
+    paths: list[str] = []
+    slot_of: dict[str, int] = {}
+    readable: dict[int, bool] = {}
+    rows = []
+    for i, a in enumerate(data):
+        try:
+            name = str(a["image"])
+            xy = np.asarray(a["joints"], dtype=np.float32).reshape(k, 2)
+            vis = np.asarray(a["joints_vis"], dtype=np.float32).reshape(k)
+            center = [float(c) for c in a["center"]]
+            scale = float(a["scale"])
+        except (KeyError, TypeError, ValueError):
+            raise bad(ann_path, f"annotation {i} lacks image, center, scale, {k} joints or joints_vis") from None
+        if not (vis > 0).any():
+            skips.add("annotations without keypoints")
+            continue
+        if center[0] == -1 or scale <= 0:
+            skips.add("annotations without a person box")
+            continue
+        if name not in slot_of:
+            slot_of[name] = len(paths)
+            paths.append(str(image_dir / name))
+        slot = slot_of[name]
+        if slot not in readable:
+            readable[slot] = looks_like_image(paths[slot])
+        if not readable[slot]:
+            skips.add("instances on missing or unreadable images")
+            continue
+        cx, cy, w, h = mpii_center_size(center, scale)
+        joints = np.concatenate([xy, vis[:, None]], axis=1)
+        rows.append((slot, _image_id(name, i), cx, cy, w, h, joints, w * h, 1.0, i))
+    return InstanceTable.from_rows(paths, rows, k), len(data)
+
+
+def load_head_boxes(mat_path: Path | None, num_annotations: int) -> np.ndarray | None:
+    """N x 4 (x1, y1, x2, y2) head boxes from `mpii_gt_val.mat`, or None (see module docstring)."""
+    if mat_path is None:
+        return None
+    try:
+        from scipy.io import loadmat
+    except ImportError:
+        warnings.warn(f"{mat_path}: scipy is not installed, so the .mat head boxes are not read; "
+                      "PCKh head sizes are derived from head_top and upper_neck", stacklevel=2)
+        return None
+    try:
+        boxes = np.asarray(loadmat(str(mat_path))["headboxes_src"], dtype=np.float64)
+    except (KeyError, ValueError, OSError) as exc:
+        raise bad(mat_path, f"cannot read 'headboxes_src' ({exc})") from None
+    boxes = boxes.transpose(2, 0, 1).reshape(-1, 4)  # 2 x 2 x N -> N x (x1, y1, x2, y2)
+    if len(boxes) != num_annotations:
+        raise bad(mat_path, f"{len(boxes)} head boxes for {num_annotations} annotations")
+    return boxes

@@ -1,0 +1,36 @@
+"""Training targets: the image-level multi-hot labels and (labelled instances only) heatmaps.
+
+Both are computed from joints already in crop pixels, after the augmentation:
+- `labels[k] = 1` when joint k is labelled (v > 0) and inside the crop (0 <= x < W, 0 <= y < H);
+- heatmaps on the stride-4 grid follow HRNet / mmpose: grid point (j, i) sits at crop pixel
+  (4 j, 4 i); a labelled joint gets a Gaussian of peak 1 and `sigma` cells centred at (x / 4, y / 4)
+  (sub-cell exact, not rounded); `target_weight` equals the labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+STRIDE = 4
+
+
+def visible_in_crop(joints: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """K (or ...xK) float32: 1 where the joint is labelled (v > 0) and inside the (H, W) crop."""
+    height, width = input_size
+    x, y, v = joints[..., 0], joints[..., 1], joints[..., 2]
+    inside = (v > 0) & (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    return inside.astype(np.float32)
+
+
+def gaussian_heatmaps(joints: np.ndarray, weight: np.ndarray, input_size: tuple[int, int],
+                      sigma: float, stride: int = STRIDE) -> np.ndarray:
+    """K x H/stride x W/stride float32 Gaussians (peak 1) at the joints with weight > 0, else 0."""
+    height, width = input_size
+    h, w = height // stride, width // stride
+    mu_x = joints[:, 0:1] / stride  # K x 1
+    mu_y = joints[:, 1:2] / stride
+    # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) * exp(-dy^2 / 2s^2).
+    gx = np.exp(-((np.arange(w)[None, :] - mu_x) ** 2) / (2 * sigma**2)).astype(np.float32)  # K x w
+    gy = np.exp(-((np.arange(h)[None, :] - mu_y) ** 2) / (2 * sigma**2)).astype(np.float32)  # K x h
+    maps = gy[:, :, None] * gx[:, None, :]
+    maps *= (np.asarray(weight) > 0).astype(np.float32)[:, None, None]
+    return maps

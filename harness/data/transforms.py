@@ -1,0 +1,130 @@
+"""Affine crops and their augmentation: image <-> crop pixel maps, flips, random scale, half-body.
+
+Conventions (pixel centres at integer coordinates, as cv2 draws and warps):
+- The crop of (`center`, `scale`) maps the box of size `scale` (w, h, image px) around `center`
+  onto the input (H, W): crop = R(rot) S (p - center) + ((W - 1) / 2, (H - 1) / 2), with
+  S = diag(W / scale_w, H / scale_h). So the box centre lands on the crop centre and a horizontal
+  flip of the crop (x -> W - 1 - x) is exactly a mirror about the box centre.
+- `rot` is in degrees, counter-clockwise as seen on screen (positive turns the content left).
+- A flip mirrors x and swaps the spec's left/right pairs: a left joint becomes the right one.
+
+Augmentation draws from NumPy's global RNG, which the trial seeds per epoch (and per worker).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data.boxes import crop_center_scale
+from harness.data.specs import KeypointSpec
+
+SCALE_RANGE = (0.65, 1.35)  # paper, Sec. 4.2: random resize with scale in [0.65, 1.35]
+SCALE_SIGMA = 0.35  # the factor is N(1, 0.35) clipped to SCALE_RANGE, as HRNet/mmpose sample it
+FLIP_PROB = 0.5
+HALF_BODY_PROB = 0.3  # HRNet: on instances with more than 8 labelled joints
+HALF_BODY_MIN_JOINTS = 8
+HALF_BODY_PADDING = 1.5
+
+
+def get_affine(center, scale, input_size: tuple[int, int], rot: float = 0.0, inv: bool = False) -> np.ndarray:
+    """2x3 matrix image px -> crop px (or crop -> image with `inv`). `input_size` is (H, W)."""
+    height, width = input_size
+    cx, cy = float(center[0]), float(center[1])
+    sx, sy = width / float(scale[0]), height / float(scale[1])
+    theta = np.deg2rad(rot)
+    cos, sin = np.cos(theta), np.sin(theta)
+    # Scale first, then rotate the scaled offsets, so a rotated crop keeps its size in pixels.
+    rs = np.array([[cos, sin], [-sin, cos]]) @ np.diag([sx, sy])
+    out_center = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    forward = np.zeros((2, 3))
+    forward[:, :2] = rs
+    forward[:, 2] = out_center - rs @ np.array([cx, cy])
+    return invert_affine(forward) if inv else forward
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    a = np.asarray(matrix, dtype=np.float64)[:, :2]
+    t = np.asarray(matrix, dtype=np.float64)[:, 2]
+    a_inv = np.linalg.inv(a)
+    return np.concatenate([a_inv, (-a_inv @ t)[:, None]], axis=1)
+
+
+def flip_affine(matrix: np.ndarray, width: int) -> np.ndarray:
+    """Follow `matrix` by the crop mirror x -> W - 1 - x."""
+    mirror = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    return (mirror @ np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+
+
+def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 affine to Nx2 (or ...x2) points."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def crop_to_image(points: np.ndarray, center, scale, input_size: tuple[int, int], rot: float = 0.0) -> np.ndarray:
+    """Nx2 crop px -> Nx2 image px (the inverse warp of the crop)."""
+    return warp_points(points, get_affine(center, scale, input_size, rot, inv=True))
+
+
+def image_to_crop(points: np.ndarray, center, scale, input_size: tuple[int, int], rot: float = 0.0) -> np.ndarray:
+    """Nx2 image px -> Nx2 crop px."""
+    return warp_points(points, get_affine(center, scale, input_size, rot))
+
+
+def flip_joints(joints: np.ndarray, width: int, spec: KeypointSpec) -> np.ndarray:
+    """Kx3 crop joints mirrored (x -> W - 1 - x) with the left/right channels swapped."""
+    out = np.asarray(joints).copy()
+    out[:, 0] = width - 1 - out[:, 0]
+    return out[spec.flip_permutation()]
+
+
+def flip_channels(x, spec: KeypointSpec):
+    """Swap the left/right channels (first axis = joints) of labels, weights or heatmaps."""
+    return x[spec.flip_permutation()]
+
+
+@dataclass(frozen=True)
+class CropAugment:
+    """What the training augmentation may do (paper, Sec. 4.2: flip and random resize)."""
+
+    flip: bool = True
+    scale_range: tuple[float, float] = SCALE_RANGE
+    half_body_joints: tuple[int, ...] = ()  # the upper body (spec.upper_body); empty = off
+
+
+def half_body_box(joints: np.ndarray, upper: tuple[int, ...], aspect: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """HRNet's half-body crop from the labelled joints of a random half; None when too few.
+
+    Reads keypoint coordinates, so it is applied only to instances that carry location labels.
+    """
+    labelled = joints[:, 2] > 0
+    if labelled.sum() <= HALF_BODY_MIN_JOINTS or np.random.random() >= HALF_BODY_PROB:
+        return None
+    is_upper = np.zeros(len(joints), bool)
+    is_upper[list(upper)] = True
+    upper_pts = joints[labelled & is_upper, :2]
+    lower_pts = joints[labelled & ~is_upper, :2]
+    pts = upper_pts if (np.random.random() < 0.5 and len(upper_pts) > 2) else lower_pts
+    if len(pts) < 2:
+        pts = upper_pts
+    if len(pts) < 2:
+        return None
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    center, scale = crop_center_scale(pts.mean(axis=0), hi - lo, aspect, HALF_BODY_PADDING)
+    if scale[0] <= 1 or scale[1] <= 1:
+        return None
+    return center, scale
+
+
+def sample_crop(center: np.ndarray, scale: np.ndarray, aspect: float, augment: CropAugment,
+                joints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A random crop (centre, scale, flip) around a box; `joints` only for labelled instances."""
+    if joints is not None and augment.half_body_joints:
+        half = half_body_box(joints, augment.half_body_joints, aspect)
+        if half is not None:
+            center, scale = half
+    lo, hi = augment.scale_range
+    factor = float(np.clip(np.random.randn() * SCALE_SIGMA + 1.0, lo, hi))
+    flip = augment.flip and np.random.random() < FLIP_PROB
+    return center, scale * factor, flip
