@@ -53,8 +53,9 @@ def comparison_table(table: str, rows: list[Row], summaries: dict[tuple[int, str
         return None, notes
     columns = [(c.label, _metric(c.metric, kind)) for c in paper.columns]
     header = ["#", "row", "paper row", "this run's split"]
-    for label, metric in columns:
-        header += [f"{label} paper", f"{label} ours", "Δ"] if metric else [f"{label} (paper only)"]
+    for c, (label, metric) in zip(paper.columns, columns):
+        shown = metric if c.metric == "@primary" else label
+        header += [f"{shown} paper", f"{shown} ours", "Δ"] if metric else [f"{shown} (paper only)"]
     body = []
     for row, prow in matched:
         ours_split = split_of(row.flat)
