@@ -54,7 +54,9 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
             pass
     results, val = mean_pose_predictions(dataset, input_size, max_val_instances)
     ev = evaluate(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None))
-    ref = {"dataset": dataset.name, "kind": dataset.kind, "split": "val",
+    # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
+    split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
+    ref = {"dataset": dataset.name, "kind": dataset.kind, "split": split,
            "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
     write_json(path, ref)
     return ref
