@@ -45,8 +45,14 @@ class LOFRConfig:
     gcn_layers: int = 2  # RePPG: SemGCN layers
     spe_sigma: float = 1.0  # SPE: Gaussian sigma of F_key, in feature cells
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
+    cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept) or stride-8 backbone map
+    spe_fusion: str = "product"  # SPE Eq. 3: phi = F * W_key(F_key) ("product") or W_key(F_key) ("embed")
     # Beyond the paper (off by default): CAM pooling `gap` (the paper) or `lse`.
     cam_pooling: str = "gap"
+    cam_lse_r: float = 5.0  # sharpness r of the log-sum-exp CAM pooling (only with cam_pooling="lse")
+    # Decoder logit as (1/r) log sum_p R_k(p) exp(r w_k.F_m(p)); 0 = the paper's linear head on
+    # the response-pooled part feature (the r -> 0 limit of the same formula).
+    decoder_lse_r: float = 0.0
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -61,6 +67,14 @@ class LOFRConfig:
             raise ValueError("enc_layers must be >= 0 and dec_layers >= 1")
         if self.cam_pooling not in ("gap", "lse"):
             raise ValueError(f"cam_pooling must be 'gap' or 'lse', got {self.cam_pooling!r}")
+        if self.cam_stride not in (8, 16):
+            raise ValueError(f"cam_stride must be 8 or 16, got {self.cam_stride!r}")
+        if self.spe_fusion not in ("product", "embed"):
+            raise ValueError(f"spe_fusion must be 'product' or 'embed', got {self.spe_fusion!r}")
+        if self.cam_lse_r <= 0 or self.decoder_lse_r < 0:
+            raise ValueError("cam_lse_r must be > 0 and decoder_lse_r >= 0")
+        if self.gcn_layers < 1:
+            raise ValueError(f"gcn_layers must be >= 1, got {self.gcn_layers}")
         for a, b in self.skeleton:
             if not (0 <= a < self.num_keypoints and 0 <= b < self.num_keypoints):
                 raise ValueError(f"skeleton edge {(a, b)} is out of range for {self.num_keypoints} keypoints")

@@ -1,0 +1,88 @@
+"""The losses of Sec. 3.5 (Eqs. 11-15) as a dict of unweighted terms, and their weights.
+
+Terms (a term whose module or labels are absent is absent, not zero):
+    cls_cnn, cls_encoder, cls_decoder  Eq. 12: BCE of each logit set against the image-level
+                                       multi-hot labels, mean over keypoints and images
+                                       (absent when `cls_losses` is False: Table 4's Sup-only)
+    div                                Eq. 11: mean pairwise cosine similarity of the part
+                                       features over i != j, mean over images (only with PDC)
+    mse                                Eq. 14: only when the batch has heatmaps and some
+                                       instance carries location labels (`location_mask`)
+Weights (`weight_dict`): alpha, alpha1, alpha2, beta (Eq. 13), mse_weight (Eq. 15 has 1).
+The total is `criterion.total(terms)`, one weighted sum.
+
+Eq. 14 details: each response map is divided by its maximum (the targets are Gaussians of peak
+1, attention maps are not), the squared error is averaged over the grid, weighted by
+`target_weight` (0 for joints without a location), averaged over keypoints and over the
+labelled instances only.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Eq. 12: (1/K) sum_c BCE(o_c, o*_c), averaged over the batch."""
+    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+
+def part_diversity(part_features: torch.Tensor) -> torch.Tensor:
+    """Eq. 11 over i != j: mean pairwise cosine similarity of B x K x d part features, batch mean."""
+    f = F.normalize(part_features.float(), dim=-1, eps=1e-8)
+    k = f.shape[1]
+    cos = torch.matmul(f, f.transpose(1, 2))
+    off_diagonal = cos.sum(dim=(1, 2)) - cos.diagonal(dim1=1, dim2=2).sum(dim=1)
+    return (off_diagonal / (k * (k - 1))).mean()
+
+
+def response_mse(responses: torch.Tensor, heatmaps: torch.Tensor, target_weight: torch.Tensor,
+                 location_mask: torch.Tensor) -> torch.Tensor:
+    """Eq. 14 on the instances of `location_mask`: max-normalised responses vs Gaussian targets."""
+    if responses.shape != heatmaps.shape:
+        raise ValueError(f"responses {tuple(responses.shape)} and heatmaps {tuple(heatmaps.shape)} differ")
+    r = responses[location_mask].float()
+    peak = r.flatten(2).amax(dim=2).clamp_min(1e-12)[..., None, None]
+    err = ((r / peak - heatmaps[location_mask].float()) ** 2).mean(dim=(2, 3))  # n x K
+    return (err * target_weight[location_mask].float()).mean()
+
+
+class LOFRCriterion(nn.Module):
+    def __init__(self, alpha: float, alpha1: float, alpha2: float, beta: float, mse_weight: float,
+                 cls_losses: bool = True, pdc: bool = True):
+        super().__init__()
+        self.cls_losses, self.pdc = cls_losses, pdc
+        self.weight_dict: dict[str, float] = {}
+        if cls_losses:
+            self.weight_dict.update(cls_cnn=alpha, cls_encoder=alpha1, cls_decoder=alpha2)
+        if pdc:
+            self.weight_dict["div"] = beta
+        self.weight_dict["mse"] = mse_weight
+
+    def forward(self, outputs: dict, targets: dict) -> dict[str, torch.Tensor]:
+        """outputs: the model's dict; targets: `labels` B x K, optionally `heatmaps`
+        B x K x H/4 x W/4, `target_weight` B x K, `location_mask` B (bool)."""
+        terms: dict[str, torch.Tensor] = {}
+        if self.cls_losses:
+            labels = targets["labels"]
+            for name in ("cnn", "encoder", "decoder"):
+                terms[f"cls_{name}"] = classification_loss(outputs["logits"][name], labels)
+        if self.pdc:
+            terms["div"] = part_diversity(outputs["part_features"])
+        heatmaps = targets.get("heatmaps")
+        if heatmaps is not None:
+            mask = targets.get("location_mask")
+            if mask is None:
+                mask = torch.ones(heatmaps.shape[0], dtype=torch.bool, device=heatmaps.device)
+            mask = mask.bool()
+            if bool(mask.any()):
+                weight = targets.get("target_weight")
+                if weight is None:
+                    weight = torch.ones(heatmaps.shape[:2], device=heatmaps.device)
+                terms["mse"] = response_mse(outputs["responses"], heatmaps, weight, mask)
+        return terms
+
+    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Eqs. 13 / 15: the one weighted sum of the terms."""
+        return sum(self.weight_dict[name] * value for name, value in terms.items())

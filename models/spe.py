@@ -1,0 +1,57 @@
+"""Spatial-aware Position Encoding (SPE, Sec. 3.3, Eqs. 3-4).
+
+F_key: one map per keypoint, a Gaussian at the argmax of that keypoint's CAM ("coarse keypoint
+location maps via finding the max value of M"). The argmax is taken on the CAM grid, converted
+to crop pixels (grid point j sits at pixel j * stride, the heatmap convention used everywhere in
+the harness) and the Gaussian is rendered directly on each feature scale's grid with a sigma of
+`sigma_cells` CAM cells, which is the CAM-grid Gaussian resampled to that scale. The argmax is
+not differentiable: F_key is a prior, and the CAM learns from its own classification loss.
+
+Eq. 3, phi = F (x) F_key: the paper's "cross-product" of a d-channel map with a K-channel map
+is ambiguous. Default (`fusion="product"`): phi = F * W_key(F_key), W_key a 1x1 conv K -> d
+(element-wise product), i.e. the features gated by a learned embedding of the location prior.
+`fusion="embed"`: phi = W_key(F_key), the location prior as an additive position code.
+Eq. 4, F' = psi(phi + F), psi = 1x1 conv + GroupNorm. SPE is applied once, at the encoder input,
+and replaces the baseline's learned position embedding. One SPE per feature scale (the scales'
+features differ), each built from the same peaks.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def cam_peaks(cams: torch.Tensor, stride: int) -> torch.Tensor:
+    """B x K x h x w CAMs -> B x K x 2 argmax positions (x, y) in crop pixels, detached."""
+    b, k, h, w = cams.shape
+    idx = cams.detach().flatten(2).argmax(dim=2)
+    ys = torch.div(idx, w, rounding_mode="floor")
+    xs = idx - ys * w
+    return torch.stack([xs, ys], dim=-1).float() * stride
+
+
+def gaussian_maps(peaks: torch.Tensor, height: int, width: int, stride: int, sigma_px: float) -> torch.Tensor:
+    """Peak-1 Gaussians B x K x height x width at `peaks` (B x K x 2, pixels) on a stride-`stride` grid."""
+    xs = torch.arange(width, device=peaks.device, dtype=torch.float32) * stride
+    ys = torch.arange(height, device=peaks.device, dtype=torch.float32) * stride
+    dx2 = (xs.view(1, 1, 1, -1) - peaks[..., 0, None, None]) ** 2
+    dy2 = (ys.view(1, 1, -1, 1) - peaks[..., 1, None, None]) ** 2
+    return torch.exp(-(dx2 + dy2) / (2.0 * sigma_px ** 2))
+
+
+class SpatialPositionEncoding(nn.Module):
+    def __init__(self, num_keypoints: int, d_model: int, fusion: str = "product"):
+        super().__init__()
+        if fusion not in ("product", "embed"):
+            raise ValueError(f"fusion must be 'product' or 'embed', got {fusion!r}")
+        self.fusion = fusion
+        self.w_key = nn.Conv2d(num_keypoints, d_model, kernel_size=1)
+        self.psi = nn.Sequential(nn.Conv2d(d_model, d_model, kernel_size=1), nn.GroupNorm(math.gcd(32, d_model), d_model))
+
+    def forward(self, feature: torch.Tensor, key_maps: torch.Tensor) -> torch.Tensor:
+        """feature F: B x d x h x w; key_maps F_key: B x K x h x w -> F' (B x d x h x w)."""
+        key = self.w_key(key_maps.to(feature.dtype))
+        phi = feature * key if self.fusion == "product" else key  # Eq. 3
+        return self.psi(phi + feature)  # Eq. 4
