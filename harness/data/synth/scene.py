@@ -1,0 +1,114 @@
+"""One synthetic image: background, people (back to front), occluders, and what is visible where.
+
+Visibility flags follow COCO: 2 visible; 1 labelled but occluded (something else is drawn over the
+joint; an annotator guesses it half of the time, otherwise leaves it out); 0 not labelled --
+outside the image, turned away (face points), or an occluded joint left out. The image-level label
+of a joint (v > 0 inside the crop) therefore says "annotated here", as in the real datasets.
+
+`STYLES` sets, per dataset, the image size, how many people, how large, where, and how often an
+occluder is thrown in; the CrowdPose style draws a crowd level per image that sets the number of
+people and how tightly they stand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data.synth.body import JOINTS, Pose, sample_pose
+from harness.data.synth.canvas import draw
+from harness.data.synth.clutter import background, occluders
+from harness.data.synth.figure import person_prims
+
+OCCLUDED_LABELLED = 0.5  # chance that an occluded joint is still annotated (v = 1)
+
+
+@dataclass(frozen=True)
+class SceneStyle:
+    """How a dataset's images look. Sizes in px; `heights` is a log-uniform range of standing heights."""
+
+    size: tuple[int, int]  # (H, W)
+    people: tuple[float, ...]  # probabilities of 1, 2, 3, ... people (ignored when crowd)
+    heights: tuple[float, float]
+    x_range: tuple[float, float]  # pelvis x as a fraction of W (beyond [0, 1] = truncated)
+    y_range: tuple[float, float]  # pelvis y as a fraction of H
+    occluder_prob: float
+    crowd: bool = False
+    activity: float = 1.0  # how often limbs leave their resting range (see body.sample_pose)
+
+
+STYLES = {
+    "coco": SceneStyle(size=(288, 384), people=(0.5, 0.3, 0.2), heights=(70.0, 380.0),
+                       x_range=(-0.05, 1.05), y_range=(0.25, 1.0), occluder_prob=0.45),
+    "mpii": SceneStyle(size=(256, 320), people=(0.75, 0.25), heights=(150.0, 300.0),
+                       x_range=(0.2, 0.8), y_range=(0.45, 0.95), occluder_prob=0.6, activity=1.7),
+    "crowdpose": SceneStyle(size=(256, 320), people=(), heights=(110.0, 230.0),
+                            x_range=(0.1, 0.9), y_range=(0.45, 0.8), occluder_prob=0.35, crowd=True),
+}
+
+
+@dataclass
+class Person:
+    """What the annotation of one drawn person needs (generic joints, see `body.JOINTS`)."""
+
+    xy: np.ndarray  # G x 2 image px
+    v: np.ndarray  # G int flags 0 / 1 / 2
+    bbox: tuple[float, float, float, float]  # x, y, w, h of the drawn figure, clipped to the image
+    full_box: tuple[float, float, float, float]  # the same, not clipped (MPII centre and scale)
+    area: float  # visible pixels of the person
+
+
+def _placements(rng: np.random.Generator, style: SceneStyle) -> list[tuple[np.ndarray, float]]:
+    height, width = style.size
+    lo, hi = np.log(style.heights[0]), np.log(style.heights[1])
+    if style.crowd:
+        level = rng.random()
+        count = 1 if level < 0.2 else 2 + int(level * 2.999)
+        centre = rng.uniform(0.35, 0.65) * width
+        spread = (1.5 - 1.1 * level) * width
+        xs = centre + rng.uniform(-0.5, 0.5, count) * spread
+    else:
+        count = 1 + int(rng.choice(len(style.people), p=np.asarray(style.people)))
+        xs = rng.uniform(*style.x_range, count) * width
+    ys = rng.uniform(*style.y_range, count) * height
+    heights = np.exp(rng.uniform(lo, hi, count))
+    return [(np.array([x, y]), float(h)) for x, y, h in zip(xs, ys, heights)]
+
+
+def _figure_box(pose: Pose) -> np.ndarray:
+    """x1, y1, x2, y2 around everything drawn for the person (joints grown by a limb's width)."""
+    pts = np.concatenate([pose.xy, pose.head_center[None] + pose.head_radius * np.array([[0, -1], [0, 1], [-1, 0], [1, 0]])])
+    pad = 0.05 * pose.height
+    return np.concatenate([pts.min(axis=0) - pad, pts.max(axis=0) + pad])
+
+
+def render_scene(rng: np.random.Generator, style: SceneStyle) -> tuple[np.ndarray, list[Person]]:
+    """One image (HxWx3 uint8 BGR) and its people, back to front."""
+    height, width = style.size
+    image = background(rng, height, width)
+    idmap = np.zeros((height, width), np.uint8)
+    poses = []
+    for i, (root, h) in enumerate(_placements(rng, style)):
+        pose = sample_pose(rng, root, h, style.activity)
+        draw(image, idmap, person_prims(pose, rng), i + 1)
+        poses.append(pose)
+    occluders(rng, image, idmap, [p.xy for p in poses], [p.height for p in poses], style.occluder_prob)
+    areas = np.bincount(idmap.ravel(), minlength=256)
+    people = []
+    for i, pose in enumerate(poses):
+        x, y = pose.xy[:, 0], pose.xy[:, 1]
+        inside = (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
+        xi = np.clip(np.round(x).astype(int), 0, width - 1)
+        yi = np.clip(np.round(y).astype(int), 0, height - 1)
+        owner = idmap[yi, xi]
+        covered = (owner != 0) & (owner != i + 1)
+        guessed = rng.random(len(JOINTS)) < OCCLUDED_LABELLED
+        v = np.where(covered, np.where(guessed, 1, 0), 2)
+        v = np.where(inside & pose.labelled, v, 0)
+        full = _figure_box(pose)
+        x1, y1 = max(full[0], 0.0), max(full[1], 0.0)
+        x2, y2 = min(full[2], width - 1.0), min(full[3], height - 1.0)
+        people.append(Person(xy=pose.xy, v=v.astype(np.int64), bbox=(x1, y1, max(x2 - x1, 0.0), max(y2 - y1, 0.0)),
+                             full_box=(full[0], full[1], full[2] - full[0], full[3] - full[1]),
+                             area=float(areas[i + 1])))
+    return image, people

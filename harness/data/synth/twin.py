@@ -1,0 +1,118 @@
+"""`write_twin`: a synthetic dataset in the real layout of COCO, MPII or CrowdPose.
+
+Image i of a split is drawn from its own generator, seeded by (seed, split, i), so a file depends
+only on the parameters (byte-identical on rerun; generating in any order gives the same twin).
+JPEG quality is fixed and the json has no time stamps. `synth_main` is the `harness synth` command.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from harness.atomic import atomic_write
+from harness.data.specs import SPECS
+from harness.data.synth.formats import AnnotationWriter
+from harness.data.synth.scene import STYLES, render_scene
+from harness.errors import UserError
+
+GENERATOR_VERSION = 1  # bump when the drawing changes: cached twins are keyed by it
+JPEG_QUALITY = 92
+_SPLIT_CODE = {"train": 0, "val": 1}
+Progress = Callable[[int, int], None]
+
+
+def default_num_val(num_images: int) -> int:
+    return max(4, num_images // 4)
+
+
+def _image_name(kind: str, split: str, i: int) -> tuple[int, str]:
+    """(image id, file name) in the dataset's own naming style; ids differ between splits."""
+    code = _SPLIT_CODE[split]
+    if kind == "coco":
+        image_id = code * 10_000_000 + i + 1
+        return image_id, f"{image_id:012d}.jpg"
+    if kind == "crowdpose":
+        image_id = 100_000 + code * 1_000_000 + i
+        return image_id, f"{image_id}.jpg"
+    image_id = code * 100_000_000 + i + 1
+    return image_id, f"{image_id:09d}.jpg"
+
+
+def layout_paths(kind: str, root: Path) -> dict[str, str]:
+    """DatasetConfig kwargs: the absolute root and the spec's standard relative paths."""
+    layout = SPECS[kind].layout
+    return {"root": str(root), "train_ann": layout.train_ann, "val_ann": layout.val_ann,
+            "train_images": layout.train_images, "val_images": layout.val_images}
+
+
+def write_twin(kind: str, out_dir: Path, num_images: int, num_val: int | None = None, seed: int = 0,
+               progress: Progress | None = None) -> dict[str, str]:
+    """Write `num_images` training and `num_val` (default max(4, N // 4)) validation images with
+    their annotations under `out_dir`; return the DatasetConfig path kwargs (root absolute).
+
+    Also writes `twin.json` (parameters and counts). `progress(done, total)` is called every
+    250 images and at the end.
+    """
+    if kind not in SPECS:
+        raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
+    if num_images < 1:
+        raise UserError(f"a twin needs at least one training image, got {num_images}")
+    num_val = default_num_val(num_images) if num_val is None else int(num_val)
+    if num_val < 1:
+        raise UserError(f"a twin needs at least one validation image, got {num_val}")
+    out_dir = Path(out_dir).resolve()
+    spec, style = SPECS[kind], STYLES[kind]
+    paths = layout_paths(kind, out_dir)
+    total, done = num_images + num_val, 0
+    stats: dict[str, dict[str, int]] = {}
+    for split, count in (("train", num_images), ("val", num_val)):
+        image_dir = out_dir / paths[f"{split}_images"]
+        image_dir.mkdir(parents=True, exist_ok=True)
+        writer = AnnotationWriter(spec)
+        instances = complete = 0
+        for i in range(count):
+            image, people = render_scene(np.random.default_rng((seed, _SPLIT_CODE[split], i)), style)
+            image_id, name = _image_name(kind, split, i)
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            if not ok:
+                raise RuntimeError(f"cannot encode synthetic image {name}")
+            (image_dir / name).write_bytes(encoded.tobytes())
+            instances += writer.add(image_id, name, style.size, people)
+            done += 1
+            if progress is not None and (done % 250 == 0 or done == total):
+                progress(done, total)
+        doc = writer.document()
+        anns = doc if isinstance(doc, list) else doc["annotations"]
+        complete = sum(1 for a in anns if _is_complete(a, spec.num_joints))
+        stats[split] = {"images": count, "instances": instances, "complete_instances": complete}
+        text = json.dumps(doc, separators=(",", ":"))
+        atomic_write(out_dir / paths[f"{split}_ann"], lambda fh, t=text: fh.write(t))
+    manifest = {"kind": kind, "num_images": num_images, "num_val": num_val, "seed": seed,
+                "generator_version": GENERATOR_VERSION, "splits": stats}
+    atomic_write(out_dir / "twin.json", lambda fh: fh.write(json.dumps(manifest, indent=2)))
+    return paths
+
+
+def _is_complete(ann: dict, k: int) -> bool:
+    if "joints_vis" in ann:
+        return all(v > 0 for v in ann["joints_vis"])
+    return ann["num_keypoints"] == k
+
+
+def synth_main(dataset: str, out: str, num_images: int, num_val: int | None, seed: int) -> dict[str, str]:
+    """`harness synth --dataset D --out DIR --num-images N [--num-val M] --seed S`."""
+    if dataset not in SPECS:
+        raise UserError(f"--dataset must be one of {', '.join(SPECS)}, got {dataset!r}")
+    out_dir = Path(out)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UserError(f"{out_dir}: already exists and is not an empty folder (choose a new --out)")
+
+    def report(done: int, total: int) -> None:
+        print(f"synth {dataset}: {done}/{total} images", file=sys.stderr, flush=True)
+
+    return write_twin(dataset, out_dir, num_images, num_val, seed, progress=report)
