@@ -33,8 +33,10 @@ def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | Non
             with torch.device("meta"):
                 m = build_model(model_cfg)
                 x = torch.empty(1, 3, h, w)
+            # FlopCounterMode's module tracker cannot hook meta leaves that require grad
+            m.requires_grad_(False)
             return _flops(m, x) / 2e9
-        except (NotImplementedError, RuntimeError):
+        except (NotImplementedError, RuntimeError, AssertionError):
             pass
     m = model if model is not None else build_model(model_cfg)
     p = next(m.parameters())

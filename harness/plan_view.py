@@ -63,6 +63,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     lines.append("-" * len(header))
     device = "gpu" if plan.resources.gpus_per_trial > 0 else "cpu"
     rates = _measured_rates(results_root / plan.name)
+    _load_gmacs_cache(results_root)
     total_img, measured_s, assumed_flop, sources = 0.0, 0.0, 0.0, set()
     missing = set()
     for t in plan.trials:
@@ -83,6 +84,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         else:
             assumed_flop += images * 3 * 2 * _gmacs(m) * 1e9
         missing.update(t.missing_data)
+    _save_gmacs_cache(results_root)
     seconds = measured_s + assumed_flop / (ASSUMED_TFLOPS[device] * 1e12)
     slots = max(1.0, 1.0 / plan.resources.gpus_per_trial) if device == "gpu" else 1.0
     lines.append("")
@@ -100,15 +102,32 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
 
 
 _GMACS_CACHE: dict[str, float] = {}
+_GMACS_FILE = ".cache/gmacs.json"  # under the results root: counting a config takes ~1-3 s
+
+
+def _load_gmacs_cache(results_root: Path) -> None:
+    try:
+        _GMACS_CACHE.update(json.loads((results_root / _GMACS_FILE).read_text()))
+    except (OSError, ValueError):
+        pass
+
+
+def _save_gmacs_cache(results_root: Path) -> None:
+    from harness.atomic import write_json
+
+    try:
+        write_json(results_root / _GMACS_FILE, _GMACS_CACHE)
+    except OSError:
+        pass  # a read-only results root only costs the recount next time
 
 
 def _gmacs(model_cfg) -> float:
     """GMACs of one forward pass, counted on the meta device (no memory, no compute)."""
     from harness.cost import count_gmacs
 
-    key = json.dumps([model_cfg.backbone, list(model_cfg.input_size), model_cfg.spe, model_cfg.multi_scale,
-                      model_cfg.reppg, model_cfg.pdc, model_cfg.enc_layers, model_cfg.dec_layers,
-                      model_cfg.d_model, model_cfg.num_keypoints])
+    from harness.config import to_dict
+
+    key = json.dumps({k: v for k, v in to_dict(model_cfg).items() if k != "pretrained"}, sort_keys=True)
     if key not in _GMACS_CACHE:
         _GMACS_CACHE[key] = count_gmacs(model_cfg, meta=True)
     return _GMACS_CACHE[key]
