@@ -33,8 +33,6 @@ def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | Non
             with torch.device("meta"):
                 m = build_model(model_cfg)
                 x = torch.empty(1, 3, h, w)
-            # FlopCounterMode's module tracker cannot hook meta leaves that require grad
-            m.requires_grad_(False)
             return _flops(m, x) / 2e9
         except (NotImplementedError, RuntimeError, AssertionError):
             pass
@@ -46,11 +44,20 @@ def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | Non
 
 def _flops(model: torch.nn.Module, x: torch.Tensor) -> int:
     was_training = model.training
+    # FlopCounterMode's module tracker hooks the gradients of module inputs; a parameter passed
+    # as a module's input (learned queries) has no grad_fn there, so count with grads off.
+    needs_grad = [p for p in model.parameters() if p.requires_grad]
     model.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(x)
-    model.train(was_training)
+    try:
+        for p in needs_grad:
+            p.requires_grad_(False)
+        with torch.no_grad(), counter:
+            model(x)
+    finally:
+        for p in needs_grad:
+            p.requires_grad_(True)
+        model.train(was_training)
     return counter.get_total_flops()
 
 
