@@ -72,9 +72,9 @@ class KeypointDataset(torch.utils.data.Dataset):
         return len(self.table)
 
     def crop_joints(self, row: int, matrix: np.ndarray, flip: bool) -> np.ndarray:
-        """Kx3 joints of `row` in crop px (v kept), channels swapped when flipped."""
+        """Kx3 joints of `row` in crop px (v kept; unlabelled joints at 0, 0), swapped when flipped."""
         joints = self.table.joints[row].astype(np.float64)
-        joints[:, :2] = warp_points(joints[:, :2], matrix)
+        joints[:, :2] = np.where(joints[:, 2:3] > 0, warp_points(joints[:, :2], matrix), 0.0)
         return joints[self._perm] if flip else joints
 
     def instance_meta(self, i: int) -> dict[str, Any]:

@@ -15,9 +15,8 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
 
-# BGR order, 0-255 input: (pixel - 255 mean) / (255 std), channels reversed to RGB afterwards.
-_MEAN_BGR = (IMAGENET_MEAN * 255.0)[::-1].copy()
-_INV_STD_BGR = (1.0 / (IMAGENET_STD * 255.0))[::-1].copy()
+_MEAN_255 = [float(m) * 255.0 for m in IMAGENET_MEAN]
+_INV_STD_255 = [1.0 / (float(s) * 255.0) for s in IMAGENET_STD]
 
 
 def looks_like_image(path: str | Path) -> bool:
@@ -39,6 +38,15 @@ def read_image(path: str | Path) -> np.ndarray | None:
 
 
 def to_tensor(crop_bgr: np.ndarray) -> torch.Tensor:
-    """HxWx3 uint8 BGR crop -> 3xHxW float32 RGB, ImageNet-normalised."""
-    x = (crop_bgr.astype(np.float32) - _MEAN_BGR) * _INV_STD_BGR
-    return torch.from_numpy(np.ascontiguousarray(x[:, :, ::-1].transpose(2, 0, 1)))
+    """HxWx3 uint8 BGR crop -> 3xHxW float32 RGB, ImageNet-normalised.
+
+    Channel by channel on contiguous planes: several times faster than a strided HWC -> CHW
+    float conversion, and single-threaded (no oversubscription inside DataLoader workers).
+    """
+    blue, green, red = cv2.split(crop_bgr)
+    out = np.empty((3,) + crop_bgr.shape[:2], np.float32)
+    for i, plane in enumerate((red, green, blue)):
+        out[i] = plane
+        out[i] -= _MEAN_255[i]
+        out[i] *= _INV_STD_255[i]
+    return torch.from_numpy(out)

@@ -26,11 +26,11 @@ def gaussian_heatmaps(joints: np.ndarray, weight: np.ndarray, input_size: tuple[
     """K x H/stride x W/stride float32 Gaussians (peak 1) at the joints with weight > 0, else 0."""
     height, width = input_size
     h, w = height // stride, width // stride
+    on = (np.asarray(weight) > 0)[:, None]
     mu_x = joints[:, 0:1] / stride  # K x 1
     mu_y = joints[:, 1:2] / stride
-    # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) * exp(-dy^2 / 2s^2).
-    gx = np.exp(-((np.arange(w)[None, :] - mu_x) ** 2) / (2 * sigma**2)).astype(np.float32)  # K x w
-    gy = np.exp(-((np.arange(h)[None, :] - mu_y) ** 2) / (2 * sigma**2)).astype(np.float32)  # K x h
-    maps = gy[:, :, None] * gx[:, None, :]
-    maps *= (np.asarray(weight) > 0).astype(np.float32)[:, None, None]
-    return maps
+    # Separable: exp(-(dx^2 + dy^2) / 2s^2) = exp(-dx^2 / 2s^2) * exp(-dy^2 / 2s^2); a zero row of
+    # gx switches a joint off.
+    gx = np.where(on, np.exp(-((np.arange(w)[None, :] - mu_x) ** 2) / (2 * sigma**2)), 0.0).astype(np.float32)
+    gy = np.exp(-((np.arange(h)[None, :] - mu_y) ** 2) / (2 * sigma**2)).astype(np.float32)
+    return gy[:, :, None] * gx[:, None, :]

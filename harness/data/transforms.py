@@ -12,6 +12,7 @@ Augmentation draws from NumPy's global RNG, which the trial seeds per epoch (and
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,14 +33,13 @@ def get_affine(center, scale, input_size: tuple[int, int], rot: float = 0.0, inv
     height, width = input_size
     cx, cy = float(center[0]), float(center[1])
     sx, sy = width / float(scale[0]), height / float(scale[1])
-    theta = np.deg2rad(rot)
-    cos, sin = np.cos(theta), np.sin(theta)
     # Scale first, then rotate the scaled offsets, so a rotated crop keeps its size in pixels.
-    rs = np.array([[cos, sin], [-sin, cos]]) @ np.diag([sx, sy])
-    out_center = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
-    forward = np.zeros((2, 3))
-    forward[:, :2] = rs
-    forward[:, 2] = out_center - rs @ np.array([cx, cy])
+    # Plain floats: this runs once per sample, where NumPy's per-call overhead would show.
+    theta = math.radians(rot)
+    cos, sin = math.cos(theta), math.sin(theta)
+    a, b, c, d = cos * sx, sin * sy, -sin * sx, cos * sy
+    ox, oy = (width - 1) / 2.0, (height - 1) / 2.0
+    forward = np.array([[a, b, ox - a * cx - b * cy], [c, d, oy - c * cx - d * cy]])
     return invert_affine(forward) if inv else forward
 
 
@@ -52,8 +52,10 @@ def invert_affine(matrix: np.ndarray) -> np.ndarray:
 
 def flip_affine(matrix: np.ndarray, width: int) -> np.ndarray:
     """Follow `matrix` by the crop mirror x -> W - 1 - x."""
-    mirror = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    return (mirror @ np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+    out = np.array(matrix, dtype=np.float64)
+    out[0] = -out[0]
+    out[0, 2] += width - 1.0
+    return out
 
 
 def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -125,6 +127,6 @@ def sample_crop(center: np.ndarray, scale: np.ndarray, aspect: float, augment: C
         if half is not None:
             center, scale = half
     lo, hi = augment.scale_range
-    factor = float(np.clip(np.random.randn() * SCALE_SIGMA + 1.0, lo, hi))
+    factor = min(max(np.random.randn() * SCALE_SIGMA + 1.0, lo), hi)
     flip = augment.flip and np.random.random() < FLIP_PROB
     return center, scale * factor, flip
