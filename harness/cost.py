@@ -11,7 +11,16 @@ from contextlib import nullcontext
 from typing import Any, Callable
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+# Why: on CPU, `scaled_dot_product_attention` runs the fused `_..._flash_attention_for_cpu` kernel,
+# which FlopCounterMode has no formula for (it counts the CUDA flash / efficient / cudnn kernels
+# and, on the meta device, the math path's two bmm's). Without this entry a CPU count misses
+# every attention product and disagrees with the meta-device count `harness plan` uses.
+_EXTRA_FORMULAS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+        lambda q, k, v, *args, out_shape=None, **kwargs: sdpa_flop_count(q, k, v),
+}
 
 
 def count_params(model: torch.nn.Module) -> int:
@@ -48,7 +57,7 @@ def _flops(model: torch.nn.Module, x: torch.Tensor) -> int:
     # as a module's input (learned queries) has no grad_fn there, so count with grads off.
     needs_grad = [p for p in model.parameters() if p.requires_grad]
     model.eval()
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
     try:
         for p in needs_grad:
             p.requires_grad_(False)
@@ -66,6 +75,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def images_per_second(images: int, seconds: float) -> float | None:
+    """img/s as every cost figure defines it: images processed / wall seconds (None: nothing timed).
+
+    `measure_throughput` and the benchmarks (over pytest-benchmark's rounds) use it; a trial's
+    `train_img_per_s` / `infer_img_per_s` are the same quotient over its epochs / validation pass.
+    """
+    return images / seconds if seconds > 0 else None
+
+
 def measure_throughput(step: Callable[[], Any], batch_size: int, device: torch.device,
                        warmup: int = 1, iters: int = 3) -> float:
     """Images per second of `step()` (one batch), after `warmup` untimed calls."""
@@ -76,7 +94,7 @@ def measure_throughput(step: Callable[[], Any], batch_size: int, device: torch.d
     for _ in range(iters):
         step()
     _sync(device)
-    return batch_size * iters / max(time.perf_counter() - t0, 1e-9)
+    return images_per_second(batch_size * iters, time.perf_counter() - t0) or float("inf")
 
 
 def peak_memory_mb(device: torch.device) -> float:
