@@ -46,8 +46,8 @@ def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | Non
         except (NotImplementedError, RuntimeError, AssertionError):
             pass
     m = model if model is not None else build_model(model_cfg)
-    p = next(m.parameters())
-    x = torch.zeros(1, 3, h, w, device=p.device, dtype=torch.float32)
+    p = next(m.parameters(), None)
+    x = torch.zeros(1, 3, h, w, device=p.device if p is not None else "cpu", dtype=torch.float32)
     return _flops(m, x) / 2e9
 
 
