@@ -11,9 +11,12 @@ All lengths are fractions of the standing height; `sample_pose` scales them to p
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from harness.data.synth.draws import Draws
 
 JOINTS = (
     "pelvis", "thorax", "upper_neck", "head_top", "nose", "left_eye", "right_eye", "left_ear",
@@ -50,21 +53,18 @@ class Pose:
 
 def _unit(angle: float) -> np.ndarray:
     """Image-frame unit vector at `angle` radians from straight down, counter-clockwise on screen."""
-    return np.array([np.sin(angle), np.cos(angle)])
+    return np.array([math.sin(angle), math.cos(angle)])
 
 
-def _limb(rng: np.random.Generator, start: np.ndarray, base_angle: float, length: float,
+def _limb(d: Draws, start: np.ndarray, base_angle: float, length: float,
           spread: float, raised: float) -> tuple[np.ndarray, float]:
     """One segment: its end point and absolute angle (mostly near `base_angle`, sometimes anywhere)."""
-    if rng.random() < raised:
-        angle = rng.uniform(-np.pi, np.pi)
-    else:
-        angle = base_angle + rng.normal(0.0, spread)
-    foreshorten = rng.uniform(0.55, 1.0)
+    angle = d.uniform(-math.pi, math.pi) if d.chance(raised) else d.normal(spread, base_angle)
+    foreshorten = d.uniform(0.55, 1.0)
     return start + _unit(angle) * length * foreshorten, angle
 
 
-def sample_pose(rng: np.random.Generator, root: np.ndarray, height: float, activity: float = 1.0) -> Pose:
+def sample_pose(d: Draws, root: np.ndarray, height: float, activity: float = 1.0) -> Pose:
     """A random pose whose pelvis is at `root` (image px) and whose standing height is `height` px.
 
     `activity` scales how often limbs leave their resting range (sports-heavy MPII: more).
@@ -72,21 +72,21 @@ def sample_pose(rng: np.random.Generator, root: np.ndarray, height: float, activ
     xy = np.zeros((len(JOINTS), 2))
     labelled = np.ones(len(JOINTS), bool)
     # Half the people roughly face the camera, the others face anywhere.
-    yaw = rng.normal(0.0, 0.4) if rng.random() < 0.6 else rng.uniform(-np.pi, np.pi)
-    cos_y, sin_y = np.cos(yaw), np.sin(yaw)
-    lean = rng.normal(0.0, 0.25) if rng.random() < 0.8 else rng.normal(0.0, 0.8)
+    yaw = d.normal(0.4) if d.chance(0.6) else d.uniform(-math.pi, math.pi)
+    cos_y, sin_y = math.cos(yaw), math.sin(yaw)
+    lean = d.normal(0.25) if d.chance(0.8) else d.normal(0.8)
     up = -_unit(lean)  # from pelvis towards the thorax
     lateral = np.array([-up[1], up[0]])  # the person's left when facing the camera (image right)
     h = height
     pelvis = np.asarray(root, float)
-    thorax = pelvis + up * TORSO * h * rng.uniform(0.8, 1.0)
+    thorax = pelvis + up * TORSO * h * d.uniform(0.8, 1.0)
     xy[J["pelvis"]], xy[J["thorax"]] = pelvis, thorax
     # Lateral offsets shrink with |cos yaw|; a body keeps some width even in profile.
-    width = np.sign(cos_y) * max(abs(cos_y), 0.25)
+    width = math.copysign(max(abs(cos_y), 0.25), cos_y)
     for side, sign in (("left", 1.0), ("right", -1.0)):
         xy[J[f"{side}_shoulder"]] = thorax + lateral * sign * SHOULDER_HALF * h * width + up * -0.01 * h
         xy[J[f"{side}_hip"]] = pelvis + lateral * sign * HIP_HALF * h * width
-    tilt = lean + rng.normal(0.0, 0.25)
+    tilt = d.normal(0.25, lean)
     head_up = -_unit(tilt)
     head_lateral = np.array([-head_up[1], head_up[0]])
     neck = thorax + head_up * NECK * h
@@ -106,17 +106,15 @@ def sample_pose(rng: np.random.Generator, root: np.ndarray, height: float, activ
     bend_side = 1.0 if sin_y >= 0 else -1.0  # elbows and knees fold away from the facing direction
     for side in ("left", "right"):
         sho = xy[J[f"{side}_shoulder"]]
-        elbow, a_upper = _limb(rng, sho, lean, UPPER_ARM * h, 0.7, 0.4 * activity)
-        wrist, _ = _limb(rng, elbow, a_upper - bend_side * abs(rng.normal(0.0, 1.2)), FOREARM * h, 0.2,
-                         0.15 * activity)
+        elbow, a_upper = _limb(d, sho, lean, UPPER_ARM * h, 0.7, 0.4 * activity)
+        wrist, _ = _limb(d, elbow, a_upper - bend_side * abs(d.normal(1.2)), FOREARM * h, 0.2, 0.15 * activity)
         hip = xy[J[f"{side}_hip"]]
-        knee, a_thigh = _limb(rng, hip, lean, THIGH * h, 0.35, 0.15 * activity)
-        ankle, _ = _limb(rng, knee, a_thigh + bend_side * abs(rng.normal(0.0, 0.7)), SHIN * h, 0.1,
-                         0.05 * activity)
+        knee, a_thigh = _limb(d, hip, lean, THIGH * h, 0.35, 0.15 * activity)
+        ankle, _ = _limb(d, knee, a_thigh + bend_side * abs(d.normal(0.7)), SHIN * h, 0.1, 0.05 * activity)
         xy[J[f"{side}_elbow"]], xy[J[f"{side}_wrist"]] = elbow, wrist
         xy[J[f"{side}_knee"]], xy[J[f"{side}_ankle"]] = knee, ankle
-    if rng.random() < 0.1 * activity:  # a lying or tumbling person: rotate everything about the pelvis
-        turn = rng.uniform(-np.pi / 2, np.pi / 2)
+    if d.chance(0.1 * activity):  # a lying or tumbling person: rotate everything about the pelvis
+        turn = d.uniform(-math.pi / 2, math.pi / 2)
         rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
         xy = (xy - pelvis) @ rot.T + pelvis
         head_center = (head_center - pelvis) @ rot.T + pelvis

@@ -6,6 +6,7 @@ i + 1 = person i) tells, at each joint, whether something else was drawn over it
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Sequence
 
 import cv2
@@ -27,8 +28,8 @@ class Prim(NamedTuple):
 
 
 def _pt(point) -> tuple[int, int]:
-    # Plain Python on two floats: far cheaper than a NumPy round trip for one short line.
-    return int(round(float(point[0]) * _ONE)), int(round(float(point[1]) * _ONE))
+    # Plain Python on two floats (far cheaper than a NumPy round trip); floor(v + 0.5) rounds.
+    return math.floor(point[0] * _ONE + 0.5), math.floor(point[1] * _ONE + 0.5)
 
 
 def draw_prim(target: np.ndarray, prim: Prim, color) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.data.synth.body import J, Pose
 from harness.data.synth.canvas import Prim
+from harness.data.synth.draws import Draws
 
 SKIN_TONES = ((60, 80, 120), (90, 120, 170), (120, 155, 205), (145, 180, 225), (40, 55, 85))
 HAIR = ((20, 20, 25), (30, 50, 80), (60, 110, 160), (90, 90, 95), (25, 35, 45))
@@ -43,28 +44,29 @@ def darker(color: Color, factor: float = 0.68) -> Color:
     return tuple(c * factor for c in color)
 
 
-def _jitter(rng: np.random.Generator, color, amount: int = 12) -> Color:
-    return tuple(float(c) for c in np.clip(np.asarray(color, float) + rng.integers(-amount, amount + 1, 3), 0, 255))
+def _jitter(d: Draws, color, amount: float = 12.0) -> Color:
+    return tuple(min(max(c + d.uniform(-amount, amount), 0.0), 255.0) for c in color)
 
 
-def _vivid(rng: np.random.Generator) -> Color:
+def _vivid(d: Draws) -> Color:
     """A random clothing colour (BGR), anywhere from muted to saturated."""
-    base = rng.uniform(20, 235, 3)
-    grey = base.mean()
-    return tuple(float(c) for c in np.clip(grey + (base - grey) * rng.uniform(0.6, 1.8), 0, 255))
+    base = [d.uniform(20, 235) for _ in range(3)]
+    grey = sum(base) / 3.0
+    gain = d.uniform(0.6, 1.8)
+    return tuple(min(max(grey + (c - grey) * gain, 0.0), 255.0) for c in base)
 
 
 class Palette:
     """One person's colours."""
 
-    def __init__(self, rng: np.random.Generator):
-        self.skin = _jitter(rng, SKIN_TONES[rng.integers(len(SKIN_TONES))])
-        self.shirt = _vivid(rng)
-        self.trousers = darker(_vivid(rng), float(rng.uniform(0.4, 0.9)))
-        self.shoes = tuple(float(c) for c in rng.uniform(10, 90, 3))
-        self.hair = _jitter(rng, HAIR[rng.integers(len(HAIR))], 8)
-        self.long_sleeves = rng.random() < 0.35
-        self.shorts = rng.random() < 0.3
+    def __init__(self, d: Draws):
+        self.skin = _jitter(d, SKIN_TONES[d.integer(0, len(SKIN_TONES))])
+        self.shirt = _vivid(d)
+        self.trousers = darker(_vivid(d), d.uniform(0.4, 0.9))
+        self.shoes = tuple(d.uniform(10, 90) for _ in range(3))
+        self.hair = _jitter(d, HAIR[d.integer(0, len(HAIR))], 8.0)
+        self.long_sleeves = d.chance(0.35)
+        self.shorts = d.chance(0.3)
 
 
 def capsule(p0, p1, thickness: float, color: Color, side: str, light: tuple[float, float]) -> list[Prim]:
@@ -140,10 +142,10 @@ def _head(pose: Pose, pts: list, pal: Palette) -> list[Prim]:
     return prims
 
 
-def person_prims(pose: Pose, rng: np.random.Generator) -> list[Prim]:
+def person_prims(pose: Pose, d: Draws) -> list[Prim]:
     """Everything one person is drawn with, back to front."""
-    pal = Palette(rng)
-    angle = float(rng.uniform(0, 2 * math.pi))
+    pal = Palette(d)
+    angle = d.uniform(0, 2 * math.pi)
     light = (math.cos(angle), math.sin(angle))
     pts = pose.xy.tolist()
     h, yaw = pose.height, pose.yaw

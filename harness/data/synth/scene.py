@@ -11,6 +11,7 @@ people and how tightly they stand.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from harness.data.synth.body import JOINTS, Pose, sample_pose
 from harness.data.synth.canvas import draw
 from harness.data.synth.clutter import background, occluders
+from harness.data.synth.draws import Draws
 from harness.data.synth.figure import person_prims
 
 OCCLUDED_LABELLED = 0.5  # chance that an occluded joint is still annotated (v = 1)
@@ -58,21 +60,19 @@ class Person:
     area: float  # visible pixels of the person
 
 
-def _placements(rng: np.random.Generator, style: SceneStyle) -> list[tuple[np.ndarray, float]]:
+def _placements(d: Draws, style: SceneStyle) -> list[tuple[np.ndarray, float]]:
     height, width = style.size
-    lo, hi = np.log(style.heights[0]), np.log(style.heights[1])
+    lo, hi = math.log(style.heights[0]), math.log(style.heights[1])
     if style.crowd:
-        level = rng.random()
+        level = d.uniform()
         count = 1 if level < 0.2 else 2 + int(level * 2.999)
-        centre = rng.uniform(0.35, 0.65) * width
+        centre = d.uniform(0.35, 0.65) * width
         spread = (1.5 - 1.1 * level) * width
-        xs = centre + rng.uniform(-0.5, 0.5, count) * spread
+        xs = [centre + d.uniform(-0.5, 0.5) * spread for _ in range(count)]
     else:
-        count = 1 + int(rng.choice(len(style.people), p=np.asarray(style.people)))
-        xs = rng.uniform(*style.x_range, count) * width
-    ys = rng.uniform(*style.y_range, count) * height
-    heights = np.exp(rng.uniform(lo, hi, count))
-    return [(np.array([x, y]), float(h)) for x, y, h in zip(xs, ys, heights)]
+        count = 1 + d.choice(style.people)
+        xs = [d.uniform(*style.x_range) * width for _ in range(count)]
+    return [(np.array([x, d.uniform(*style.y_range) * height]), math.exp(d.uniform(lo, hi))) for x in xs]
 
 
 def _figure_box(pose: Pose) -> np.ndarray:
@@ -83,16 +83,17 @@ def _figure_box(pose: Pose) -> np.ndarray:
 
 
 def render_scene(rng: np.random.Generator, style: SceneStyle) -> tuple[np.ndarray, list[Person]]:
-    """One image (HxWx3 uint8 BGR) and its people, back to front."""
+    """One image (HxWx3 uint8 BGR) and its people, back to front; everything drawn from `rng`."""
+    d = Draws(rng)
     height, width = style.size
-    image = background(rng, height, width)
+    image = background(d, height, width)
     idmap = np.zeros((height, width), np.uint8)
     poses = []
-    for i, (root, h) in enumerate(_placements(rng, style)):
-        pose = sample_pose(rng, root, h, style.activity)
-        draw(image, idmap, person_prims(pose, rng), i + 1)
+    for i, (root, h) in enumerate(_placements(d, style)):
+        pose = sample_pose(d, root, h, style.activity)
+        draw(image, idmap, person_prims(pose, d), i + 1)
         poses.append(pose)
-    occluders(rng, image, idmap, [p.xy for p in poses], [p.height for p in poses], style.occluder_prob)
+    occluders(d, image, idmap, [p.xy for p in poses], [p.height for p in poses], style.occluder_prob)
     areas = np.bincount(idmap.ravel(), minlength=256)
     people = []
     for i, pose in enumerate(poses):
@@ -102,7 +103,7 @@ def render_scene(rng: np.random.Generator, style: SceneStyle) -> tuple[np.ndarra
         yi = np.clip(np.round(y).astype(int), 0, height - 1)
         owner = idmap[yi, xi]
         covered = (owner != 0) & (owner != i + 1)
-        guessed = rng.random(len(JOINTS)) < OCCLUDED_LABELLED
+        guessed = np.array([d.chance(OCCLUDED_LABELLED) for _ in JOINTS])
         v = np.where(covered, np.where(guessed, 1, 0), 2)
         v = np.where(inside & pose.labelled, v, 0)
         full = _figure_box(pose)

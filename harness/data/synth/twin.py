@@ -20,7 +20,7 @@ from harness.data.synth.formats import AnnotationWriter
 from harness.data.synth.scene import STYLES, render_scene
 from harness.errors import UserError
 
-GENERATOR_VERSION = 1  # bump when the drawing changes: cached twins are keyed by it
+GENERATOR_VERSION = 2  # bump when the drawing changes: cached twins are keyed by it
 JPEG_QUALITY = 92
 _SPLIT_CODE = {"train": 0, "val": 1}
 Progress = Callable[[int, int], None]
