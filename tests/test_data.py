@@ -409,3 +409,38 @@ def test_to_tensor_is_imagenet_normalised_rgb():
     rgb = torch.from_numpy(crop[:, :, ::-1].copy()).permute(2, 0, 1).float() / 255.0
     expected = (rgb - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[:, None, None]
     torch.testing.assert_close(to_tensor(crop), expected, rtol=0, atol=1e-5)
+
+
+def test_half_body_reads_keypoints_only_of_labelled_instances(twin, monkeypatch):
+    import harness.data.dataset as dataset_module
+    from harness.data.transforms import sample_crop
+
+    seen: list[bool] = []
+
+    def spy(center, scale, aspect, augment, joints):
+        seen.append(joints is not None)
+        assert augment.half_body_joints == SPECS["mpii"].upper_body  # MPII uses half-body
+        return sample_crop(center, scale, aspect, augment, joints)
+
+    monkeypatch.setattr(dataset_module, "sample_crop", spy)
+    free = quiet_build(twin["mpii"], "train", SIZE, augment=True, location_fraction=0.0)
+    for i in range(len(free)):
+        free[i]
+    assert seen and not any(seen)
+    seen.clear()
+    semi = quiet_build(twin["mpii"], "train", SIZE, augment=True, location_fraction=0.25)
+    for i in range(len(semi)):
+        semi[i]
+    assert seen == list(semi.labelled)
+    coco = quiet_build(twin["coco"], "train", SIZE, augment=True)
+    assert coco.augment.half_body_joints == ()  # the paper uses half-body on MPII only
+
+
+def test_dataset_survives_pickling_for_worker_processes(twin):
+    import pickle
+
+    ds = quiet_build(twin["crowdpose"], "val", SIZE, augment=False)
+    clone = pickle.loads(pickle.dumps(ds))
+    a, b = ds[3], clone[3]
+    torch.testing.assert_close(a["image"], b["image"])
+    np.testing.assert_array_equal(a["meta"]["joints"], b["meta"]["joints"])

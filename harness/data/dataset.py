@@ -6,13 +6,14 @@ the labels from the joints warped with the same matrix. Keys (docs/architecture.
 
 - `image` 3xHxW float32 (ImageNet-normalised), `labels` K float32 (v > 0 and inside the crop);
 - labelled instances only: `heatmaps` KxH/4xW/4 float32, `target_weight` K float32;
-- evaluation datasets (augment=False) only: `meta` (center, scale, image_id, score, area, index,
-  joints in crop px with visibility).
+- the validation split only: `meta` (center, scale, image_id, score, area, index, joints in crop
+  px with visibility).
 
 A location-free sample never holds a coordinate or a heatmap, and a training sample never holds
 `meta`. An image that fails to decode is skipped with a warning: a training sample is replaced by
-the next readable instance; an evaluation sample keeps its meta with a black crop (its instance
-is still predicted, so the evaluator sees every instance once).
+the next readable instance; a validation sample keeps its meta with a black crop (its instance
+is still predicted, so the evaluator sees every instance once). Such failures are counted per
+process (a DataLoader worker counts its own).
 """
 from __future__ import annotations
 
