@@ -12,7 +12,11 @@ from torch import nn
 from harness import cost
 from harness.cost import count_gmacs, count_params, images_per_second, measure_throughput, peak_memory_mb
 from models import LOFRConfig, build_model
-from tests.conftest import tiny_config
+
+
+# the smoke scale's network (tests/conftest.py's tiny trials): resnet18 at 64x48, 32-wide transformer
+TINY_MODEL = dict(backbone="resnet18", input_size=(64, 48), d_model=32, nhead=4, dim_feedforward=64,
+                  enc_layers=1, dec_layers=1)
 
 
 class SmallConvNet(nn.Module):
@@ -71,7 +75,7 @@ def test_count_params_by_hand():
     dict(spe=False, cam_stride=8, enc_layers=0),  # learned positions, stride-8 CAM, no encoder
 ])
 def test_meta_device_count_equals_the_real_count(switches):
-    cfg = tiny_config(**switches).model
+    cfg = LOFRConfig(**{**TINY_MODEL, **switches})
     real = count_gmacs(cfg, model=build_model(cfg))
     meta = count_gmacs(cfg, meta=True)
     assert real > 0
