@@ -74,7 +74,7 @@ def write_twin(kind: str, out_dir: Path, num_images: int, num_val: int | None = 
         image_dir = out_dir / paths[f"{split}_images"]
         image_dir.mkdir(parents=True, exist_ok=True)
         writer = AnnotationWriter(spec)
-        instances = complete = 0
+        instances = 0
         for i in range(count):
             image, people = render_scene(np.random.default_rng((seed, _SPLIT_CODE[split], i)), style)
             image_id, name = _image_name(kind, split, i)
