@@ -123,6 +123,27 @@ def tune_trainable(config: dict[str, Any]) -> None:
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report)
 
 
+def ddp_tune_driver(config: dict[str, Any]) -> None:
+    """Ray Tune trial that trains one trial data-parallel through Ray Train's TorchTrainer."""
+    from ray import train
+    from ray.train.torch import TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    p = config["trial"]
+    workers, gpus = p["workers"], p["gpus"]
+    per_worker = {"CPU": max(0.01, p["cpus"] / workers)}
+    if gpus > 0:
+        per_worker["GPU"] = gpus / workers
+    # CPU workers use gloo; fractional CPUs per worker so that 2 workers fit on a 2-core machine.
+    trainer = TorchTrainer(
+        ddp_train_loop, train_loop_config={"trial": p},
+        scaling_config=train.ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=per_worker),
+        run_config=train.RunConfig(name=f"train-{p['id']}", storage_path=p["storage"],
+                                   callbacks=[TuneReportCallback()]),
+    )
+    trainer.fit()
+
+
 def ddp_train_loop(config: dict[str, Any]) -> None:
     """Ray Train worker loop: one trial trained data-parallel (rank 0 writes the artifacts)."""
     import torch
@@ -227,24 +248,17 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
                                   trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
     workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
     if workers > 1:
-        from ray.train import ScalingConfig
-        from ray.train.torch import TorchTrainer
-
-        per_worker = {"CPU": r.cpus_per_trial / workers}
-        if gpus > 0:
-            per_worker["GPU"] = gpus / workers
         for p in payloads:
+            p["workers"], p["gpus"], p["cpus"] = workers, gpus, r.cpus_per_trial
             p["threads"] = max(1, int(r.cpus_per_trial / workers))
-        # CPU workers use gloo; fractional CPUs per worker so that 2 workers fit on a 2-core machine.
-        trainer = TorchTrainer(
-            ddp_train_loop,
-            scaling_config=ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=per_worker))
-        tuner = tune.Tuner(trainer, param_space={"train_loop_config": {"trial": tune.grid_search(payloads)}},
-                           tune_config=tune_config, run_config=run_config)
+            p["storage"] = str(storage)
+        # The Tune trial is a light driver that launches the trial's Ray Train run (Train V2's
+        # way of combining the two); the workers hold the CPUs and GPUs.
+        trainable = tune.with_resources(ddp_tune_driver, {"cpu": 0.01})
     else:
         trainable = tune.with_resources(tune_trainable, {"cpu": r.cpus_per_trial, "gpu": gpus})
-        tuner = tune.Tuner(trainable, param_space={"trial": tune.grid_search(payloads)},
-                           tune_config=tune_config, run_config=run_config)
+    tuner = tune.Tuner(trainable, param_space={"trial": tune.grid_search(payloads)},
+                       tune_config=tune_config, run_config=run_config)
     # Ray Tune logs every failed attempt's traceback; the board prints the error's first line and
     # the traceback is kept in the trial's metrics.json.
     logging.getLogger("ray.tune").setLevel(logging.CRITICAL)

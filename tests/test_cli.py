@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import tiny_config
+from tiny import tiny_config
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_config
+from tiny import tiny_config
 from harness.config import TrialConfig
 from harness.trial import Trial, run_trial
 
