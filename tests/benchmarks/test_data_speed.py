@@ -1,60 +1,138 @@
-"""Speed of the data layer (pytest-benchmark; run with `pytest tests/benchmarks --benchmark-enable`).
+"""Speed of the data layer: the training pipeline against bare JPEG decoding, and synthetic twins.
 
-- twin generation, images per second on one core (the issue asks for >= 300 at ~256x192);
-- the training pipeline (decode + augmented crop + labels + heatmaps) against bare decoding of the
-  same images with the same crops (cv2.imread + cv2.warpAffine), interleaved per instance so that
-  load swings hit both alike; the ratio lands in `extra_info` (the brief asks for >= 0.7).
-No timed assertions: the numbers are reported, not enforced.
+- Pipeline: iterating a `harness.data.build_dataset` training set (decode + augmented affine crop
+  + labels, and heatmaps in the `full` regime) at 256x192 over a synthetic COCO twin (JPEG files,
+  quality 92), against `cv2.imread` (the flags `harness.data.images.read_image` uses) of the image
+  of every instance, in the same order. Each round first decodes (pytest-benchmark's untimed
+  setup, timed here by hand), then runs the pipeline (timed): the two alternate, so that load
+  from other processes on this machine hits both alike. Target: pipeline / decode >= 0.7.
+- Twins: `write_twin` per dataset layout at its own image size (COCO 288x384, MPII and CrowdPose
+  256x320), and a twin image at 256x192 (a scene in the COCO style on a 256x192 canvas, JPEG
+  encoded as `write_twin` does). One core (cv2 and torch on one thread). Target: >= 300 img/s at
+  256x192. Besides wall-clock rates, img/s per CPU second of this process (what one unshared core
+  would do).
 """
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import time
 import warnings
+from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from harness.config import DatasetConfig
 from harness.data import build_dataset
 from harness.data.synth import ensure_twin, write_twin
-from harness.data.transforms import get_affine
+from harness.data.synth.scene import STYLES, render_scene
+from harness.data.synth.twin import JPEG_QUALITY
 
-SIZE = (256, 192)
+INPUT = (256, 192)
+TWIN_IMAGES = 60  # a COCO twin of 60 images holds ~100 person instances
+ROUNDS = 3
+TARGET_PIPELINE_RATIO = 0.7
+TARGET_TWIN_IMG_PER_S = 300.0
+
+
+@pytest.fixture(scope="module")
+def coco_twin(twin_cache) -> DatasetConfig:
+    return DatasetConfig(name="coco_synth", kind="coco", **ensure_twin("coco", twin_cache, TWIN_IMAGES, 4, 0))
+
+
+@pytest.mark.parametrize("regime", ["location_free", "full"])
+def test_pipeline_against_bare_decode(benchmark, figures, one_core, coco_twin, regime):
+    benchmark.group = "data-pipeline"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = build_dataset(coco_twin, "train", INPUT, augment=True,
+                           location_fraction=1.0 if regime == "full" else 0.0, seed=0)
+    n = len(ds) if not benchmark.disabled else 8
+    paths = [str(ds.table.image_paths[ds.table.image_index[i]]) for i in range(n)]
+    decode_s: list[float] = []
+
+    def decode_then_seed() -> None:
+        t0 = time.perf_counter()
+        for p in paths:
+            cv2.imread(p, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        decode_s.append(time.perf_counter() - t0)
+        np.random.seed(0)  # the augmentation draws from numpy's global generator
+
+    def pipeline() -> list[dict]:
+        return [ds[i] for i in range(n)]
+
+    samples = benchmark.pedantic(pipeline, setup=decode_then_seed, rounds=ROUNDS, warmup_rounds=1, iterations=1)
+
+    assert len(samples) == n
+    h, w = INPUT
+    for s in samples:
+        assert s["image"].shape == (3, h, w) and s["labels"].shape == (ds.spec.num_joints,)
+        assert set(s["labels"].unique().tolist()) <= {0.0, 1.0}
+        if regime == "full":
+            assert s["heatmaps"].shape == (ds.spec.num_joints, h // 4, w // 4)
+            assert (s["target_weight"] == s["labels"]).all()
+        else:
+            assert "heatmaps" not in s and "meta" not in s  # location-free: no coordinates at all
+    decode_rate = n / statistics.median(decode_s[-ROUNDS:]) if not benchmark.disabled else None
+    figures.record(benchmark, f"data/pipeline-{regime}", n, "items_per_s", baseline="bare JPEG decode (cv2.imread)",
+                   baseline_rate=decode_rate, target=("ratio", ">=", TARGET_PIPELINE_RATIO),
+                   value={"bare_decode_items_per_s": decode_rate}, input_size=list(INPUT), regime=regime,
+                   twin="coco", twin_images=TWIN_IMAGES, instances=n)
 
 
 @pytest.mark.parametrize("kind", ["coco", "mpii", "crowdpose"])
-def test_twin_generation(benchmark, tmp_path, kind):
-    counter = iter(range(10**6))
+def test_twin_generation(benchmark, figures, one_core, tmp_path, kind):
+    benchmark.group = "synthetic-twins"
+    num_images, num_val = (8, 1) if benchmark.disabled else (100, 4)
+    cpu_s: list[float] = []
+    folders = iter(range(10**6))
 
-    def generate():
-        return write_twin(kind, tmp_path / f"t{next(counter)}", 200, 50, seed=0)
+    def generate() -> Path:
+        out = tmp_path / f"twin{next(folders)}"
+        c0 = time.process_time()
+        write_twin(kind, out, num_images, num_val, seed=0)
+        cpu_s.append(time.process_time() - c0)
+        return out
 
-    start = time.process_time()
-    paths = benchmark.pedantic(generate, rounds=1, iterations=1)
-    benchmark.extra_info["images_per_cpu_s"] = 250 / (time.process_time() - start)
-    assert paths["root"]
+    out = benchmark.pedantic(generate, rounds=ROUNDS, warmup_rounds=0, iterations=1)
+
+    files = sorted(p for p in out.rglob("*.jpg"))
+    assert len(files) == num_images + num_val
+    height, width = STYLES[kind].size
+    first = cv2.imread(str(files[0]))
+    assert first is not None and first.shape == (height, width, 3)
+    per_cpu = (num_images + num_val) / statistics.median(cpu_s) if not benchmark.disabled else None
+    figures.record(benchmark, f"twin/{kind}-{height}x{width}", num_images + num_val, "img_per_s",
+                   target=("img_per_s", ">=", TARGET_TWIN_IMG_PER_S), value={"img_per_cpu_s": per_cpu},
+                   image_size=[height, width])
 
 
-def test_pipeline_against_bare_decode(benchmark, tmp_path):
-    cfg = DatasetConfig(name="coco_synth", kind="coco", **ensure_twin("coco", tmp_path, 60, 4, 0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = build_dataset(cfg, "train", SIZE, augment=True, location_fraction=1.0)
-    paths = [ds.table.image_paths[j] for j in ds.table.image_index]
-    mats = [get_affine(ds.center[i], ds.scale[i], SIZE) for i in range(len(ds))]
+def test_twin_image_at_256x192(benchmark, figures, one_core):
+    benchmark.group = "synthetic-twins"
+    style = dataclasses.replace(STYLES["coco"], size=INPUT)
+    count = 8 if benchmark.disabled else 200
+    cpu_s: list[float] = []
 
-    def interleaved():
-        bare = pipe = 0.0
-        for i in range(len(ds)):
-            t0 = time.perf_counter()
-            cv2.warpAffine(cv2.imread(paths[i], cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION), mats[i],
-                           (SIZE[1], SIZE[0]))
-            t1 = time.perf_counter()
-            ds[i]
-            pipe += time.perf_counter() - t1
-            bare += t1 - t0
-        return bare, pipe
+    def images() -> list[bytes]:
+        c0 = time.process_time()
+        out = []
+        for i in range(count):
+            image, _ = render_scene(np.random.default_rng((0, 0, i)), style)
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            assert ok
+            out.append(encoded.tobytes())
+        cpu_s.append(time.process_time() - c0)
+        return out
 
-    bare, pipe = benchmark.pedantic(interleaved, rounds=1, iterations=1)
-    benchmark.extra_info.update(bare_per_s=len(ds) / bare, pipeline_per_s=len(ds) / pipe, ratio=bare / pipe)
-    assert bare > 0 and pipe > 0
+    encoded = benchmark.pedantic(images, rounds=ROUNDS, warmup_rounds=0, iterations=1)
+
+    assert len(encoded) == count
+    decoded = cv2.imdecode(np.frombuffer(encoded[0], np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (*INPUT, 3)
+    assert len(set(encoded)) == count  # every image is its own scene
+    per_cpu = count / statistics.median(cpu_s) if not benchmark.disabled else None
+    figures.record(benchmark, f"twin/image-{INPUT[0]}x{INPUT[1]}", count, "img_per_s",
+                   target=("img_per_s", ">=", TARGET_TWIN_IMG_PER_S), value={"img_per_cpu_s": per_cpu},
+                   image_size=list(INPUT))

@@ -1,0 +1,210 @@
+"""Speed of the LOFR network: a training step and a forward pass of every Table 5 module
+combination and every Table 6 depth, each against the Table 5 baseline measured in the same run.
+
+Configurations come from `run_matrix.yaml` itself (`harness.matrix.expand`), so the benchmarks
+time exactly what the matrix trains:
+
+- CPU: the `synthetic` scale (what the matrix trains on CPU: resnet18 at 64x48 with a 64-wide
+  transformer when this was written), one torch thread (a CPU trial runs with
+  `cpus_per_trial: 1`), float32;
+- CUDA (skipped without a GPU): the `full` scale (ResNet-50, 256x192, d_model 256), bf16
+  autocast and channels_last as a trial runs, `torch.cuda.synchronize()` before and after every
+  timed step.
+
+The batch is the trial's own `schedule.batch_size` (2 when benchmarks are disabled).
+
+A training step is what `harness/trial.py` does per batch: forward under `autocast_for`, the
+criterion, the weighted total, zero_grad, backward, Adam over `models.param_groups` with the
+trial's schedule. The forward pass is one `eval()` pass under `no_grad` (a trial's validation
+runs it twice, with the flip test). Inputs are random tensors of the contract's shapes: the data
+pipeline is timed in test_data_speed.py. Table 6's (4, 6) row is Table 5's "all" (the matrix
+deduplicates them into one trial), so it is timed once, as t5-all.
+
+Figures: img/s, the ratio to t5-baseline at the same scale (target for the full LOFR training
+step: >= 0.75), parameters and GMACs from `harness.cost` (as every trial's metrics.json), the
+achieved TFLOP/s beside what `harness plan` assumes when nothing was measured.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from harness.config import TrialConfig
+from harness.cost import autocast_for, count_gmacs, count_params, peak_memory_mb
+from harness.plan_view import ASSUMED_TFLOPS
+from models import build_criterion, build_model, param_groups
+
+OFF = dict(spe=False, multi_scale=False, reppg=False, pdc=False)
+TABLE5 = [  # (id, switches) in the paper's row order; the baseline first: later rows need its rate
+    ("t5-baseline", OFF),
+    ("t5-spe", {**OFF, "spe": True}),
+    ("t5-ms", {**OFF, "multi_scale": True}),
+    ("t5-reppg", {**OFF, "reppg": True}),
+    ("t5-pdc", {**OFF, "pdc": True}),
+    ("t5-spe-ms", {**OFF, "spe": True, "multi_scale": True}),
+    ("t5-reppg-pdc", {**OFF, "reppg": True, "pdc": True}),
+    ("t5-all", {"spe": True, "multi_scale": True, "reppg": True, "pdc": True}),
+]
+TABLE6 = [(f"t6-e{e}d{d}", {"enc_layers": e, "dec_layers": d}) for e, d in [(2, 2), (3, 3), (4, 4), (6, 4), (6, 6)]]
+FULL_LOFR = "t5-all"
+TARGET_RATIO = 0.75  # the issue: the full LOFR training step at >= 0.75x the baseline's img/s
+
+
+@dataclass(frozen=True)
+class Setting:
+    device: str
+    scale: str  # the matrix scale the configurations come from
+    rounds_train: int
+    rounds_forward: int
+    warmup: int
+
+
+SETTINGS = {
+    "cpu": Setting("cpu", "synthetic", rounds_train=3, rounds_forward=5, warmup=1),
+    "cuda": Setting("cuda", "full", rounds_train=20, rounds_forward=30, warmup=5),
+}
+SMOKE_BATCH = 2  # with --benchmark-disable the code runs once, on a smaller batch
+CASES = [(dev, name, want) for dev in SETTINGS for name, want in TABLE5 + TABLE6]
+IDS = [f"{dev}-{name}" for dev, name, _ in CASES]
+
+
+def _trial_config(plans, setting: Setting, name: str, want: dict) -> TrialConfig:
+    """The matrix's (deduplicated) trial for this row of Table 5 / 6 on COCO."""
+    study = name.split("-")[0].replace("t", "table")
+    found = {t.config.trial_id(): t.config for t in plans[setting.scale].trials
+             if study in t.studies and t.config.dataset.kind == "coco"
+             and all(getattr(t.config.model, k) == v for k, v in want.items())}
+    assert len(found) == 1, f"{study} at scale {setting.scale} has {len(found)} trials matching {want}"
+    return next(iter(found.values()))
+
+
+def _device(setting: Setting) -> torch.device:
+    if setting.device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device: the ResNet-50 256x192 bf16 benchmarks need a GPU")
+    return torch.device(setting.device)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _build(cfg: TrialConfig, device: torch.device, batch: int):
+    torch.manual_seed(0)
+    net = build_model(cfg.model).to(device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    h, w = cfg.model.input_size
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randn(batch, 3, h, w, generator=gen).to(device)
+    if device.type == "cuda":
+        images = images.contiguous(memory_format=torch.channels_last)
+    labels = (torch.rand(batch, cfg.model.num_keypoints, generator=gen) > 0.3).float().to(device)
+    return net, images, labels
+
+
+def _common_info(cfg: TrialConfig, setting: Setting, device: torch.device, batch: int, net) -> dict:
+    m = cfg.model
+    info = {
+        "config": {k: getattr(m, k) for k in ("spe", "multi_scale", "reppg", "pdc", "enc_layers", "dec_layers")},
+        "backbone": m.backbone, "input_size": list(m.input_size), "d_model": m.d_model, "batch": batch,
+        "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "dtype": "bf16 autocast" if device.type == "cuda" else "float32",
+        "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "matrix_scale": setting.scale,
+        "params": count_params(net), "gmacs": count_gmacs(m, model=net),
+    }
+    return info
+
+
+def _tflops(gmacs: float, img_per_s: float | None, passes: int) -> float | None:
+    """Achieved TFLOP/s: `passes` x forward FLOPs (2 per MAC) per image (a training step ~ 3)."""
+    return None if img_per_s is None else passes * 2 * gmacs * 1e9 * img_per_s / 1e12
+
+
+@pytest.mark.parametrize(("device_kind", "name", "want"), CASES, ids=IDS)
+def test_train_step(benchmark, figures, matrix_plans, one_core, device_kind, name, want):
+    setting = SETTINGS[device_kind]
+    device = _device(setting)
+    cfg = _trial_config(matrix_plans, setting, name, want)
+    batch = SMOKE_BATCH if benchmark.disabled else cfg.schedule.batch_size
+    benchmark.group = f"train-step-{device_kind}"
+    net, images, labels = _build(cfg, device, batch)
+    net.train()
+    criterion = build_criterion(cfg.model)
+    weights = criterion.weight_dict
+    s = cfg.schedule
+    groups = param_groups(net, s.lr, s.transformer_lr_mult)
+    optimizer = torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
+    before = [[p.detach().clone() for p in g["params"]] for g in groups]
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def step() -> torch.Tensor:  # harness/trial.py's Trial.train_epoch, one batch
+        with autocast_for(device):
+            outputs = net(images)
+        losses = criterion(outputs, {"labels": labels})
+        total = sum(weights[k] * v for k, v in losses.items())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        _sync(device)
+        return total.detach()
+
+    total = benchmark.pedantic(step, setup=lambda: _sync(device), rounds=setting.rounds_train,
+                               warmup_rounds=setting.warmup, iterations=1)
+
+    assert math.isfinite(float(total))
+    for group, old in zip(groups, before):  # every parameter group was updated by the step
+        assert any(not torch.equal(p.detach(), q) for p, q in zip(group["params"], old)), group["name"]
+    info = _common_info(cfg, setting, device, batch, net)
+    target = dict(target=("ratio", ">=", TARGET_RATIO)) if name == FULL_LOFR else {}
+    rate = figures.record(benchmark, f"train/{device_kind}/{name}", batch, "img_per_s",
+                          baseline=f"train/{device_kind}/t5-baseline", **target, **info)
+    _efficiency(benchmark, info["gmacs"], rate, passes=3, device=device)
+    if name.startswith("t6-"):
+        full = figures.rates.get(f"train/{device_kind}/{FULL_LOFR}")
+        benchmark.extra_info["ratio_to_e4d6"] = rate / full if rate and full else None
+    if device.type == "cuda":
+        benchmark.extra_info["peak_mem_mb"] = peak_memory_mb(device)
+
+
+@pytest.mark.parametrize(("device_kind", "name", "want"), CASES, ids=IDS)
+def test_forward(benchmark, figures, matrix_plans, one_core, device_kind, name, want):
+    setting = SETTINGS[device_kind]
+    device = _device(setting)
+    cfg = _trial_config(matrix_plans, setting, name, want)
+    batch = SMOKE_BATCH if benchmark.disabled else cfg.schedule.batch_size
+    benchmark.group = f"forward-{device_kind}"
+    net, images, _ = _build(cfg, device, batch)
+    net.eval()
+
+    @torch.no_grad()
+    def forward() -> dict:
+        with autocast_for(device):
+            out = net(images)
+        _sync(device)
+        return out
+
+    out = benchmark.pedantic(forward, setup=lambda: _sync(device), rounds=setting.rounds_forward,
+                             warmup_rounds=setting.warmup, iterations=1)
+
+    k = cfg.model.num_keypoints
+    h, w = cfg.model.input_size
+    assert out["logits"]["decoder"].shape == (batch, k)
+    assert out["responses"].shape == (batch, k, h // 4, w // 4)
+    kp = out["keypoints"].float()
+    assert kp.shape == (batch, k, 3) and torch.isfinite(kp).all()
+    assert (kp[..., 0] >= 0).all() and (kp[..., 0] <= w).all() and (kp[..., 1] >= 0).all() and (kp[..., 1] <= h).all()
+    info = _common_info(cfg, setting, device, batch, net)
+    rate = figures.record(benchmark, f"forward/{device_kind}/{name}", batch, "img_per_s",
+                          baseline=f"forward/{device_kind}/t5-baseline", **info)
+    _efficiency(benchmark, info["gmacs"], rate, passes=1, device=device)
+
+
+def _efficiency(benchmark, gmacs: float, rate: float | None, passes: int, device: torch.device) -> None:
+    kind = "gpu" if device.type == "cuda" else "cpu"
+    benchmark.extra_info.update(achieved_tflops=_tflops(gmacs, rate, passes),
+                                plan_assumed_tflops=ASSUMED_TFLOPS[kind])
