@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 import os
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -48,53 +49,66 @@ class Figures:
 
     def __init__(self) -> None:
         self.rates: dict[str, float] = {}
+        self.best: dict[str, float] = {}  # the same from the fastest round
         self.lines: list[str] = []
 
-    def rate(self, benchmark, items: float) -> float | None:
-        """items / median round time, or None when benchmarks are disabled."""
-        if benchmark.disabled or benchmark.stats is None:
-            return None
-        return images_per_second(items, benchmark.stats.stats.median)
-
-    def record(self, benchmark, key: str, items: float, unit: str, *, baseline: str | None = None,
-               baseline_rate: float | None = None, target: tuple[str, str, float] | None = None,
+    def record(self, benchmark, key: str, items: float, unit: str, *, seconds: list[float] | None = None,
+               baseline: str | None = None, baseline_seconds: list[float] | None = None,
+               target: tuple[str, str, float] | None = None,
                value: dict[str, Any] | None = None, **info: Any) -> float | None:
         """Put the rate, and its ratio to a baseline measured in this run, into `extra_info`.
 
-        The baseline is `baseline_rate` when given (measured by the same test), else the rate
-        recorded under the key `baseline` earlier in this session. `value` adds figures computed
-        by the test; `target` = (figure, op, threshold), e.g. ("ratio", ">=", 0.75), is checked
-        against the figure it names ("ratio", `unit`, or a key of `value`). Returns the rate.
+        The rate is `items` over the median of pytest-benchmark's round times, or of `seconds`
+        when the test timed the part that matters itself (one value per round). The baseline is
+        `items` over the median of `baseline_seconds` when given (timed by the same test), else
+        the rate recorded under the key `baseline` earlier in this session. `ratio_best_round`
+        compares the fastest rounds (less sensitive to other processes taking the cores, which
+        slows some rounds down and none up). `value` adds figures computed by the test;
+        `target` = (figure, op, threshold), e.g. ("ratio", ">=", 0.75), is checked against the
+        figure it names ("ratio", `unit`, or a key of `value`). Returns the rate (None when
+        benchmarks are disabled: nothing was timed).
         """
-        rate = self.rate(benchmark, items)
-        extra: dict[str, Any] = {unit: rate, "items_per_round": items}
+        timed = not benchmark.disabled and benchmark.stats is not None
+        if timed and seconds is None:
+            seconds = list(benchmark.stats.stats.data)
+        rate, best = _rates(items, seconds) if timed else (None, None)
+        extra: dict[str, Any] = {unit: rate, f"{unit}_best_round": best, "items_per_round": items}
         if rate is not None:
-            extra[f"{unit}_best_round"] = images_per_second(items, benchmark.stats.stats.min)
-            self.rates[key] = rate
+            self.rates[key], self.best[key] = rate, best
         extra.update(info)
         extra.update(value or {})
         if baseline is not None:
-            base = baseline_rate if baseline_rate is not None else self.rates.get(baseline)
-            extra.update(baseline=baseline, baseline_rate=base if rate is not None else None,
-                         ratio=(rate / base) if (rate is not None and base) else None)
+            if baseline_seconds is not None:
+                base, base_best = _rates(items, baseline_seconds) if timed else (None, None)
+            else:
+                base, base_best = self.rates.get(baseline), self.best.get(baseline)
+            extra.update(baseline=baseline, baseline_rate=base if timed else None,
+                         ratio=(rate / base) if (rate is not None and base) else None,
+                         ratio_best_round=(best / base_best) if (best is not None and base_best) else None)
         if target is not None:
             t = Target(*target)
             extra.update(target=str(t), target_met=t.check(extra.get(t.name)))
         benchmark.extra_info.update(extra)
         if rate is not None:
-            self.lines.append(_summary_line(key, unit, extra))
+            self.lines.append(_summary_line(key, unit, extra, value or {}))
         return rate
 
 
-def _summary_line(key: str, unit: str, extra: dict[str, Any]) -> str:
+def _rates(items: float, seconds: list[float]) -> tuple[float | None, float | None]:
+    """(items / median round time, items / fastest round time), as `harness.cost` defines img/s."""
+    return images_per_second(items, statistics.median(seconds)), images_per_second(items, min(seconds))
+
+
+def _summary_line(key: str, unit: str, extra: dict[str, Any], value: dict[str, Any]) -> str:
     parts = [f"{key}: {extra[unit]:,.2f} {unit}"]
     if extra.get("baseline") is not None:
         ratio = extra.get("ratio")
-        parts.append(f"x{ratio:.3f} of {extra['baseline']}" if ratio is not None
+        best = extra.get("ratio_best_round")
+        parts.append(f"x{ratio:.3f} of {extra['baseline']} (best rounds x{best:.3f})" if ratio is not None
                      else f"(baseline {extra['baseline']} not measured in this run)")
-    for name, value in extra.items():
-        if name.endswith("fraction") and isinstance(value, float):
-            parts.append(f"{name} {value:.2%}")
+    for name, v in value.items():
+        if isinstance(v, float):
+            parts.append(f"{name} {v:.2%}" if name.endswith("fraction") else f"{name} {v:,.2f}")
     if "target" in extra:
         met = extra["target_met"]
         parts.append(f"target {extra['target']}: {'met' if met else 'NOT met' if met is not None else 'n/a'}")

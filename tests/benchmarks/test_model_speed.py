@@ -18,7 +18,8 @@ criterion, the weighted total, zero_grad, backward, Adam over `models.param_grou
 trial's schedule. The forward pass is one `eval()` pass under `no_grad` (a trial's validation
 runs it twice, with the flip test). Inputs are random tensors of the contract's shapes: the data
 pipeline is timed in test_data_speed.py. Table 6's (4, 6) row is Table 5's "all" (the matrix
-deduplicates them into one trial), so it is timed once, as t5-all.
+deduplicates them into one trial), so it is timed once, as t5-all. PDC is a loss term only, so
+the forward pass of t5-pdc is the baseline's network: its forward ratio shows the noise of a run.
 
 Figures: img/s, the ratio to t5-baseline at the same scale (target for the full LOFR training
 step: >= 0.75), parameters and GMACs from `harness.cost` (as every trial's metrics.json), the
@@ -63,7 +64,7 @@ class Setting:
 
 
 SETTINGS = {
-    "cpu": Setting("cpu", "synthetic", rounds_train=3, rounds_forward=5, warmup=1),
+    "cpu": Setting("cpu", "synthetic", rounds_train=5, rounds_forward=10, warmup=1),
     "cuda": Setting("cuda", "full", rounds_train=20, rounds_forward=30, warmup=5),
 }
 SMOKE_BATCH = 2  # with --benchmark-disable the code runs once, on a smaller batch
