@@ -33,6 +33,7 @@ class ProgressBoard:
         self.finished_s: list[float] = []
         self.started: dict[str, float] = {}
         self.pending = self.total
+        self.peak_running = 0  # most trials Ray Tune had running at once (packing check)
 
     def say(self, msg: str) -> None:
         if not self.quiet:
@@ -58,6 +59,7 @@ class ProgressBoard:
     def started_trial(self, tid: str) -> None:
         self.started[tid] = time.perf_counter()
         self.running[tid] = "starting"
+        self.peak_running = max(self.peak_running, len(self.running))
         self.pending = max(0, self.pending - 1)
         self.status(f"{tid} started")
 

@@ -51,6 +51,7 @@ class RunSummary:
     failed: int
     results_dir: Path
     wall_s: float
+    peak_running: int = 0  # most trials running at once (Ray Tune's view)
 
 
 def _resolve_resources(plan: Plan, opts: RunOptions) -> Resources:
@@ -220,7 +221,7 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
         index = build_report(results_dir, Path("reports"))
         board.say(f"report: {index}")
     return RunSummary(len(plan.trials), already, completed - already, failed, results_dir,
-                      time.perf_counter() - t_start)
+                      time.perf_counter() - t_start, board.peak_running)
 
 
 def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, results_dir: Path,

@@ -103,20 +103,27 @@ def test_failing_trial_is_retried_then_recorded(tmp_path, ray_shutdown):
 
 def test_half_gpu_per_trial_packs_eight_trials_on_four_logical_gpus(tmp_path, ray_shutdown):
     rows = [{"model": {"spe": False}}]
-    matrix = _matrix(tmp_path, rows, name="g", seeds=list(range(8)), twin=8)
+    matrix = _matrix(tmp_path, rows, name="g", seeds=list(range(8)), twin=8, epochs=3)
     results = tmp_path / "results"
     t0 = time.time()
-    run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_gpus=4, num_cpus=8,
-                                  gpus_per_trial=0.5, cpus_per_trial=1, device="cpu", quiet=True))
+    summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_gpus=4, num_cpus=8,
+                                            gpus_per_trial=0.5, cpus_per_trial=1, device="cpu", quiet=True))
     makespan = time.time() - t0
     metrics = list(_metrics(results / "g").values())
     assert len(metrics) == 8 and all(m["status"] == "completed" for m in metrics)
+    # Ray Tune placed all 8 trials at once: 4 logical GPUs / 0.5 GPU per trial
+    assert summary.peak_running == 8
     spans = [(m["timings"]["started_at"], m["timings"]["finished_at"]) for m in metrics]
-    # the largest number of trials running at the same moment
-    peak = max(sum(s <= t < e for s, e in spans) for t, _ in spans)
-    assert peak == 8, spans
     busy = sum(e - s for s, e in spans)
     print(f"packing: makespan {makespan:.1f}s, sum of trial time / 8 slots {busy / 8:.1f}s")
+
+
+def test_whole_gpus_never_run_more_trials_than_gpus(tmp_path, ray_shutdown):
+    matrix = _matrix(tmp_path, [{"model": {"spe": False}}], name="w", seeds=list(range(3)), twin=8)
+    summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=tmp_path / "results", num_gpus=2,
+                                            num_cpus=8, gpus_per_trial=1, cpus_per_trial=1, device="cpu",
+                                            quiet=True))
+    assert summary.completed == 3 and summary.peak_running <= 2
 
 
 def test_two_worker_data_parallel_trial_on_cpu(tmp_path, ray_shutdown):
