@@ -3,7 +3,8 @@ run (for ratios against a baseline), one-core settings, the matrix's own configu
 
 Every rate is `harness.cost.images_per_second(items per round, median round time)`: the median,
 because other processes share this machine's cores and a round that lost its core to them says
-nothing about the code. With `--benchmark-disable` (the ordinary test command) each benchmark
+little about the code. Single-threaded CPU work also reports its rate by CPU time (what one core
+does, whoever else runs), and ratios against a baseline timed in alternation with the rounds. With `--benchmark-disable` (the ordinary test command) each benchmark
 runs its code once, checks what it produced, and records no figures.
 
 A summary of the figures (rate, ratio to the baseline of this run, target) is printed at the end
@@ -48,33 +49,43 @@ class Figures:
     """Rates measured in this session, by key, and the lines of the end-of-session summary."""
 
     def __init__(self) -> None:
-        self.rates: dict[str, float] = {}
-        self.best: dict[str, float] = {}  # the same from the fastest round
+        self.rates: dict[str, float] = {}  # items / median round
+        self.best: dict[str, float] = {}  # items / fastest round
+        self.cpu: dict[str, float] = {}  # items / median CPU seconds of a round
         self.lines: list[str] = []
 
     def record(self, benchmark, key: str, items: float, unit: str, *, seconds: list[float] | None = None,
-               baseline: str | None = None, baseline_seconds: list[float] | None = None,
+               cpu_seconds: list[float] | None = None, baseline: str | None = None,
+               baseline_seconds: list[float] | None = None, baseline_cpu_seconds: list[float] | None = None,
                target: tuple[str, str, float] | None = None,
                value: dict[str, Any] | None = None, **info: Any) -> float | None:
         """Put the rate, and its ratio to a baseline measured in this run, into `extra_info`.
 
-        The rate is `items` over the median of pytest-benchmark's round times, or of `seconds`
-        when the test timed the part that matters itself (one value per round). The baseline is
-        `items` over the median of `baseline_seconds` when given (timed by the same test), else
-        the rate recorded under the key `baseline` earlier in this session. `ratio_best_round`
-        compares the fastest rounds (less sensitive to other processes taking the cores, which
-        slows some rounds down and none up). `value` adds figures computed by the test;
-        `target` = (figure, op, threshold), e.g. ("ratio", ">=", 0.75), is checked against the
-        figure it names ("ratio", `unit`, or a key of `value`). Returns the rate (None when
-        benchmarks are disabled: nothing was timed).
+        `unit` (e.g. img_per_s) is `items` over the median of pytest-benchmark's round times,
+        or of `seconds` when the test timed the part that matters itself (one value per round);
+        `<unit>_best_round` uses the fastest round. `cpu_seconds` (this process's CPU time per
+        round, for single-threaded work) gives `<unit>_by_cpu_time`: what one core does while
+        other processes share the cores, which slows some rounds' wall time and none's CPU time.
+
+        The baseline's rates come from `baseline_seconds` / `baseline_cpu_seconds` when given
+        (timed by the same test, interleaved with its rounds), else from the rates recorded under
+        the key `baseline` earlier in this session; `ratio`, `ratio_best_round` and
+        `ratio_by_cpu_time` compare them. `value` adds figures computed by the test; `target` =
+        (figure, op, threshold), e.g. ("ratio", ">=", 0.75), is checked against the figure it
+        names. Returns the rate (None when benchmarks are disabled: nothing was timed).
         """
         timed = not benchmark.disabled and benchmark.stats is not None
         if timed and seconds is None:
             seconds = list(benchmark.stats.stats.data)
         rate, best = _rates(items, seconds) if timed else (None, None)
+        cpu = _rates(items, cpu_seconds)[0] if timed and cpu_seconds else None
         extra: dict[str, Any] = {unit: rate, f"{unit}_best_round": best, "items_per_round": items}
+        if cpu_seconds is not None:
+            extra[f"{unit}_by_cpu_time"] = cpu
         if rate is not None:
             self.rates[key], self.best[key] = rate, best
+            if cpu is not None:
+                self.cpu[key] = cpu
         extra.update(info)
         extra.update(value or {})
         if baseline is not None:
@@ -82,9 +93,14 @@ class Figures:
                 base, base_best = _rates(items, baseline_seconds) if timed else (None, None)
             else:
                 base, base_best = self.rates.get(baseline), self.best.get(baseline)
+            if baseline_cpu_seconds is not None:
+                base_cpu = _rates(items, baseline_cpu_seconds)[0] if timed else None
+            else:
+                base_cpu = self.cpu.get(baseline)
             extra.update(baseline=baseline, baseline_rate=base if timed else None,
-                         ratio=(rate / base) if (rate is not None and base) else None,
-                         ratio_best_round=(best / base_best) if (best is not None and base_best) else None)
+                         ratio=_ratio(rate, base), ratio_best_round=_ratio(best, base_best))
+            if cpu_seconds is not None:
+                extra.update(baseline_rate_by_cpu_time=base_cpu if timed else None, ratio_by_cpu_time=_ratio(cpu, base_cpu))
         if target is not None:
             t = Target(*target)
             extra.update(target=str(t), target_met=t.check(extra.get(t.name)))
@@ -96,16 +112,28 @@ class Figures:
 
 def _rates(items: float, seconds: list[float]) -> tuple[float | None, float | None]:
     """(items / median round time, items / fastest round time), as `harness.cost` defines img/s."""
+    if not seconds:
+        return None, None
     return images_per_second(items, statistics.median(seconds)), images_per_second(items, min(seconds))
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def _summary_line(key: str, unit: str, extra: dict[str, Any], value: dict[str, Any]) -> str:
     parts = [f"{key}: {extra[unit]:,.2f} {unit}"]
+    if extra.get(f"{unit}_by_cpu_time") is not None:
+        parts[0] += f" ({extra[f'{unit}_by_cpu_time']:,.2f} by CPU time)"
     if extra.get("baseline") is not None:
         ratio = extra.get("ratio")
-        best = extra.get("ratio_best_round")
-        parts.append(f"x{ratio:.3f} of {extra['baseline']} (best rounds x{best:.3f})" if ratio is not None
-                     else f"(baseline {extra['baseline']} not measured in this run)")
+        if ratio is None:
+            parts.append(f"(baseline {extra['baseline']} not measured in this run)")
+        else:
+            also = [f"best rounds x{extra['ratio_best_round']:.3f}"]
+            if extra.get("ratio_by_cpu_time") is not None:
+                also.append(f"by CPU time x{extra['ratio_by_cpu_time']:.3f}")
+            parts.append(f"x{ratio:.3f} of {extra['baseline']} ({', '.join(also)})")
     for name, v in value.items():
         if isinstance(v, float):
             parts.append(f"{name} {v:.2%}" if name.endswith("fraction") else f"{name} {v:,.2f}")
