@@ -1,8 +1,9 @@
 """Speed of the data layer: the training pipeline against bare JPEG decoding, and synthetic twins.
 
 - Pipeline: iterating a `harness.data.build_dataset` training set (decode + augmented affine crop
-  + labels, and heatmaps in the `full` regime) at 256x192 over a synthetic COCO twin (JPEG files,
-  quality 92), against `cv2.imread` (the flags `harness.data.images.read_image` uses) of the image
+  + labels, and heatmaps in the `full` regime) at 256x192 over a synthetic COCO twin (JPEG files
+  of 288x384, quality 92), and over the real COCO images of ../shared/data/samples (skipped
+  without them; 4 images of ~640x480, whose decode costs more beside the same crop work), against `cv2.imread` (the flags `harness.data.images.read_image` uses) of the image
   of every instance. The two alternate instance by instance (decode image i, then produce
   sample i), each timed by hand, so that load from other processes on this machine hits both
   alike; pytest-benchmark's round time is the sum of both, the rates come from the split
@@ -42,15 +43,26 @@ def coco_twin(twin_cache) -> DatasetConfig:
     return DatasetConfig(name="coco_synth", kind="coco", **ensure_twin("coco", twin_cache, TWIN_IMAGES, 4, 0))
 
 
-@pytest.mark.parametrize("regime", ["location_free", "full"])
-def test_pipeline_against_bare_decode(benchmark, figures, one_core, coco_twin, regime):
+@pytest.fixture
+def coco_samples(samples) -> DatasetConfig:
+    """The 4 real COCO val2017 images (14 people) of ../shared/data/samples (skips without them)."""
+    return DatasetConfig(name="coco_samples", kind="coco", root=str(samples / "coco"), train_ann="test_coco.json",
+                         val_ann="test_coco.json", train_images=".", val_images=".")
+
+
+@pytest.mark.parametrize(("source", "regime"), [("twin", "location_free"), ("twin", "full"),
+                                                ("samples", "location_free")])
+def test_pipeline_against_bare_decode(benchmark, figures, one_core, request, source, regime):
     benchmark.group = "data-pipeline"
+    dataset = request.getfixturevalue("coco_twin" if source == "twin" else "coco_samples")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = build_dataset(coco_twin, "train", INPUT, augment=True,
+        ds = build_dataset(dataset, "train", INPUT, augment=True,
                            location_fraction=1.0 if regime == "full" else 0.0, seed=0)
-    n = len(ds) if not benchmark.disabled else 8
-    paths = [str(ds.table.image_paths[ds.table.image_index[i]]) for i in range(n)]
+    # the 14 real instances go round 4 times per round (a round of ~50 instances, as on the twin)
+    order = list(range(len(ds))) * (4 if source == "samples" else 1)
+    n = len(order) if not benchmark.disabled else 8
+    paths = [str(ds.table.image_paths[ds.table.image_index[i]]) for i in order[:n]]
     decode_s: list[float] = []
     pipeline_s: list[float] = []
     decode_cpu: list[float] = []
@@ -59,19 +71,19 @@ def test_pipeline_against_bare_decode(benchmark, figures, one_core, coco_twin, r
     def interleaved() -> list[dict]:
         # Why per instance: a burst of load from another process then hits both sides alike.
         np.random.seed(0)  # the augmentation draws from numpy's global generator
-        samples, wall, cpu = [], [0.0, 0.0], [0.0, 0.0]
+        out, wall, cpu = [], [0.0, 0.0], [0.0, 0.0]
         for i in range(n):
             t0, c0 = time.perf_counter(), time.process_time()
             cv2.imread(paths[i], cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
             t1, c1 = time.perf_counter(), time.process_time()
-            samples.append(ds[i])
+            out.append(ds[order[i]])
             t2, c2 = time.perf_counter(), time.process_time()
             wall[0], wall[1], cpu[0], cpu[1] = wall[0] + t1 - t0, wall[1] + t2 - t1, cpu[0] + c1 - c0, cpu[1] + c2 - c1
         decode_s.append(wall[0])
         pipeline_s.append(wall[1])
         decode_cpu.append(cpu[0])
         pipeline_cpu.append(cpu[1])
-        return samples
+        return out
 
     samples = benchmark.pedantic(interleaved, rounds=ROUNDS, warmup_rounds=1, iterations=1)
 
@@ -85,11 +97,12 @@ def test_pipeline_against_bare_decode(benchmark, figures, one_core, coco_twin, r
             assert (s["target_weight"] == s["labels"]).all()
         else:
             assert "heatmaps" not in s and "meta" not in s  # location-free: no coordinates at all
-    figures.record(benchmark, f"data/pipeline-{regime}", n, "items_per_s", seconds=pipeline_s[-ROUNDS:],
+    figures.record(benchmark, f"data/pipeline-{source}-{regime}", n, "items_per_s", seconds=pipeline_s[-ROUNDS:],
                    cpu_seconds=pipeline_cpu[-ROUNDS:], baseline="bare JPEG decode (cv2.imread)",
                    baseline_seconds=decode_s[-ROUNDS:], baseline_cpu_seconds=decode_cpu[-ROUNDS:],
                    target=("ratio", ">=", TARGET_PIPELINE_RATIO), input_size=list(INPUT), regime=regime,
-                   twin="coco", twin_images=TWIN_IMAGES, instances=n)
+                   images=dataset.name, image_sizes=sorted({tuple(cv2.imread(p).shape[:2]) for p in set(paths)}),
+                   instances=n)
 
 
 @pytest.mark.parametrize("kind", ["coco", "mpii", "crowdpose"])
