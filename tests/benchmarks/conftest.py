@@ -4,8 +4,9 @@ run (for ratios against a baseline), one-core settings, the matrix's own configu
 Every rate is `harness.cost.images_per_second(items per round, median round time)`: the median,
 because other processes share this machine's cores and a round that lost its core to them says
 little about the code. Single-threaded CPU work also reports its rate by CPU time (what one core
-does, whoever else runs), and ratios against a baseline timed in alternation with the rounds. With `--benchmark-disable` (the ordinary test command) each benchmark
-runs its code once, checks what it produced, and records no figures.
+does, whoever else runs), and ratios against a baseline timed in alternation with the rounds.
+With `--benchmark-disable` (the ordinary test command) each benchmark runs its code once, checks
+what it produced, and records no figures.
 
 A summary of the figures (rate, ratio to the baseline of this run, target) is printed at the end
 of the session and lands, per benchmark, in the JSON of `--benchmark-json` / `--benchmark-save`.
@@ -100,7 +101,8 @@ class Figures:
             extra.update(baseline=baseline, baseline_rate=base if timed else None,
                          ratio=_ratio(rate, base), ratio_best_round=_ratio(best, base_best))
             if cpu_seconds is not None:
-                extra.update(baseline_rate_by_cpu_time=base_cpu if timed else None, ratio_by_cpu_time=_ratio(cpu, base_cpu))
+                extra.update(baseline_rate_by_cpu_time=base_cpu if timed else None,
+                             ratio_by_cpu_time=_ratio(cpu, base_cpu))
         if target is not None:
             t = Target(*target)
             extra.update(target=str(t), target_met=t.check(extra.get(t.name)))

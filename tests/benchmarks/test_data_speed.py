@@ -3,8 +3,9 @@
 - Pipeline: iterating a `harness.data.build_dataset` training set (decode + augmented affine crop
   + labels, and heatmaps in the `full` regime) at 256x192 over a synthetic COCO twin (JPEG files
   of 288x384, quality 92), and over the real COCO images of ../shared/data/samples (skipped
-  without them; 4 images of ~640x480, whose decode costs more beside the same crop work), against `cv2.imread` (the flags `harness.data.images.read_image` uses) of the image
-  of every instance. The two alternate instance by instance (decode image i, then produce
+  without them; 4 images of ~640x480, whose decode costs more beside the same crop work),
+  against `cv2.imread` (the flags `harness.data.images.read_image` uses) of the image of every
+  instance. The two alternate instance by instance (decode image i, then produce
   sample i), each timed by hand, so that load from other processes on this machine hits both
   alike; pytest-benchmark's round time is the sum of both, the rates come from the split
   timers (wall and CPU time). Target: pipeline / decode >= 0.7.

@@ -26,9 +26,10 @@ step before each of its own rounds (pytest-benchmark's untimed setup, timed by h
 alternate and load from other processes hits both alike; the ratio is this configuration's img/s
 over the baseline's from those interleaved calls (target for the full LOFR training step:
 >= 0.75). On CPU the same rates and ratio also come from CPU time (one thread: what one core
-does, whatever else runs on the machine). Also recorded: parameters and GMACs from `harness.cost` (as every trial's
-metrics.json), the achieved TFLOP/s beside what `harness plan` assumes when nothing was
-measured, on CUDA the peak memory of this configuration's training step alone.
+does, whatever else runs on the machine). Also recorded: parameters and GMACs from
+`harness.cost` (as every trial's metrics.json), the achieved TFLOP/s beside what `harness plan`
+assumes when nothing was measured, on CUDA the peak memory of this configuration's training step
+alone.
 """
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ IDS = [f"{dev}-{name}" for dev, name, _ in CASES]
 
 def _trial_config(plans, setting: Setting, name: str, want: dict) -> TrialConfig:
     """The matrix's (deduplicated) trial for this row of Table 5 / 6 on COCO."""
-    study = name.split("-")[0].replace("t", "table")
+    study = {"t5": "table5", "t6": "table6"}[name.split("-")[0]]
     found = {t.config.trial_id(): t.config for t in plans[setting.scale].trials
              if study in t.studies and t.config.dataset.kind == "coco"
              and all(getattr(t.config.model, k) == v for k, v in want.items())}
