@@ -15,6 +15,16 @@ from harness.atomic import write_json
 from harness.config import DatasetConfig
 
 
+REFERENCE_VERSION = 2  # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose)
+
+
+def evaluated_image_ids(val: Any) -> list[int] | None:
+    """The image ids a (possibly capped) COCO / CrowdPose validation set covers; None for MPII."""
+    if val.spec.name == "mpii":
+        return None
+    return sorted({int(i) for i in val.table.image_id})
+
+
 def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
                           max_val_instances: int | None = None) -> tuple[list[dict[str, Any]], Any]:
     """Results-format predictions of the mean pose on the validation crops, and the val set."""
@@ -49,14 +59,18 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
 
     if path.is_file():
         try:
-            return json.loads(path.read_text())
+            cached = json.loads(path.read_text())
+            # reuse only a reference computed the same way (an older format is recomputed)
+            if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size):
+                return cached
         except ValueError:
             pass
     results, val = mean_pose_predictions(dataset, input_size, max_val_instances)
-    ev = evaluate(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None))
+    ev = evaluate(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None),
+                  image_ids=evaluated_image_ids(val))
     # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
-    ref = {"dataset": dataset.name, "kind": dataset.kind, "split": split,
+    ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
            "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
     write_json(path, ref)
     return ref

@@ -304,6 +304,7 @@ class Trial:
         from harness.evaluation.per_image import save_per_image
         from harness.evaluation.response import group_means
         from harness.evaluation.results import build_results
+        from harness.reference import evaluated_image_ids
 
         t0 = time.perf_counter()
         pred = self.predict(keep_maps=keep_artifacts)
@@ -311,7 +312,8 @@ class Trial:
         pred_path = self.out / ("predictions.json" if keep_artifacts else "predictions.interim.json")
         write_json(pred_path, results)
         head_boxes = getattr(self.val_set, "head_boxes", None)
-        ev = evaluate(self.spec.name, self.val_set.ann_path, results, head_boxes=head_boxes)
+        ev = evaluate(self.spec.name, self.val_set.ann_path, results, head_boxes=head_boxes,
+                      image_ids=evaluated_image_ids(self.val_set))
         out = {"metrics": ev.metrics, "infer_img_per_s": pred["infer_img_per_s"], "eval_s": time.perf_counter() - t0}
         if keep_artifacts:
             save_per_image(self.out / "per_image.npz", ev.per_image)

@@ -52,7 +52,8 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     decoder = Decoder(cfg.dec_layers, d, cfg.nhead, cfg.dim_feedforward, cfg.dropout)
     return LOFR(backbone, cam, input_proj, encoders, decoder, num_keypoints=k, d_model=d, strides=strides,
                 cam_stride=cfg.cam_stride, spe=spe, spe_sigma_px=cfg.spe_sigma * cfg.cam_stride,
-                position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r)
+                position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
+                response_merge=cfg.response_merge)
 
 
 def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:

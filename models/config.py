@@ -47,6 +47,10 @@ class LOFRConfig:
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
     cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept) or stride-8 backbone map
     spe_fusion: str = "product"  # SPE Eq. 3: phi = F * W_key(F_key) ("product") or W_key(F_key) ("embed")
+    # MS: how each scale's slice of R reaches the stride-4 `responses` grid (see models/lofr.py):
+    # "value" resamples the attention weights as they are; "density" divides them by the area of
+    # a memory cell in stride-4 cells, so the merged map is one distribution over the crop.
+    response_merge: str = "density"
     # Beyond the paper (off by default): CAM pooling `gap` (the paper) or `lse`.
     cam_pooling: str = "gap"
     cam_lse_r: float = 5.0  # sharpness r of the log-sum-exp CAM pooling (only with cam_pooling="lse")
@@ -71,6 +75,8 @@ class LOFRConfig:
             raise ValueError(f"cam_stride must be 8 or 16, got {self.cam_stride!r}")
         if self.spe_fusion not in ("product", "embed"):
             raise ValueError(f"spe_fusion must be 'product' or 'embed', got {self.spe_fusion!r}")
+        if self.response_merge not in ("value", "density"):
+            raise ValueError(f"response_merge must be 'value' or 'density', got {self.response_merge!r}")
         if self.cam_lse_r <= 0 or self.decoder_lse_r < 0:
             raise ValueError("cam_lse_r must be > 0 and decoder_lse_r >= 0")
         if self.gcn_layers < 1:

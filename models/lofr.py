@@ -7,7 +7,17 @@ images -> backbone {4, 8, 16} -> CAM branch on one map (logits.cnn, CAMs, F_c)
        -> prototypes (RePPG over F_c, or learned queries) -> decoder -> response maps R (B x K x L)
        -> part features F^p = R F_m; logits.decoder from a per-keypoint linear head on F^p
        -> responses: each scale's slice of R resampled to the stride-4 grid and summed
+          (`response_merge`, below)
        -> keypoints: argmax + quarter-cell shift.
+
+Merging the scales (the paper does not say how R over the concatenated memory becomes one map):
+R is one distribution over all memory positions, and a stride-s position stands for (s/4)^2
+stride-4 cells. "density" (default) divides each scale's resampled slice by that area, so the
+merged map is the attention mass per stride-4 cell and sums to ~1 over the crop. "value" adds the
+resampled weights as they are, which favours the coarse scales 4x (stride 8) and 16x (stride 16)
+per unit of mass: measured on the COCO twin (64x48, resnet18, MS only, MSE-only supervision,
+4,800 samples) it decoded at PCK@0.1 0.12 against 0.51 with "density" (the mean pose: 0.40),
+the argmax snapping to the 4 x 3 stride-16 grid.
 
 A switched-off module is None: `spe`, `position` (present exactly when `spe` is not), `reppg`,
 `query_embed` (present exactly when `reppg` is not).
@@ -37,7 +47,7 @@ class LOFR(nn.Module):
                  decoder: nn.Module, *, num_keypoints: int, d_model: int, strides: tuple[int, ...], cam_stride: int,
                  spe: nn.ModuleDict | None = None, spe_sigma_px: float = 16.0,
                  position: nn.ModuleDict | None = None, reppg: nn.Module | None = None,
-                 decoder_lse_r: float = 0.0):
+                 decoder_lse_r: float = 0.0, response_merge: str = "density"):
         """
         Args:
             backbone: images -> {stride: feature map}, covering `strides` and `cam_stride`.
@@ -50,6 +60,7 @@ class LOFR(nn.Module):
             spe_sigma_px: sigma of the F_key Gaussians in crop pixels.
             position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE).
             reppg: `models.reppg.RePPG`, or None for learned query embeddings.
+            response_merge: "value" or "density" (module docstring).
         """
         super().__init__()
         if (spe is None) == (position is None):
@@ -60,6 +71,9 @@ class LOFR(nn.Module):
         self.spe, self.position, self.reppg = spe, position, reppg
         self.strides, self.cam_stride, self.spe_sigma_px = tuple(strides), cam_stride, spe_sigma_px
         self.decoder_lse_r = decoder_lse_r
+        if response_merge not in ("value", "density"):
+            raise ValueError(f"response_merge must be 'value' or 'density', got {response_merge!r}")
+        self.response_merge = response_merge
         self.encoder_head = nn.Linear(d_model, num_keypoints)
         self.decoder_head_weight = nn.Parameter(torch.empty(num_keypoints, d_model))
         self.decoder_head_bias = nn.Parameter(torch.zeros(num_keypoints))
@@ -124,6 +138,8 @@ class LOFR(nn.Module):
         for stride, h, w in grids:
             part = response[:, :, offset: offset + h * w].reshape(b, -1, h, w)
             part = resample(part, stride, RESPONSE_STRIDE, size)
+            if self.response_merge == "density":
+                part = part * (RESPONSE_STRIDE / stride) ** 2
             responses = part if responses is None else responses + part
             offset += h * w
         keypoints = decode_responses(responses, (height, width), torch.sigmoid(logits_decoder))

@@ -15,6 +15,7 @@ from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.evaluation import evaluate, evaluate_command
 from harness.evaluation.coco import COCO_NAMES, CROWDPOSE_NAMES
+from harness.evaluation.evaluator import PCK_NAME
 from harness.evaluation.per_image import score_subset
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples"
@@ -82,7 +83,7 @@ def _xtcocotools_stats(ann_path: Path, preds: list[dict]) -> np.ndarray:
 
 
 def _assert_same(metrics: dict, names: tuple[str, ...], stats: np.ndarray) -> None:
-    assert list(metrics) == list(names)
+    assert list(metrics) == list(names) + [PCK_NAME]  # the library's stats, then our box PCK
     for name, s in zip(names, stats):
         if s < 0:
             assert metrics[name] is None, name
@@ -118,7 +119,8 @@ def test_coco_ground_truth_scores_one(sample_dir):
     ann_path = sample_dir / ANN["coco"]
     preds = _gt_as_predictions(json.loads(ann_path.read_text()))
     res = evaluate("coco", ann_path, preds)
-    assert list(res.metrics) == list(COCO_NAMES)
+    assert list(res.metrics) == list(COCO_NAMES) + [PCK_NAME]
+    assert SPECS["coco"].location_metric in res.metrics and SPECS["coco"].primary_metric in res.metrics
     assert all(v == pytest.approx(1.0, abs=1e-12) for v in res.metrics.values()), res.metrics
 
 
@@ -128,7 +130,8 @@ def test_crowdpose_ground_truth_scores_one_and_empty_splits_are_null(sample_dir)
     # Both sample images are medium (0.2 <= crowdIndex < 0.8): easy and hard are empty.
     assert all(0.2 <= img["crowdIndex"] < 0.8 for img in ann["images"])
     res = evaluate("crowdpose", ann_path, _gt_as_predictions(ann))
-    assert list(res.metrics) == list(CROWDPOSE_NAMES)
+    assert list(res.metrics) == list(CROWDPOSE_NAMES) + [PCK_NAME]
+    assert SPECS["crowdpose"].location_metric in res.metrics
     assert res.metrics["AP(E)"] is None and res.metrics["AP(H)"] is None
     others = {k: v for k, v in res.metrics.items() if k not in ("AP(E)", "AP(H)")}
     assert all(v == pytest.approx(1.0, abs=1e-12) for v in others.values()), res.metrics
@@ -140,6 +143,7 @@ def test_mpii_ground_truth_scores_one(sample_dir):
     res = evaluate("mpii", ann_path, _mpii_gt_predictions(ann))
     assert res.metrics == {k: 1.0 for k in ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle",
                                              "Mean", "Mean@0.1")}
+    assert SPECS["mpii"].location_metric in res.metrics
     # joints_vis = 0 joints are not counted
     assert res.per_image["visible"].sum() == sum(sum(a["joints_vis"]) for a in ann)
 
@@ -373,3 +377,38 @@ def test_build_results_round_trip_scores_one(sample_dir):
     instances = [{"image_id": 0, "keypoints": np.c_[np.asarray(a["joints"]), np.ones(16)], "box_score": 1.0,
                   "area": 1.0, "center": np.zeros(2), "scale": np.ones(2), "index": i} for i, a in enumerate(ann)]
     assert evaluate("mpii", ann_path, build_results("mpii", instances, SPECS["mpii"])).metrics["Mean"] == 1.0
+
+
+# -- box PCK and the evaluated-image restriction -------------------------------------------------
+
+def test_box_pck_counts_shifted_joints_against_the_box_size(sample_dir):
+    """Shift every predicted joint by 0.05 or 0.15 of its box's longer side: PCK@0.1 by hand."""
+    ann_path = sample_dir / ANN["coco"]
+    ann = json.loads(ann_path.read_text())
+    people = [a for a in ann["annotations"] if a["num_keypoints"] > 0]
+    preds = _gt_as_predictions(ann)  # one per person, in the same order
+    rng = np.random.default_rng(3)
+    correct = total = 0
+    for a, p in zip(people, preds):
+        kp = np.asarray(p["keypoints"], float).reshape(-1, 3)
+        far = rng.random(len(kp)) < 0.4
+        kp[:, 0] += np.where(far, 0.15, 0.05) * max(a["bbox"][2], a["bbox"][3])
+        p["keypoints"] = kp.ravel().tolist()
+        if not a.get("iscrowd", 0):
+            vis = np.asarray(a["keypoints"]).reshape(-1, 3)[:, 2] > 0
+            correct += int((~far & vis).sum())
+            total += int(vis.sum())
+    got = evaluate("coco", ann_path, preds).metrics[PCK_NAME]
+    assert got == pytest.approx(correct / total) and 0 < got < 1
+
+
+def test_image_ids_restrict_both_ap_and_pck(sample_dir):
+    """Predictions for one image only: scored on that image they are perfect; on all, they are not."""
+    ann_path = sample_dir / ANN["coco"]
+    ann = json.loads(ann_path.read_text())
+    first = ann["images"][0]["id"]
+    preds = [p for p in _gt_as_predictions(ann) if p["image_id"] == first]
+    whole = evaluate("coco", ann_path, preds).metrics
+    only = evaluate("coco", ann_path, preds, image_ids=[first]).metrics
+    assert only["AP"] == pytest.approx(1.0) and only[PCK_NAME] == pytest.approx(1.0)
+    assert whole["AR"] < 1.0 and whole[PCK_NAME] < 1.0

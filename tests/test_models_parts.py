@@ -132,7 +132,7 @@ def test_mse_uses_max_normalised_maps_on_labelled_instances_only():
                       "location_mask": mask})["mse"].item() == pytest.approx(0.0, abs=1e-10)
     out["responses"][0, 2] = torch.rand(h, w, generator=gen(6))
     r = out["responses"][0, 2]
-    by_hand = ((r / r.max() - heat[0, 2]) ** 2).mean() / (2 * k)  # one bad map among 2 x K
+    by_hand = ((r / r.max() - heat[0, 2]) ** 2).sum() / (2 * k)  # one bad map among 2 x K, summed over cells
     got = crit(out, {"labels": torch.ones(b, k), "heatmaps": heat, "target_weight": tw, "location_mask": mask})
     assert got["mse"].item() == pytest.approx(by_hand.item(), rel=1e-5)
     tw[0, 2] = 0.0  # a joint without a location does not count either

@@ -433,3 +433,27 @@ def test_report_of_the_real_smoke_matrix_index(tmp_path):
         assert sum(len(t["body"]) for t in tables) == len(by_study[name])  # every trial listed
     assert len(pages["study-table5.html"].table("Table 5")["body"]) == 8
     assert len(pages["study-table6.html"].table("Table 6")["body"]) == 6
+
+
+def _coco_row(number: int, spe: bool, pck: float, tmp_path: Path):
+    from harness.report.loading import TrialRecord
+    from harness.report.rows import Row
+    flat = {"dataset.name": "coco_twin", "dataset.kind": "coco", "model.spe": spe, "model.multi_scale": False,
+            "model.reppg": False, "model.pdc": False}
+    trials = [TrialRecord(id=f"t{number}-{s}", config={}, studies=["s"], status="completed", dir=tmp_path / "none",
+                          metrics={"AP": 0.0, "AR": 0.0, "PCK@0.1": pck + 0.01 * s}) for s in range(2)]
+    return Row(number, flat, trials)
+
+
+def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.cells import Format
+    from harness.report.loading import Reference
+    from harness.report.study_tables import study_table
+    rows = [_coco_row(1, False, 0.50, tmp_path), _coco_row(2, True, 0.30, tmp_path)]
+    ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.40})
+    table = study_table("table5", rows, ref, Format(digits=2), PerImageCache(), "Table 5")
+    assert "PCK@0.1" in table.view.header
+    assert table.not_learning == {2}  # 0.505 > 0.40 learned; 0.305 did not, although AP ties at 0
+    old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
+    assert study_table("table5", rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}

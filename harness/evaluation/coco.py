@@ -10,6 +10,10 @@ AR, AR .5, AR .75, then AP(E), AP(M), AP(H) from ``get_type_result(first=0.2, se
 xtcocotools itself). A split without images comes out as -1 there; we report every -1 as
 ``None`` (undefined), never as a score.
 
+`image_ids` restricts the evaluation to those images (`params.imgIds`): a run that predicts a
+capped subset of the validation images (smaller scales) is scored on those images only, not
+charged with misses on images it never looked at.
+
 The libraries print; their stdout is swallowed here.
 """
 from __future__ import annotations
@@ -49,7 +53,8 @@ def _as_metrics(names: tuple[str, ...], stats) -> dict[str, float | None]:
     return {n: (None if float(s) < 0 else float(s)) for n, s in zip(names, stats)}
 
 
-def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]]) -> tuple[dict, dict]:
+def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]],
+                  image_ids: list[int] | None = None) -> tuple[dict, dict]:
     """pycocotools keypoint evaluation -> (metrics by name, per-image arrays)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -58,6 +63,8 @@ def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]]) -> tuple[di
         gt = COCO(str(ann_path))
         dt = _load_results(COCO, gt, preds)
         ev = COCOeval(gt, dt, "keypoints")
+        if image_ids is not None:
+            ev.params.imgIds = sorted(image_ids)
         ev.evaluate()
         ev.accumulate()
         per_image = from_coco_eval("coco", ev)
@@ -66,7 +73,7 @@ def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]]) -> tuple[di
 
 
 def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]],
-                       sigmas: tuple[float, ...]) -> tuple[dict, dict]:
+                       sigmas: tuple[float, ...], image_ids: list[int] | None = None) -> tuple[dict, dict]:
     """xtcocotools 'keypoints_crowd' evaluation -> (metrics by name, per-image arrays)."""
     from xtcocotools.coco import COCO
     from xtcocotools.cocoeval import COCOeval
@@ -75,6 +82,8 @@ def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]],
         gt = COCO(str(ann_path))  # built from the path: the crowd summary re-reads the file
         dt = _load_results(COCO, gt, preds)
         ev = COCOeval(gt, dt, "keypoints_crowd", np.array(sigmas), use_area=False)
+        if image_ids is not None:
+            ev.params.imgIds = sorted(image_ids)
         ev.evaluate()
         ev.accumulate()
         # Before summarize(): its easy/medium/hard pass overwrites evalImgs.

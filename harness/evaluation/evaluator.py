@@ -1,6 +1,7 @@
 """`evaluate`: one entry point that scores a predictions set on a dataset's ground truth.
 
-`kind` selects the evaluator (COCO AP, CrowdPose AP, MPII PCKh); predictions are the standard
+`kind` selects the evaluator (COCO AP, CrowdPose AP, MPII PCKh; COCO and CrowdPose also get
+the box-normalised `PCK@0.1` of `pck_box`); predictions are the standard
 results format of that dataset (a list, or the path of a JSON file holding it) and are scored
 exactly as given -- no rescoring, no NMS (that happens in `results.build_results`).
 """
@@ -16,7 +17,10 @@ from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.evaluation import files
 from harness.evaluation.coco import evaluate_coco, evaluate_crowdpose
+from harness.evaluation.pck_box import box_pck
 from harness.evaluation.pckh import evaluate_mpii
+
+PCK_NAME = "PCK@0.1"  # COCO / CrowdPose: box-normalised PCK (harness/evaluation/pck_box.py)
 
 
 @dataclass
@@ -34,12 +38,13 @@ def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
 
 
 def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
-             head_boxes: np.ndarray | None = None) -> EvalResult:
+             head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> EvalResult:
     """Score `predictions` against the annotation file `ann_path` with the evaluator of `kind`.
 
     Bad files (missing, not JSON, wrong structure or keypoint count, unknown image ids or
     indices) raise `UserError` naming the file. `head_boxes` (MPII only, Nx4 per annotation)
-    overrides the head boxes derived from the joints.
+    overrides the head boxes derived from the joints. `image_ids` (COCO / CrowdPose) restricts
+    the evaluation to those images: the ones a capped validation subset predicted.
     """
     if kind not in SPECS:
         raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
@@ -51,12 +56,14 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
         files.check_mpii_predictions(preds, pred_name, spec.num_joints, len(gt))
         metrics, per_image = evaluate_mpii(gt, preds, spec, ann_path, head_boxes)
         return EvalResult(metrics, per_image)
-    image_ids = files.check_coco_gt(gt, ann_path, spec.num_joints, crowd=kind == "crowdpose")
-    files.check_coco_predictions(preds, pred_name, spec.num_joints, image_ids)
+    known_ids = files.check_coco_gt(gt, ann_path, spec.num_joints, crowd=kind == "crowdpose")
+    files.check_coco_predictions(preds, pred_name, spec.num_joints, known_ids)
     if kind == "coco":
-        metrics, per_image = evaluate_coco(ann_path, preds)
+        metrics, per_image = evaluate_coco(ann_path, preds, image_ids)
     else:
-        metrics, per_image = evaluate_crowdpose(ann_path, preds, spec.sigmas)
+        metrics, per_image = evaluate_crowdpose(ann_path, preds, spec.sigmas, image_ids)
+    # Beyond the paper: a location measure that stays informative at crop sizes where OKS AP is 0.
+    metrics[PCK_NAME] = box_pck(gt, preds, spec.num_joints, image_ids=image_ids)
     return EvalResult(metrics, per_image)
 
 

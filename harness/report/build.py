@@ -16,7 +16,7 @@ from harness.report.pages import (NOT_COMPARABLE, TABLE7_TITLE, StudyPage, _coun
                                   study_page, table7_page)
 from harness.report.render import copy_static, environment, write_page
 from harness.report.study_figures import FIG_DIR, FigureWriter
-from harness.report.study_tables import primary_metric
+from harness.report.study_tables import location_metric, primary_metric
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -37,10 +37,16 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
     fmt = percent_format(folder.scale)
     for name, ref in sorted(folder.references.items()):
         primary = primary_metric(ref.kind, [])
-        ref_body.append([Cell(name), Cell(ref.kind), Cell(ref.split), Cell(primary or "?"),
-                         Cell(fmt.value(ref.metrics.get(primary)) if primary else "—", cls="num")])
+        located = location_metric(ref.kind, ref, [])
+        cells = [Cell(name), Cell(ref.kind), Cell(ref.split)]
+        for metric in (primary, located):
+            cells += [Cell(metric or "?"), Cell(fmt.value(ref.metrics.get(metric)) if metric else "—", cls="num")]
+        ref_body.append(cells)
     refs = TableView("The training set's mean pose predicted in every validation crop",
-                     ["dataset", "kind", "split", "primary metric", "value"], ref_body, css="refs")
+                     ["dataset", "kind", "split", "primary metric", "value", "location metric", "value"],
+                     ref_body, css="refs")
+    refs.notes.append("A model whose location metric does not beat its dataset's value here is marked "
+                      "\"not above the mean pose\" in the study tables.")
     if not ref_body:
         refs.notes.append("No references/<dataset>.json in the results folder.")
     return studies, refs

@@ -21,7 +21,7 @@ from harness.evaluation.per_image import MPII_MEAN_JOINTS
 
 COCO_IMAGES = 1_000
 MPII_INSTANCES = 10_000
-COCO_METRICS = {"AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)"}
+COCO_METRICS = {"AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)", "PCK@0.1"}
 
 
 def _coco_case(tmp_path: Path, num_images: int) -> tuple[Path, list[dict]]:

@@ -26,6 +26,9 @@ class KeypointSpec:
         sigmas: OKS sigmas per joint (COCO-style datasets), ``None`` for MPII.
         metric: ``coco_ap`` | ``crowdpose_ap`` | ``pckh`` -- which evaluator scores it.
         primary_metric: the metric name that the tables and the runner's progress show.
+        location_metric: the metric that decides whether a model localises better than the
+            mean-pose reference (the report's "not above the mean pose" warning). COCO-style
+            datasets use box PCK@0.1 because OKS AP is 0 for every model at 64 x 48 crops.
         response_groups: Table 7's joint groups (Ear, Eye, Nose, Head, Sho, ...), only the
             groups the dataset has.
         pckh_groups: MPII's Table 2 groups (Head, Shoulder, ...), empty for other datasets.
@@ -41,6 +44,7 @@ class KeypointSpec:
     sigmas: tuple[float, ...] | None
     metric: str
     primary_metric: str
+    location_metric: str
     response_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     pckh_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     layout: DatasetLayout | None = None

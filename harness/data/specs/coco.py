@@ -22,6 +22,7 @@ COCO = KeypointSpec(
     ),
     metric="coco_ap",
     primary_metric="AP",
+    location_metric="PCK@0.1",
     response_groups={
         "Ear": (3, 4), "Eye": (1, 2), "Nose": (0,), "Head": (0, 1, 2, 3, 4),
         "Sho": (5, 6), "Elb": (7, 8), "Wri": (9, 10), "Hip": (11, 12),

@@ -20,6 +20,7 @@ CROWDPOSE = KeypointSpec(
     ),
     metric="crowdpose_ap",
     primary_metric="AP",
+    location_metric="PCK@0.1",
     response_groups={
         "Head": (12,), "Sho": (0, 1), "Elb": (2, 3), "Wri": (4, 5),
         "Hip": (6, 7), "Kne": (8, 9), "Ank": (10, 11),

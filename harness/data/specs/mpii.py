@@ -17,6 +17,7 @@ MPII = KeypointSpec(
     sigmas=None,
     metric="pckh",
     primary_metric="Mean",
+    location_metric="Mean",
     response_groups={
         "Head": (9,), "Sho": (12, 13), "Elb": (11, 14), "Wri": (10, 15),
         "Hip": (2, 3), "Kne": (1, 4), "Ank": (0, 5),
