@@ -449,11 +449,14 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     from harness.report.bootstrap import PerImageCache
     from harness.report.cells import Format
     from harness.report.loading import Reference
-    from harness.report.study_tables import study_table
+    from harness.report.study_tables import study_table, table4_pivot
     rows = [_coco_row(1, False, 0.50, tmp_path), _coco_row(2, True, 0.30, tmp_path)]
     ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.40})
     table = study_table("table5", rows, ref, Format(digits=2), PerImageCache(), "Table 5")
     assert "PCK@0.1" in table.view.header
     assert table.not_learning == {2}  # 0.505 > 0.40 learned; 0.305 did not, although AP ties at 0
+    assert table.located == "PCK@0.1"
+    pivot = table4_pivot(rows, table.summaries, table.located, Format(digits=2), "pivot")
+    assert [line[2].text.split(" ±")[0] for line in pivot.body] == ["50.50", "30.50"]  # mean of the 2 seeds
     old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
     assert study_table("table5", rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}

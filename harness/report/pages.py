@@ -95,6 +95,11 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     if table == "table4" and st.primary:
         tables.append(table4_pivot(rows, st.summaries, st.primary, fmt,
                                    f"The paper's layout: {st.primary} by method and labelled fraction"))
+        # The same layout on the location metric where it differs (COCO's box PCK@0.1): at small
+        # scale AP is 0 everywhere and only this pivot shows what the labelled fraction changes.
+        if st.located and st.located != st.primary:
+            tables.append(table4_pivot(rows, st.summaries, st.located, fmt,
+                                       f"The same layout on {st.located}"))
     if any(not is_full_scale(r.flat) for r in rows):
         scale = first.flat.get("scale", folder.scale)
         notes.append(NOT_COMPARABLE.format(scale=scale))

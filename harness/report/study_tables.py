@@ -98,6 +98,7 @@ class StudyTable:
     deltas: dict[int, tuple[Row, Delta]]
     primary: str | None
     not_learning: set[int]
+    located: str | None = None  # the metric compared with the mean pose (`location_metric`)
 
 
 def _status(row: Row) -> tuple[str, str]:
@@ -174,7 +175,7 @@ def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format,
                      "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
                      "* marks an interval that excludes zero.")
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
-                      primary, not_learning)
+                      primary, not_learning, located)
 
 
 def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
