@@ -21,7 +21,8 @@ L_weak with weight 1, and a per-cell mean makes it resolution-dependent and tiny
 a 16 x 12 grid against ~0.4 for the weighted BCE terms). Measured on the COCO twin (64x48, 4,800
 samples, baseline with classification losses): with the per-cell mean the BCE terms dominate the
 shared parameters and PCK@0.1 stayed at 0.24, below the mean pose (0.40); with the sum it
-reached that of the MSE-only model. The per-cell mean is `mse_weight = 1 / (h * w)`.
+reached that of the MSE-only model (PCK normalised by the crop height, a one-off script). The
+per-cell mean is `mse_weight = 1 / (h * w)`.
 """
 from __future__ import annotations
 

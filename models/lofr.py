@@ -17,7 +17,8 @@ merged map is the attention mass per stride-4 cell and sums to ~1 over the crop.
 resampled weights as they are, which favours the coarse scales 4x (stride 8) and 16x (stride 16)
 per unit of mass: measured on the COCO twin (64x48, resnet18, MS only, MSE-only supervision,
 4,800 samples) it decoded at PCK@0.1 0.12 against 0.51 with "density" (the mean pose: 0.40),
-the argmax snapping to the 4 x 3 stride-16 grid.
+the argmax snapping to the 4 x 3 stride-16 grid. (That PCK, from a one-off script, is normalised
+by the crop height, not the box as the harness's `PCK@0.1` is; the ranking is what matters.)
 
 A switched-off module is None: `spe`, `position` (present exactly when `spe` is not), `reppg`,
 `query_embed` (present exactly when `reppg` is not).
