@@ -449,7 +449,7 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     from harness.report.bootstrap import PerImageCache
     from harness.report.cells import Format
     from harness.report.loading import Reference
-    from harness.report.study_tables import study_table, table4_pivot
+    from harness.report.study_tables import study_table, table4_pivot, trials_table
     rows = [_coco_row(1, False, 0.50, tmp_path), _coco_row(2, True, 0.30, tmp_path)]
     ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.40})
     table = study_table("table5", rows, ref, Format(digits=2), PerImageCache(), "Table 5")
@@ -458,5 +458,8 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     assert table.located == "PCK@0.1"
     pivot = table4_pivot(rows, table.summaries, table.located, Format(digits=2), "pivot")
     assert [line[2].text.split(" ±")[0] for line in pivot.body] == ["50.50", "30.50"]  # mean of the 2 seeds
+    trials = trials_table(rows, table.located, Format(digits=2), ref.metrics[table.located])
+    assert trials.header[4] == "PCK@0.1"  # the per-trial list judges the same metric as the table
+    assert ["not above the mean" in line[5].text for line in trials.body] == [False, False, True, True]
     old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
     assert study_table("table5", rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}

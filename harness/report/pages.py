@@ -117,7 +117,7 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",
                       tables=tables, notes=notes, figures=[], skeletons=[],
-                      trials=trials_table(rows, st.primary, fmt, ref.metrics.get(st.primary) if ref and st.primary else None))
+                      trials=trials_table(rows, st.located, fmt, ref.metrics.get(st.located) if ref and st.located else None))
     if table == "factorial" and st.primary:
         result, problems = analyse(rows, st.primary)
         if result is None:

@@ -98,7 +98,7 @@ class StudyTable:
     deltas: dict[int, tuple[Row, Delta]]
     primary: str | None
     not_learning: set[int]
-    located: str | None = None  # the metric compared with the mean pose (`location_metric`)
+    located: str | None  # the metric compared with the mean pose (`location_metric`)
 
 
 def _status(row: Row) -> tuple[str, str]:
@@ -118,8 +118,9 @@ def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format,
     labels = label_columns(table, rows)
     metrics = metric_columns(kind, table, rows)
     primary = primary_metric(kind, rows)
+    located = location_metric(kind, ref, rows)
     names = [m for _, m in metrics]
-    names += [m for m in (primary, location_metric(kind, ref, rows)) if m and m not in names]
+    names += [m for m in (primary, located) if m and m not in names]
     summaries = summarize_rows(rows, names)
     comparison = comparison_for(table)
     deltas: dict[int, tuple[Row, Delta]] = {}
@@ -132,7 +133,6 @@ def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format,
                           cache, n=bootstrap_n)
             if d is not None:
                 deltas[row.number] = (other, d)
-    located = location_metric(kind, ref, rows)
     ref_value = ref.metrics.get(located) if ref and located else None
     not_learning = {r.number for r in rows
                     if ref_value is not None and summaries[(r.number, located)].mean is not None
@@ -212,22 +212,24 @@ def table4_pivot(rows: list[Row], summaries: dict[tuple[int, str], Summary], pri
     return TableView(caption, ["Method", "Back"] + used, body, css="pivot")
 
 
-def trials_table(rows: list[Row], primary: str | None, fmt: Format, ref_primary: float | None) -> TableView:
-    """Every trial of the group: completed, failed (with the error's first line) and missing."""
+def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref_value: float | None) -> TableView:
+    """Every trial of the group: completed, failed (with the error's first line) and missing.
+
+    `metric` is the one judged against the mean pose (`location_metric`), `ref_value` its reference."""
     body = []
     for row in rows:
         for t in row.trials:
-            value = t.metrics.get(primary) if (t.completed and primary) else None
+            value = t.metrics.get(metric) if (t.completed and metric) else None
             note, cls = "", ""
             if t.status == "failed":
                 note, cls = t.error or "", "failed"
             elif not t.completed:
                 note, cls = t.error or "", "missing"
-            elif ref_primary is not None and value is not None and value <= ref_primary:
+            elif ref_value is not None and value is not None and value <= ref_value:
                 note, cls = "⚠ has not learned to localise (not above the mean-pose reference)", "warn"
             body.append([Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
                          Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num"),
                          Cell(note, cls=f"wrap {cls}".strip())])
-    header = ["trial", "row", "seed", "status", primary or "primary metric", "note"]
+    header = ["trial", "row", "seed", "status", metric or "primary metric", "note"]
     return TableView("Trials (every seed; failed and missing ones with their error's first line)", header, body,
                      css="trials")
