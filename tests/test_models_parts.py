@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from harness.errors import UserError
-from models import LOFRConfig, build_criterion
+from models import CheckpointError, LOFRConfig, build_criterion
 from models.backbone import build_backbone
 from models.cam import CAMHead, keypoint_vectors
 from models.criterion import part_diversity
@@ -241,9 +240,9 @@ def test_pretrained_checkpoint_is_loaded_and_checked(tmp_path):
     assert torch.equal(loaded.layers[2][1].conv2.weight, source.layer3[1].conv2.weight)
     torch.manual_seed(1)
     assert not torch.equal(build_backbone("resnet18", (4, 8, 16)).stem[0].weight, source.conv1.weight)
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(CheckpointError, match="not found"):
         build_backbone("resnet18", (8,), str(tmp_path / "missing.pt"))
-    with pytest.raises(UserError, match="not a checkpoint of this backbone"):
+    with pytest.raises(CheckpointError, match="not a checkpoint of this backbone"):
         build_backbone("resnet50", (8,), str(path))
 
 

@@ -12,6 +12,7 @@ import torch
 from tiny import tiny_config
 from harness.config import TrialConfig
 from harness.trial import Trial, run_trial
+from harness.trial.training import train_epoch
 
 METRIC_KEYS = {"status", "config", "metrics", "curve", "timings", "cost", "response_stats"}
 
@@ -79,13 +80,13 @@ def test_location_free_batches_carry_no_coordinates(tmp_path, twin_cache, monkey
     monkeypatch.setattr(data, "collate_train", spy)
     cfg = tiny_config("coco", epochs=1)
     trial = Trial(cfg, tmp_path, twin_cache, torch.device("cpu"))
-    trial.train_epoch()
+    train_epoch(trial)
     assert seen_keys == {"image", "labels"}
 
     seen_keys.clear()
     semi = Trial(tiny_config("coco", regime="semi", fraction=0.5, epochs=1), tmp_path / "s", twin_cache,
                  torch.device("cpu"))
-    semi.train_epoch()
+    train_epoch(semi)
     assert {"heatmaps", "target_weight", "location_mask"} <= seen_keys  # the check above can fail
 
 
@@ -112,7 +113,7 @@ def test_nan_loss_raises_and_checkpoint_is_never_torn(tmp_path, twin_cache):
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 1
     clean = Trial(cfg, tmp_path / "fresh", twin_cache, torch.device("cpu"))
-    clean.train_epoch()
+    train_epoch(clean)
     for k, v in clean.net.state_dict().items():  # epoch 1 of a clean run = the checkpoint
         assert torch.equal(v, state["model"][k]), k
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
