@@ -6,11 +6,16 @@ This dataclass is the contract between the two (docs/architecture.md points here
 - `config`: the resolved `TrialConfig.to_dict()`;
 - `metrics`: every metric of the dataset's evaluator, fractions in [0, 1], None where undefined;
 - `curve`: one entry per epoch, `{"epoch", "losses": {term: unweighted}, "weighted": {term:
-  weighted}, "total", "lr", "val": {metric: value}}` (`val` on the epochs that were evaluated);
+  weighted}, "total", "lr"}`, and on the epochs that were evaluated `"val": {primary metric,
+  location metric}` and `"ladder": {"mAP": {head: mAP}, "readouts": {read-out: location metric}}`;
 - `timings`: `train_s`, `eval_s`, `wall_s`, `started_at`, `finished_at`;
 - `cost`: `params`, `gmacs`, `train_img_per_s`, `infer_img_per_s`, `peak_mem_mb`, `device`;
 - `response_stats`: Table 7 group -> mean response at the ground-truth joints;
 - `data`: `train_instances`, `val_instances`, `skipped` {train, val};
+- the localisation ladder (`harness.trial.evaluation`), on the same instances as `metrics`:
+  `classification`: {cnn, encoder, decoder: {mAP, accuracy, chance_mAP, chance_accuracy, gain,
+  joints_scored}}; `readouts`: {responses, cams, product: {location metric: value}};
+  `errors`: {"overall": {good, jitter, inversion, swap, miss: fraction}, "joints": {name: {...}}};
 - `attempts` (1 + earlier failed attempts), `world_size` (data-parallel ranks);
 - failed records only: `error` (the exception's first line) and `traceback`.
 
@@ -39,6 +44,9 @@ class MetricsRecord:
     cost: dict[str, Any] = field(default_factory=dict)
     response_stats: dict[str, float | None] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    classification: dict[str, dict[str, Any]] = field(default_factory=dict)
+    readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    errors: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
     world_size: int = 1
     error: str | None = None
@@ -64,6 +72,7 @@ class MetricsRecord:
             "status": self.status, "config": self.config, "metrics": self.metrics, "curve": self.curve,
             "timings": self.timings, "attempts": self.attempts, "world_size": self.world_size,
             "cost": self.cost, "response_stats": self.response_stats, "data": self.data,
+            "classification": self.classification, "readouts": self.readouts, "errors": self.errors,
         }
 
     @classmethod
@@ -84,12 +93,17 @@ class MetricsRecord:
         _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
               "'curve' must be a list of per-epoch objects")
         maps = {}
-        for key in ("timings", "cost", "data"):
+        for key in ("timings", "cost", "data", "classification", "errors"):
             value = data.get(key, {})
             _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
             maps[key] = value
         world = data.get("world_size", 1)
+        readouts = data.get("readouts", {})
+        _need(isinstance(readouts, dict) and all(isinstance(v, dict) for v in readouts.values()), path,
+              "'readouts' must map each read-out to its metrics")
+        readouts = {name: number_map(v, path, f"readouts.{name}") for name, v in readouts.items()}
         return cls(status=status, config=config, metrics=number_map(data["metrics"], path, "metrics"),
+                   readouts=readouts,
                    curve=curve, response_stats=number_map(data.get("response_stats") or {}, path, "response_stats"),
                    attempts=attempts, world_size=world if isinstance(world, int) else 1, **maps)
 

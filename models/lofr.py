@@ -56,7 +56,7 @@ class LOFR(nn.Module):
     def forward(self, images: torch.Tensor) -> dict:
         """images B x 3 x H x W (normalised). Returns:
             logits: {cnn, encoder, decoder}: B x K each (float32, before the sigmoid)
-            cams: B x K x H/c x W/c (Eq. 1, c = cam_stride)
+            cams: B x K x H/c x W/c (Eq. 1, c = cam_stride); class_maps: the same before the ReLU
             responses: B x K x H/4 x W/4 (float32; last decoder layer's cross-attention, head mean,
                 scales merged onto the stride-4 grid)
             part_features: B x K x d (float32), prototypes: B x K x d (decoder queries)
@@ -64,7 +64,7 @@ class LOFR(nn.Module):
         b, _, height, width = images.shape
         feats = self.backbone(images)
         cam = self.cam(feats[self.cam_stride])
-        memory, memory_pos, grids = self.encode(feats, cam["cams"])
+        memory, memory_pos, grids = self.encode(feats, cam["class_maps"])
         logits_encoder = self.encoder_head(memory.mean(dim=1)).float()
         if self.reppg is not None:
             prototypes = self.reppg(cam["keypoint_vectors"])
@@ -76,15 +76,16 @@ class LOFR(nn.Module):
         size = (math.ceil(height / RESPONSE_STRIDE), math.ceil(width / RESPONSE_STRIDE))
         return {
             "logits": {"cnn": cam["logits"], "encoder": logits_encoder, "decoder": logits_decoder},
-            "cams": cam["cams"], "responses": merge_scales(response, grids, size, self.response_merge),
+            "cams": cam["cams"], "class_maps": cam["class_maps"], "responses": merge_scales(response, grids, size, self.response_merge),
             "part_features": part_features, "prototypes": prototypes,
         }
 
-    def encode(self, feats: dict[int, torch.Tensor], cams: torch.Tensor
+    def encode(self, feats: dict[int, torch.Tensor], class_maps: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor | None, list[tuple[int, int, int]]]:
-        """MSC-En: backbone maps {stride: B x C x h x w} and CAMs -> memory F_m B x L x d, its
-        position embedding (B x L x d, or None with SPE) and the [(stride, h, w)] of its scales."""
-        peaks = cam_peaks(cams, self.cam_stride) if self.spe is not None else None
+        """MSC-En: backbone maps {stride: B x C x h x w} and the CNN branch's class maps (SPE's
+        peaks) -> memory F_m B x L x d, its position embedding (B x L x d, or None with SPE) and
+        the [(stride, h, w)] of its scales."""
+        peaks = cam_peaks(class_maps, self.cam_stride) if self.spe is not None else None
         memories, positions, grids = [], [], []
         for i, stride in enumerate(self.strides):
             f = self.input_proj[str(stride)](feats[stride])

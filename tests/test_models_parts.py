@@ -190,6 +190,19 @@ def test_spe_location_maps_follow_the_cam_argmax():
     assert maps[0, 0, 4, 3].item() == pytest.approx(math.exp(-(8.0 ** 2) / (2 * 16.0 ** 2)))
 
 
+def test_spe_peaks_are_taken_before_the_relu():
+    """An all-negative class map has an all-zero CAM; its peak is still where S is highest, not
+    the first cell (the crop's top-left corner), which is what an argmax after the ReLU gives."""
+    s = torch.full((1, 2, 4, 3), -5.0)
+    s[0, 0, 3, 2] = -0.5  # all negative: peak at pixel (32, 48)
+    s[0, 1, 1, 0] = 2.0  # a positive peak: pixel (0, 16)
+    assert cam_peaks(s, 16)[0].tolist() == [[32.0, 48.0], [0.0, 16.0]]
+    assert cam_peaks(s.relu(), 16)[0, 0].tolist() == [0.0, 0.0]  # what the ReLU'd map would give
+    head = CAMHead(8, 2)
+    out = head(torch.randn(1, 8, 4, 3, generator=gen(3)))
+    assert torch.equal(out["cams"], out["class_maps"].relu())
+
+
 def test_spe_fusions():
     torch.manual_seed(0)
     feature = torch.randn(2, 32, 8, 6, generator=gen(1))

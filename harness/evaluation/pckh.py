@@ -27,6 +27,7 @@ import numpy as np
 
 from harness.data.specs import KeypointSpec
 from harness.errors import UserError
+from harness.evaluation.error_categories import MatchedJoints
 from harness.evaluation.per_image import MPII_MEAN_JOINTS
 
 SC_BIAS = 0.6  # head size = 0.6 x head-box diagonal (standard MPII)
@@ -71,10 +72,12 @@ def pckh_metrics(correct: np.ndarray, correct01: np.ndarray, visible: np.ndarray
     return out
 
 
-def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: KeypointSpec,
-                  ann_path: str | Path, head_boxes: np.ndarray | None = None) -> tuple[dict, dict]:
-    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays)."""
-    k = spec.num_joints
+def mpii_matched(ann: list[dict[str, Any]], preds: list[dict[str, Any]], num_joints: int,
+                 ann_path: str | Path, head_boxes: np.ndarray | None = None) -> MatchedJoints:
+    """The predicted annotations, in annotation order, with their predictions: `norm` is the head
+    size (NaN where it cannot be had), `visible` the scored joints (visible, head size known),
+    `labelled` the joints the annotation places, `image` an index of the image file (who shares it)."""
+    k = num_joints
     index = np.array([p["index"] for p in preds], dtype=np.int64)
     pred = np.array([p["keypoints"] for p in preds], dtype=np.float64).reshape(-1, k, 3)[:, :, :2]
     joints = np.array([a["joints"] for a in ann], dtype=np.float64)
@@ -86,12 +89,20 @@ def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: 
         size = head_sizes_from_boxes(head_boxes)
     else:
         size = head_sizes_from_joints(joints, vis)
+    _, image = np.unique(np.array([str(a.get("image", i)) for i, a in enumerate(ann)]), return_inverse=True)
     order = np.argsort(index, kind="stable")  # per-image rows in annotation order
     index, pred = index[order], pred[order]
-    gt, size = joints[index], size[index]
-    visible = vis[index] & ~np.isnan(size)[:, None]
-    correct = pckh_correct(pred, gt, visible, size, 0.5)
-    correct01 = pckh_correct(pred, gt, visible, size, 0.1)
+    return MatchedJoints(gt=joints[index], labelled=vis[index], visible=vis[index] & ~np.isnan(size[index])[:, None],
+                         norm=size[index], image=image[index], pred=pred)
+
+
+def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: KeypointSpec,
+                  ann_path: str | Path, head_boxes: np.ndarray | None = None) -> tuple[dict, dict, MatchedJoints]:
+    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays, matched joints)."""
+    m = mpii_matched(ann, preds, spec.num_joints, ann_path, head_boxes)
+    correct = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.5)
+    correct01 = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.1)
+    index = np.sort(np.array([p["index"] for p in preds], dtype=np.int64), kind="stable")
     per_image = {"kind": np.array("mpii"), "image_ids": index, "correct": correct,
-                 "correct01": correct01, "visible": visible}
-    return pckh_metrics(correct, correct01, visible, spec.pckh_groups), per_image
+                 "correct01": correct01, "visible": m.visible}
+    return pckh_metrics(correct, correct01, m.visible, spec.pckh_groups), per_image, m

@@ -15,7 +15,7 @@ from harness.config import TrialConfig
 from harness.cost import count_gmacs, count_params, peak_memory_mb
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
-from harness.trial.evaluation import evaluate
+from harness.trial.evaluation import Evaluation, curve_point, evaluate
 from harness.trial.setup import Trial, pick_device
 from harness.trial.training import train_epoch
 
@@ -52,12 +52,12 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
         trial = Trial(cfg, out_dir, twin_cache, device, say, world)
         if load_checkpoint(trial):
             say(f"resuming at epoch {trial.epoch + 1}")
-        metric = trial.spec.primary_metric
+        metrics = (trial.spec.primary_metric, trial.spec.location_metric)
         while trial.epoch < cfg.schedule.epochs:
             row = train_epoch(trial)
             k = cfg.schedule.eval_every
             if k and rank == 0 and trial.epoch % k == 0 and trial.epoch < cfg.schedule.epochs:
-                row["val"] = {metric: evaluate(trial, keep_artifacts=False)["metrics"].get(metric)}
+                row.update(curve_point(evaluate(trial, keep_artifacts=False), *metrics))
             trial.curve.append(row)
             if rank == 0:
                 save_checkpoint(trial)
@@ -72,13 +72,14 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             return {"status": "worker", "rank": rank}
         final = evaluate(trial, keep_artifacts=True)
         if trial.curve:
-            trial.curve[-1].setdefault("val", {})[metric] = final["metrics"].get(metric)
+            trial.curve[-1].update(curve_point(final, *metrics))
         record = MetricsRecord(
-            status=COMPLETED, config=cfg.to_dict(), metrics=final["metrics"], curve=trial.curve,
-            timings={"train_s": trial.train_s, "eval_s": final["eval_s"], "wall_s": time.perf_counter() - wall0,
+            status=COMPLETED, config=cfg.to_dict(), metrics=final.metrics, curve=trial.curve,
+            timings={"train_s": trial.train_s, "eval_s": final.eval_s, "wall_s": time.perf_counter() - wall0,
                      "started_at": started_at, "finished_at": time.time()},
             attempts=attempts, world_size=world_size, cost=_cost(trial, final, device),
-            response_stats=final["response_stats"],
+            response_stats=final.response_stats, classification=final.classification,
+            readouts=final.readouts, errors=final.errors,
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
                   "skipped": {"train": int(getattr(trial.train_set, "skipped", 0)),
                               "val": int(getattr(trial.val_set, "skipped", 0))}},
@@ -94,12 +95,12 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
         raise
 
 
-def _cost(trial: Trial, final: dict[str, Any], device: torch.device) -> dict[str, Any]:
+def _cost(trial: Trial, final: Evaluation, device: torch.device) -> dict[str, Any]:
     return {
         "params": count_params(trial.net),
         "gmacs": count_gmacs(trial.cfg.model, model=trial.net),
         "train_img_per_s": trial.train_images / trial.train_s if trial.train_s > 0 else None,
-        "infer_img_per_s": final["infer_img_per_s"],
+        "infer_img_per_s": final.infer_img_per_s,
         "peak_mem_mb": peak_memory_mb(device),
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
     }
