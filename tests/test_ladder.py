@@ -132,20 +132,42 @@ def test_a_hand_set_class_map_reads_out_at_its_peak_even_when_all_negative():
     class_maps[0, 1, 1, 2] = -1.0  # all negative; peak at pixel (32, 16)
     responses = torch.rand(b, k, 16, 12, generator=torch.Generator().manual_seed(0))
     out = {"class_maps": class_maps, "responses": responses}
-    maps = readout_maps(out, None, [0, 1], cam_stride=16)
+    maps = readout_maps(out, None, [0, 1], cam_stride=16, width=48)
     assert maps["cams"].shape == responses.shape
     assert [int(i) for i in maps["cams"][0].flatten(1).argmax(dim=1)] == [8 * 12 + 4, 4 * 12 + 8]
     kp = decode_responses(maps["cams"], (64, 48))
     # at the peak's pixel, up to the decoder's quarter-cell shift (1 px on the stride-4 grid)
     assert np.abs(kp[0, :, :2].numpy() - [[16.0, 32.0], [32.0, 16.0]]).max() <= 1.0
-    # the flip test averages the map and the mirrored map of the flipped image: a class map that
-    # is mirror-symmetric about the grid keeps its peak
-    sym = torch.full((b, k, 4, 3), -2.0)
-    sym[0, :, 1, 1] = 1.0  # the centre column of a 3-wide grid: its own mirror
-    flipped = {"class_maps": sym.clone(), "responses": responses}
-    both = readout_maps({"class_maps": sym, "responses": responses}, flipped, [0, 1], cam_stride=16)
-    got = decode_responses(both["cams"], (64, 48))[0, :, :2].numpy()
-    assert np.abs(got - [[16.0, 16.0], [16.0, 16.0]]).max() <= 1.0
+
+
+
+def test_the_flip_test_brings_a_mirrored_map_back_onto_the_original_joint():
+    """Ground-truth heatmaps of a crop and of its mirror (joints x -> W - 1 - x, left/right
+    swapped, as the data layer flips): averaged by the flip test, they decode where the joints
+    are. Reversing the columns alone is 3 px off and moved the average 1.5 px."""
+    from harness.data.targets import gaussian_heatmaps
+
+    height, width = 64, 48
+    perm = COCO.flip_permutation()
+    rng = np.random.default_rng(2)
+    joints = np.zeros((17, 3))
+    joints[:, 0] = rng.uniform(6, width - 7, 17)
+    joints[:, 1] = rng.uniform(6, height - 7, 17)
+    joints[:, 2] = 2
+    mirrored = joints.copy()
+    mirrored[:, 0] = width - 1 - joints[:, 0]
+    mirrored = mirrored[perm]
+    on = np.ones(17, np.float32)
+    maps = torch.from_numpy(gaussian_heatmaps(joints, on, (height, width), 2.0))[None]
+    maps_m = torch.from_numpy(gaussian_heatmaps(mirrored, on, (height, width), 2.0))[None]
+    out = {"responses": maps, "class_maps": torch.zeros(1, 17, 4, 3)}
+    back = readout_maps(out, {"responses": maps_m, "class_maps": torch.zeros(1, 17, 4, 3)}, perm, 16, width)
+    alone = decode_responses(maps, (height, width))[0, :, :2].numpy()
+    both = decode_responses(back["responses"], (height, width))[0, :, :2].numpy()
+    assert np.abs(both - alone).max() <= 0.5  # the decoder's quarter-cell step is 1 px
+    plain = 0.5 * (maps + torch.flip(maps_m, dims=[3])[:, perm])  # reversing the columns only
+    off = decode_responses(plain, (height, width))[0, :, :2].numpy()
+    assert (alone[:, 0] - off[:, 0]).mean() > 0.9  # pulled to the left
 
 
 def test_product_is_max_normalised_responses_times_min_max_scaled_cams():

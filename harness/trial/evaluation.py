@@ -78,7 +78,7 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
         with autocast_for(trial.device):
             out = net(images)
             flipped = net(torch.flip(images, dims=[3])) if cfg.schedule.flip_test else None
-        read = readout_maps(out, flipped, perm, cfg.model.cam_stride)
+        read = readout_maps(out, flipped, perm, cfg.model.cam_stride, cfg.model.input_size[1])
         head_probs = head_probabilities(out, flipped, perm)
         # Keypoint scores: the producing head's probabilities on the unflipped image.
         score = {name: torch.sigmoid(out["logits"][SCORED_BY[name]].float()) for name in READOUTS}
