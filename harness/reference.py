@@ -1,7 +1,8 @@
 """The mean-pose reference: predict the training set's mean keypoint positions in every crop.
 
 A model that does not beat it has not learned to localise. Written once per dataset and split as
-`references/<dataset name>.json` in the matrix's results folder.
+`references/<dataset name>.json` in the matrix's results folder, with its per-image arrays
+(`harness.evaluation.per_image`, the location metric's counts included) as `<dataset name>.npz`.
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import numpy as np
 
 from harness.atomic import write_json
 from harness.config import DatasetConfig
+from harness.evaluation.per_image import save_per_image
 
 
-REFERENCE_VERSION = 2  # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose)
+# 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose);
+# 3: per-image arrays (with the location metric's counts) kept beside it as <name>.npz
+REFERENCE_VERSION = 3
 
 
 def evaluated_image_ids(val: Any) -> list[int] | None:
@@ -57,7 +61,7 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     """Evaluate the mean pose and write `path` atomically; reuse it when it is already there."""
     from harness.evaluation import evaluate
 
-    if path.is_file():
+    if path.is_file() and path.with_suffix(".npz").is_file():
         try:
             cached = json.loads(path.read_text())
             # reuse only a reference computed the same way (an older format is recomputed)
@@ -72,5 +76,7 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
            "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
+    # the per-image arrays beside it: the report's intervals of every row against the mean pose
+    save_per_image(path.with_suffix(".npz"), ev.per_image)
     write_json(path, ref)
     return ref

@@ -112,8 +112,11 @@ def test_good_equals_box_pck_and_per_image_counts_add_up(tmp_path):
     assert 0.05 < pck < 0.95
     assert ev.errors["overall"]["good"] == pytest.approx(pck, abs=1e-12)
     assert sum(ev.errors["overall"].values()) == pytest.approx(1.0)
-    assert location_metrics("coco", ann, preds) == {PCK_NAME: pytest.approx(pck, abs=1e-12)}
+    loc = location_metrics("coco", ann, preds)
+    assert loc.metrics == {PCK_NAME: pytest.approx(pck, abs=1e-12)}
     per = ev.per_image
+    for key in ("image_ids", "loc_correct", "loc_visible"):
+        assert np.array_equal(loc.per_image[key], per[key])
     assert per["loc_visible"].sum() == sum(int((kp[:, 2] > 0).sum()) for kp in people)
     assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(pck, abs=1e-12)
     # only two images: the counts restrict with them, as the metric does
@@ -230,3 +233,25 @@ def test_every_trial_records_the_ladder(tmp_path, twin_cache):
     assert saved["curve"][-1]["val"][PCK_NAME] == saved["metrics"][PCK_NAME]
     per = np.load(tmp_path / "t" / "per_image.npz")
     assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(saved["metrics"][PCK_NAME])
+    for name in ("cams", "product"):
+        counts = per[f"{name}_loc_correct"]
+        assert counts.sum() / per["loc_visible"].sum() == pytest.approx(saved["readouts"][name][PCK_NAME])
+
+
+def test_location_bootstrap_against_a_by_hand_resample():
+    from harness.evaluation.per_image import location_vs_reference
+
+    rng = np.random.default_rng(4)
+    n_img = 40
+    visible = rng.integers(0, 15, n_img)
+    seeds = np.stack([rng.binomial(visible, 0.6) for _ in range(3)])  # three seeds of one row
+    ref = rng.binomial(visible, 0.3)
+    point, lo, hi = location_vs_reference(seeds, ref, visible, n=1, seed=11)
+    assert point == pytest.approx(seeds.mean(axis=0).sum() / visible.sum() - ref.sum() / visible.sum())
+    idx = np.random.default_rng(11).integers(0, n_img, size=(1, n_img))[0]  # the one resample, by hand
+    by_hand = (seeds.mean(axis=0)[idx].sum() - ref[idx].sum()) / visible[idx].sum()
+    assert lo == pytest.approx(by_hand) and hi == pytest.approx(by_hand)
+    point, lo, hi = location_vs_reference(seeds, ref, visible, n=2000, seed=0)
+    assert lo < point < hi and lo > 0  # a row 30 points above the reference on 40 images
+    # the same row against itself: a zero difference on every resample
+    assert location_vs_reference(ref, ref, visible, n=200) == (0.0, 0.0, 0.0)

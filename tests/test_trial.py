@@ -140,3 +140,5 @@ def test_mean_pose_reference(tmp_path, twin_cache):
     assert saved == json.loads(json.dumps(ref))
     assert set(saved["metrics"]) >= {"Head", "Mean", "Mean@0.1"}
     assert 0.0 <= saved["metrics"]["Mean"] <= 1.0
+    per = np.load(tmp_path / "references" / "mpii_synth.npz")  # kept for the intervals against it
+    assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(saved["metrics"]["Mean"])

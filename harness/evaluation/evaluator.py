@@ -81,9 +81,11 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
 
 
 def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
-                     head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> dict[str, float | None]:
-    """{the dataset's location metric: value} alone (box PCK@0.1, or MPII PCKh Mean), as `evaluate`
-    computes it, without the AP evaluation (the ladder scores several read-outs this way)."""
+                     head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> EvalResult:
+    """The dataset's location metric alone (box PCK@0.1, or MPII PCKh Mean), as `evaluate`
+    computes it, without the AP evaluation (the ladder scores several read-outs this way):
+    `metrics` {location metric: value}, `per_image` {image_ids, loc_correct, loc_visible} aligned
+    as `evaluate`'s (COCOeval's image order: the given ids, or every image of the file, sorted)."""
     if kind not in SPECS:
         raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
     spec = SPECS[kind]
@@ -91,9 +93,13 @@ def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | 
     preds, _ = _predictions(predictions)
     if kind == "mpii":
         matched = mpii_matched(gt, preds, spec.num_joints, ann_path, head_boxes)
+        ids = np.sort(np.array([p["index"] for p in preds], dtype=np.int64), kind="stable")
     else:
         matched = match_coco(gt, preds, spec.num_joints, image_ids)
-    return {spec.location_metric: _location(kind, matched)}
+        ids = np.array(sorted(image_ids if image_ids is not None else {int(i["id"]) for i in gt["images"]}),
+                       dtype=np.int64)
+    per_image = {"image_ids": ids, **location_per_image(kind, matched, ids)}
+    return EvalResult({spec.location_metric: _location(kind, matched)}, per_image)
 
 
 def _location(kind: str, m: MatchedJoints) -> float | None:

@@ -148,16 +148,20 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
     pred_path = write_predictions(trial.out, results, interim=not keep_artifacts)
     ev = evaluate_predictions(spec.name, val.ann_path, results, head_boxes=head_boxes, image_ids=image_ids)
     readouts = {"responses": {spec.location_metric: ev.metrics.get(spec.location_metric)}}
+    per_image = dict(ev.per_image)
     for name in READOUTS[1:]:
         other = build_results(spec.name, pred.instances[name], spec)
-        readouts[name] = location_metrics(spec.name, val.ann_path, other, head_boxes=head_boxes, image_ids=image_ids)
+        loc = location_metrics(spec.name, val.ann_path, other, head_boxes=head_boxes, image_ids=image_ids)
+        readouts[name] = loc.metrics
+        # the read-out's per-image counts, for intervals against the mean pose (same images, same visible)
+        per_image[f"{name}_loc_correct"] = loc.per_image["loc_correct"]
     out = Evaluation(
         metrics=ev.metrics, readouts=readouts, errors=ev.errors,
         classification={h: classification_metrics(pred.labels, pred.probs[h]) for h in HEADS},
         infer_img_per_s=pred.infer_img_per_s, eval_s=time.perf_counter() - t0)
     if keep_artifacts:
         out.response_stats = group_means(pred.responses_at_joints, spec)
-        write_artifacts(trial, ev.per_image, pred.maps)
+        write_artifacts(trial, per_image, pred.maps)
     else:
         discard_interim(pred_path)
     return out
