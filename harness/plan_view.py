@@ -1,4 +1,4 @@
-"""`harness plan`'s readable view: the trial table and a cost estimate.
+"""`harness plan`'s readable view: the studies and their tables, the trial table and a cost estimate.
 
 Each study is listed with the report page that its table becomes (`harness/tables/`). The
 estimate is trials x epochs x training instances / throughput. Training instances come from

@@ -110,6 +110,13 @@ def test_metric_columns_add_the_location_metric_once():
     assert table_for("not_declared").title == "" and table_for("not_declared").labels == TABLES["datasets"].labels
 
 
+def test_every_declared_section_exists():
+    from harness.report.sections import SECTIONS
+
+    declared = {name for table in TABLES.values() for name in table.sections}
+    assert declared == set(SECTIONS)  # each section a declaration names is built, and each one is used
+
+
 # ---------------------------------------------------------------------------------------------
 # A made-up table: one declaration, found in the matrix's validation, the plan and the report.
 

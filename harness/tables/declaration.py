@@ -46,7 +46,7 @@ class Comparison:
     label: str
 
 
-# A module ablation's (the defaults of a `Table`): rows named by their method, compared with the baseline.
+# The defaults of a `Table`, a module ablation's: rows named by their method, compared with the baseline.
 METHOD = LabelColumn("Method", method_label, SWITCHES)
 MODULE_BASELINE = Comparison(vary=SWITCHES, is_reference=lambda f: not any(f.get(k) for k in SWITCHES),
                              label="the baseline row (all four modules off, other settings equal)")
