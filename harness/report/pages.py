@@ -78,7 +78,8 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     name, kind = first.dataset_name, first.kind
     ref = folder.references.get(name)
     st = study_table(table, rows, ref, fmt, cache, f"{table.title or study.title} — {name}", bootstrap_n=bootstrap_n)
-    more, notes, blocks = build_sections(GroupInput(table, rows, st, name, folder.scale, fmt, rfmt, writer, stem))
+    more, notes, blocks = build_sections(GroupInput(table, rows, st, ref, cache, name, folder.scale, fmt, rfmt,
+                                                    writer, stem))
     ref_value = ref.metrics.get(st.located) if ref and st.located else None
     group = GroupView(anchor=f"g{number}", heading=f"Dataset {name}",
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")

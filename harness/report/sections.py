@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from harness.report.bootstrap import PerImageCache
 from harness.report.cells import FigureView, Format, TableView
 from harness.report.factorial_view import analyse, factorial_tables
+from harness.report.loading import Reference
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
 from harness.report.response_tables import TABLE7_TITLE, response_table
@@ -25,11 +27,13 @@ from harness.tables.declaration import Table
 
 @dataclass
 class GroupInput:
-    """One dataset group of a study page, as every section reads it."""
+    """One dataset group of a study page, as every section reads it (what its results table had)."""
 
     table: Table
     rows: list[Row]
     results: StudyTable
+    reference: Reference | None  # the dataset's mean-pose reference
+    cache: PerImageCache  # each trial's per-image results, for bootstrap intervals
     dataset: str
     scale: str
     fmt: Format
