@@ -12,7 +12,9 @@ A matrix file (see `run_matrix.yaml`) has these top-level keys:
 - ``resources``: {gpus_per_trial, cpus_per_trial, max_failures, max_concurrent};
 - ``scales``: name -> {datasets: real | synthetic, twin_images: {kind: N}, twin_val_images: {kind: M},
   override: partial config, resources: partial resources, studies: {study: all | {where: {...}}}};
-- ``studies``: name -> {table, title, base, rows, cross, grid}: ``rows`` is a list of partial
+- ``studies``: name -> {table, title, base, rows, cross, grid}: ``table`` is a declared paper
+  table (`harness.tables.TABLES`; default: the study's name), ``title`` defaults to the table's
+  description; ``rows`` is a list of partial
   configs; ``cross`` is a list of partial configs crossed with the rows (for combinations that are
   not a full grid, e.g. Table 4's COCO R50, COCO HR32, MPII R50); ``grid`` maps dotted keys to
   value lists (cross product). Rows x cross x grid.
@@ -38,6 +40,7 @@ import yaml
 from harness.config import ConfigError, DatasetConfig, TrialConfig, merge
 from harness.data.specs import SPECS
 from harness.errors import UserError
+from harness.tables import TABLES
 
 TOP_KEYS = {"name", "datasets", "backbones", "defaults", "seeds", "resources", "scales", "studies",
             "extends", "select"}
@@ -46,7 +49,6 @@ DATASET_KEYS = {"kind", "root", "train_ann", "val_ann", "train_images", "val_ima
 RESOURCE_KEYS = {"gpus_per_trial", "cpus_per_trial", "max_failures", "max_concurrent"}
 SCALE_KEYS = {"datasets", "twin_images", "twin_val_images", "override", "resources", "studies"}
 STUDY_KEYS = {"table", "title", "base", "rows", "cross", "grid"}
-TABLES = ("table1", "table2", "table3", "table4", "table5", "table6", "factorial", "datasets")
 
 
 @dataclass
@@ -220,7 +222,7 @@ def _parse_studies(path: Path, data: Any) -> dict[str, StudySpec]:
         where = f"studies.{name}"
         _check_keys(path, where, body, STUDY_KEYS)
         table = body.get("table", name)
-        if table not in TABLES:
+        if not isinstance(table, str) or table not in TABLES:
             raise MatrixError(path, f"{where}.table", f"must be one of {', '.join(TABLES)}, got {table!r}")
         rows = body.get("rows", [{}])
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -237,7 +239,7 @@ def _parse_studies(path: Path, data: Any) -> dict[str, StudySpec]:
         base = body.get("base", {})
         if not isinstance(base, dict):
             raise MatrixError(path, f"{where}.base", "must be a mapping")
-        title = body.get("title", name)
+        title = body.get("title", TABLES[table].description)
         if not isinstance(title, str):
             raise MatrixError(path, f"{where}.title", "must be a string")
         studies[name] = StudySpec(str(name), table, title, base, rows, cross, grid)
