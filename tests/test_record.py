@@ -16,7 +16,9 @@ def _completed() -> MetricsRecord:
                 "lr": 0.001, "val": {"AP": 0.25}}],
         timings={"train_s": 1.5, "eval_s": 0.5, "wall_s": 2.5}, cost={"params": 10, "device": "cpu"},
         response_stats={"Head": 0.5, "Ank": None}, data={"train_instances": 24, "val_instances": 8},
-        attempts=2, world_size=1)
+        classification={"cnn": {"mAP": 0.9, "chance_mAP": 0.75, "joints_scored": 17}},
+        readouts={"responses": {"PCK@0.1": 0.25}, "cams": {"PCK@0.1": None}},
+        errors={"overall": {"good": 0.25, "miss": 0.75}}, attempts=2, world_size=1)
 
 
 def test_completed_record_round_trips_through_json():
@@ -24,7 +26,7 @@ def test_completed_record_round_trips_through_json():
     text = json.dumps(rec.to_json())
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
-                                     "cost", "response_stats", "data"}
+                                     "cost", "response_stats", "data", "classification", "readouts", "errors"}
 
 
 def test_failed_record_keeps_only_why_it_failed():
@@ -49,6 +51,8 @@ def test_nan_metrics_read_as_undefined_and_unknown_keys_are_ignored():
     (lambda d: d.update(curve={"epoch": 1}), "'curve' must be a list"),
     (lambda d: d.update(cost=[1, 2]), "'cost' must be a mapping"),
     (lambda d: d["metrics"].update(AP="high"), "'metrics.AP' must be a number or null"),
+    (lambda d: d.update(readouts={"cams": 0.3}), "'readouts' must map each read-out"),
+    (lambda d: d["readouts"].update(cams={"PCK@0.1": "x"}), "'readouts.cams.PCK@0.1' must be a number"),
 ])
 def test_a_bad_shape_is_one_line_naming_the_file(change, problem):
     data = _completed().to_json()
