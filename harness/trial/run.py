@@ -63,7 +63,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                 save_checkpoint(trial)
             if world_size > 1:
                 torch.distributed.barrier()
-            say(f"epoch {trial.epoch}/{cfg.schedule.epochs} loss {row['total']:.4f}")
+            say(f"epoch {trial.epoch}/{cfg.schedule.epochs} loss {row['total']:.4f}" + _ladder_line(row))
             if report is not None:
                 report({"epoch": trial.epoch, "loss": row["total"], **row.get("val", {})})
             if stop_after_epoch is not None and trial.epoch >= stop_after_epoch:
@@ -93,6 +93,17 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             write_json(mpath, MetricsRecord.failed(cfg.to_dict(), error, traceback.format_exc(limit=8),
                                                    attempts).to_json())
         raise
+
+
+def _ladder_line(row: dict[str, Any]) -> str:
+    """An evaluated epoch's figures for the progress line: val metrics, read-outs, head mAPs."""
+    if "val" not in row:
+        return ""
+    parts = [f"{k} {v:.3f}" for k, v in row["val"].items() if isinstance(v, float)]
+    ladder = row.get("ladder", {})
+    parts += [f"{k} {v:.3f}" for k, v in ladder.get("readouts", {}).items() if isinstance(v, float) and k != "responses"]
+    parts += [f"mAP {k} {v:.3f}" for k, v in ladder.get("mAP", {}).items() if isinstance(v, float)]
+    return " | " + ", ".join(parts)
 
 
 def _cost(trial: Trial, final: Evaluation, device: torch.device) -> dict[str, Any]:
