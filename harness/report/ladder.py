@@ -38,11 +38,12 @@ class Link:
     number: int
     name: str  # a few words: what fails when the link fails
     test: str  # how it is decided
+    short: str  # the same, for a column header
 
 
-LINKS = (Link(1, "the classifier", f"cnn gain ≥ {CLASSIFIER_GAIN:g}"),
-         Link(2, "the CAMs", "cams above the mean pose"),
-         Link(3, "the paper's output", "responses above the mean pose"))
+LINKS = (Link(1, "the classifier", f"cnn gain ≥ {CLASSIFIER_GAIN:g}", f"gain ≥ {CLASSIFIER_GAIN:g}"),
+         Link(2, "the CAMs", "cams above the mean pose", "cams > mean pose"),
+         Link(3, "the paper's output", "responses above the mean pose", "responses > mean pose"))
 
 
 @dataclass

@@ -45,6 +45,14 @@ def _head_cell(s: dict[str, Summary], fmt: Format, is_link: bool) -> Cell:
     return Cell(text, sub=sub, cls=cls, title=title)
 
 
+def _value_cell(s: Summary, fmt: Format) -> Cell:
+    """The mean over seeds (the ± is in the results table; here it would only widen the ladder)."""
+    if s.mean is None:
+        return Cell("—", cls="num missing", title="not recorded")
+    spread = "" if s.std is None else f" ± {fmt.value(s.std)}"
+    return Cell(fmt.value(s.mean), cls="num", title=f"mean{spread} over {s.n} seed(s)")
+
+
 def _marks(lad: RowLadder) -> str:
     return " ".join(f"{link.number}{'✓' if ok else '✗' if ok is False else '?'}" for link, ok in zip(LINKS, lad.links))
 
@@ -67,28 +75,28 @@ def verdict_cell(lad: RowLadder) -> Cell:
 
 def ladder_table(ladders: list[RowLadder], table: Table, metric: str, ref: Reference | None, fmt: Format,
                  caption: str, bootstrap_n: int) -> TableView:
-    header = ["#", "row", "locations"] + [f"{h} mAP / chance" for h in HEADS]
+    header = ["#", "row", "locations", "first link to fail"] + [f"{h} mAP / chance" for h in HEADS]
     for r in READOUTS:
         header += [f"{r} {metric}", f"{r} − mean pose [95% CI]"]
-    header.append("first link to fail")
     body = []
     for lad in ladders:
         row = lad.row
         regime = str(row.flat.get("supervision.regime", "location_free"))
         cells = [Cell(str(row.number), cls="label"), Cell(table.name(row.flat), cls="label"),
-                 Cell("free" if lad.location_free else f"given ({regime})", cls="label")]
+                 Cell("free" if lad.location_free else f"given ({regime})", cls="label"), verdict_cell(lad)]
         cells += [_head_cell(lad.heads[h], fmt, h == "cnn") for h in HEADS]
         for r in READOUTS:
-            cells += [fmt.summary(lad.readouts[r], len(row.completed)), vs_cell(lad.against[r], fmt, f"{r} {metric}")]
-        body.append(cells + [verdict_cell(lad)])
+            cells += [_value_cell(lad.readouts[r], fmt), vs_cell(lad.against[r], fmt, f"{r} {metric}")]
+        body.append(cells)
     foot = []
     ref_value = ref.metrics.get(metric) if ref is not None else None
     if ref_value is not None:
-        cells = [Cell("mean pose", cls="label ref", colspan=3 + len(HEADS),
-                      title="the training set's mean pose predicted in every validation crop")]
+        cells = [Cell("mean pose", cls="label ref", colspan=3, title="the training set's mean pose predicted in every "
+                                                                     "validation crop"),
+                 Cell(f"split: {ref.split}", cls="ref")] + [Cell("", cls="ref") for _ in HEADS]
         for _ in READOUTS:
             cells += [Cell(fmt.value(ref_value), cls="num ref"), Cell("", cls="ref")]
-        foot.append(cells + [Cell(f"split: {ref.split}", cls="ref")])
+        foot.append(cells)
     notes = [LINKS_NOTE,
              "mAP: mean over joints of the average precision of the image-level visibility labels; chance: the "
              "mean positive rate of the scored joints. Read-outs: responses (the decoder's, the paper's output), "
@@ -150,7 +158,7 @@ def _count_cell(passed: int, decided: int, rows: int) -> Cell:
 def index_ladder_table(entries: list[tuple[Cell, str, LadderSummary]]) -> TableView:
     """The index's ladder: per study and dataset (`entries`: (study cell, dataset, summary)), how many
     location-free rows pass each link and the first link to fail."""
-    header = ["study", "dataset", "location-free rows"] + [f"{link.number}: {link.test}" for link in LINKS]
+    header = ["study", "dataset", "location-free rows"] + [f"{link.number}: {link.short}" for link in LINKS]
     header += ["first link to fail", "rows given locations"]
     body = []
     for study, dataset, s in entries:

@@ -41,22 +41,37 @@ def plot_error_bars(rows: list[tuple[str, dict[str, float]]], categories: tuple[
     return True
 
 
-def plot_ladder_curves(series: Series, metric: str, readouts: tuple[str, ...], heads: tuple[str, ...],
-                       mean_pose: float | None, chance: float | None, path: Path) -> bool:
-    """Panels: each read-out's `metric` (with the mean pose) then each head's mAP (with the chance
-    level), from the curve's `val` and `ladder` entries; the paper's read-out falls back to `val`."""
+def _at(entry: Any, *keys: str) -> Any:
+    """entry[k1][k2]..., or None where a level is missing or not a mapping (a curve of another version)."""
+    for key in keys:
+        if not isinstance(entry, dict):
+            return None
+        entry = entry.get(key)
+    return entry
+
+
+def ladder_panels(metric: str, readouts: tuple[str, ...], heads: tuple[str, ...]) -> list[Panel]:
+    """Each read-out's `metric` then each head's mAP, read from an evaluated epoch's curve entry
+    (`ladder` {"mAP": {head: mAP}, "readouts": {read-out: metric}}; the paper's read-out falls back
+    to `val`, which older curves also have)."""
 
     def readout(name: str):
         def get(e: dict[str, Any]):
-            value = ((e.get("ladder") or {}).get("readouts") or {}).get(name)
-            return (e.get("val") or {}).get(metric) if value is None and name == "responses" else value
+            value = _at(e, "ladder", "readouts", name)
+            return _at(e, "val", metric) if value is None and name == "responses" else value
         return get
 
     def head(name: str):
-        return lambda e: ((e.get("ladder") or {}).get("mAP") or {}).get(name)
+        return lambda e: _at(e, "ladder", "mAP", name)
 
-    panels: list[Panel] = [(f"{r}: val {metric}", readout(r)) for r in readouts]
-    panels += [(f"{h} head: val mAP", head(h)) for h in heads]
+    return [(f"{r}: val {metric}", readout(r)) for r in readouts] + [(f"{h} head: val mAP", head(h)) for h in heads]
+
+
+def plot_ladder_curves(series: Series, metric: str, readouts: tuple[str, ...], heads: tuple[str, ...],
+                       mean_pose: float | None, chance: float | None, path: Path) -> bool:
+    """`ladder_panels` by epoch, with the mean pose on the read-outs' panels and the chance level on
+    the heads'; False when no curve has any of them."""
+    panels = ladder_panels(metric, readouts, heads)
     guides = {}
     if mean_pose is not None:
         guides.update({i: (mean_pose, "mean pose") for i in range(len(readouts))})
