@@ -30,7 +30,8 @@ def _completed_dirs(results: Path, row: int) -> list[Path]:
     out = []
     for seed in range(3):
         tdir = results / trial_id(config("mpii_twin", SWITCH_ROWS[row - 1], seed))
-        if (tdir / "metrics.json").is_file() and json.loads((tdir / "metrics.json").read_text())["status"] == "completed":
+        path = tdir / "metrics.json"
+        if path.is_file() and json.loads(path.read_text())["status"] == "completed":
             out.append(tdir)
     return out
 
@@ -84,7 +85,8 @@ def test_each_trial_is_judged_by_its_own_interval(built):
     for row in range(1, 9):
         for tdir in _completed_dirs(results, row):
             per = np.load(tdir / "per_image.npz")
-            d, lo, hi = location_vs_reference(per["loc_correct"], ref["loc_correct"], ref["loc_visible"], n=1000, seed=0)
+            d, lo, hi = location_vs_reference(per["loc_correct"], ref["loc_correct"], ref["loc_visible"],
+                                              n=1000, seed=0)
             line = by_id[tdir.name]
             assert line[5].startswith(f"{pp(d)} [{pp(lo)}, {pp(hi)}]")
             assert ("has not learned to localise" in line[-1]) == (lo <= 0)
@@ -207,7 +209,8 @@ def test_error_category_fractions_are_the_seeds_mean(built, tmp_path, monkeypatc
     assert table["head"][0] == ["#", "row"] + list(CATEGORIES)
     by_hand = {}
     for row in range(1, 9):
-        recorded = [json.loads((d / "metrics.json").read_text())["errors"]["overall"] for d in _completed_dirs(results, row)]
+        recorded = [json.loads((d / "metrics.json").read_text())["errors"]["overall"]
+                    for d in _completed_dirs(results, row)]
         by_hand[row] = {c: float(np.mean([e[c] for e in recorded])) for c in CATEGORIES}
         shown = table["body"][row - 1][2:]
         assert shown == [f"{100 * by_hand[row][c]:.2f}" for c in CATEGORIES]

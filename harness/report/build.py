@@ -28,8 +28,9 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 
 def _ladder_table(pages: list[StudyPage]) -> TableView:
-    entries = [(Cell(page.name, cls="label", href=f"{page.filename}#{g.ladder_anchor or g.anchor}", title=page.title),
-                g.heading.removeprefix("Dataset "), g.ladder) for page in pages for g in page.groups]
+    entries = [(Cell(page.name, cls="label", href=f"{page.filename}#{g.ladder_anchor or g.anchor}",
+                     title=page.title), g.heading.removeprefix("Dataset "), g.ladder)
+               for page in pages for g in page.groups]
     return index_ladder_table(entries)
 
 

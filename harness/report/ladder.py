@@ -131,7 +131,8 @@ class LadderSummary:
         first = self.first_fail
         if first is not None:
             link = LINKS[first - 1]
-            where = ", ".join(f"link {k} in {n} row{'s' if n > 1 else ''}" for k, n in sorted(self.first_fails.items()))
+            where = ", ".join(f"link {k} in {n} row{'s' if n > 1 else ''}"
+                              for k, n in sorted(self.first_fails.items()))
             return f"{first}: {link.name} ({link.test} fails). Each row's first failure: {where}"
         if any(d < self.rows for d in self.decided):
             return "none failed, some undecided (values or the mean-pose reference missing)"

@@ -21,12 +21,12 @@ from harness.tables.declaration import Table
 
 NO_LADDER = ("No ladder recorded: these trials' metrics.json have no `classification` / `readouts` / `errors` "
              "(results from before the ladder was measured). Re-run them to see where localisation is lost.")
-LINKS_NOTE = ("First link to fail, in the ladder's order: " + "; ".join(f"({link.number}) {link.name}: {link.test}"
-                                                                       for link in LINKS)
-              + ". ✓ holds, ✗ fails, ? undecided (not recorded, or no mean-pose reference). \"Above the mean pose\" "
-              "is decided by the 95 % interval (its lower bound above 0); a model that does not beat the mean pose "
-              "has not learned to localise. Rows trained with locations are marked \"given locations\": their "
-              "links are shown but they are no evidence of location-free localisation.")
+LINKS_NOTE = ("First link to fail, in the ladder's order: "
+              + "; ".join(f"({link.number}) {link.name}: {link.test}" for link in LINKS)
+              + ". ✓ holds, ✗ fails, ? undecided (not recorded, or no mean-pose reference). \"Above the mean "
+              "pose\" is decided by the 95 % interval (its lower bound above 0); a model that does not beat the "
+              "mean pose has not learned to localise. Rows trained with locations are marked \"given "
+              "locations\": their links are shown but they are no evidence of location-free localisation.")
 
 
 def _head_cell(s: dict[str, Summary], fmt: Format, is_link: bool) -> Cell:
@@ -54,7 +54,8 @@ def _value_cell(s: Summary, fmt: Format) -> Cell:
 
 
 def _marks(lad: RowLadder) -> str:
-    return " ".join(f"{link.number}{'✓' if ok else '✗' if ok is False else '?'}" for link, ok in zip(LINKS, lad.links))
+    marks = {True: "✓", False: "✗", None: "?"}
+    return " ".join(f"{link.number}{marks[ok]}" for link, ok in zip(LINKS, lad.links))
 
 
 def verdict_cell(lad: RowLadder) -> Cell:
@@ -91,8 +92,8 @@ def ladder_table(ladders: list[RowLadder], table: Table, metric: str, ref: Refer
     foot = []
     ref_value = ref.metrics.get(metric) if ref is not None else None
     if ref_value is not None:
-        cells = [Cell("mean pose", cls="label ref", colspan=3, title="the training set's mean pose predicted in every "
-                                                                     "validation crop"),
+        cells = [Cell("mean pose", cls="label ref", colspan=3,
+                      title="the training set's mean pose predicted in every validation crop"),
                  Cell(f"split: {ref.split}", cls="ref")] + [Cell("", cls="ref") for _ in HEADS]
         for _ in READOUTS:
             cells += [Cell(fmt.value(ref_value), cls="num ref"), Cell("", cls="ref")]
@@ -138,13 +139,15 @@ def ladder_figures(writer: FigureWriter, stem: str, ladders: list[RowLadder], ta
                                        "seeds): good, jitter, inversion, swap, miss."))
     series = [(short_label(lad.row, table), [t.curve for t in lad.row.completed if t.curve]) for lad in ladders]
     series = [(label, curves) for label, curves in series if curves]
-    chance = [lad.heads["cnn"]["chance_mAP"].mean for lad in ladders if lad.heads["cnn"]["chance_mAP"].mean is not None]
+    # the chance level is the validation labels' (the same for every head), shown as the rows' mean
+    chance = [c for c in (lad.heads["cnn"]["chance_mAP"].mean for lad in ladders) if c is not None]
     mean_pose = ref.metrics.get(metric) if ref is not None else None
     src = writer.once(f"{stem}-ladder-curves.png", lambda p: plot_ladder_curves(
         series, metric, READOUTS, HEADS, mean_pose, sum(chance) / len(chance) if chance else None, p))
     if src:
-        figures.append(FigureView(src, f"The ladder by epoch (mean over each row's seeds): each read-out's {metric} "
-                                       "with the mean pose (dotted), each head's mAP with the chance level (dotted)."))
+        figures.append(FigureView(src, f"The ladder by epoch (mean over each row's seeds): each read-out's "
+                                       f"{metric} with the mean pose (dotted), each head's mAP with the chance "
+                                       "level (dotted)."))
     return figures
 
 
