@@ -32,6 +32,10 @@ from typing import Any
 from harness.errors import UserError
 
 COMPLETED, FAILED = "completed", "failed"
+# The ladder's logit heads and read-outs (keys of `classification` and `readouts`), shared by the
+# trial that measures them and the report that reads them.
+HEADS = ("cnn", "encoder", "decoder")
+READOUTS = ("responses", "cams", "product")
 
 
 @dataclass

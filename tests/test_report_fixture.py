@@ -2,9 +2,11 @@
 
 - study "table5" on an MPII-kind twin: the eight rows of Table 5, three seeds each, per-image
   results in the evaluator's format (so the bootstrap runs), row 3 seed 2 failed, row 5 seed 1
-  missing, the baseline below the mean-pose reference;
+  missing, the baseline below the mean-pose reference; every trial records the localisation ladder
+  (classification, readouts, errors, the ladder in its curve, each read-out's per-image counts),
+  and the mean-pose reference keeps its per-image arrays (references/mpii_twin.npz);
 - study "datasets" on a dataset whose name is a <script> tag (one seed, a failed trial whose error
-  holds HTML too);
+  holds HTML too; no ladder recorded, as in results from before it);
 - study "factorial" on a second twin: 16 cells × 2 seeds, metric 0.3 + 0.1 spe + 0.05 reppg·pdc
   ± 0.01 by seed, so the cell means are exact.
 """
@@ -17,17 +19,20 @@ import numpy as np
 
 from harness.config import DatasetConfig, ScheduleConfig, SupervisionConfig, TrialConfig
 from harness.data.specs import MPII
-from harness.evaluation.per_image import mpii_mean, save_per_image
+from harness.evaluation.per_image import MPII_MEAN_JOINTS, mpii_mean, save_per_image
 from models.config import LOFRConfig
 
 SCRIPT = "<script>alert(1)</script>"
 N_IMAGES = 40
 TABLE5_P = [0.25, 0.55, 0.27, 0.35, 0.26, 0.50, 0.40, 0.60]  # P(joint correct) per row
+TABLE5_CAMS_P = [0.20, 0.50, 0.22, 0.28, 0.20, 0.45, 0.20, 0.50]  # the same for the cams read-out
+TABLE5_GAIN = [0.30, 0.70, 0.60, 0.60, 0.60, 0.65, 0.55, 0.80]  # the cnn head's gain over chance
+CHANCE_MAP = 0.7
 SWITCH_ROWS = [(0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1), (1, 1, 0, 0), (0, 0, 1, 1),
                (1, 1, 1, 1)]
 FAILED = (3, 2)  # (row number, seed)
 MISSING = (5, 1)
-REFERENCE_MEAN = 0.30
+REFERENCE_P = 0.30  # P(joint correct) of the mean pose
 FAIL_ERROR = "RuntimeError: CUDA out of memory <b>x</b>\nTraceback (most recent call last): second line"
 
 
@@ -56,6 +61,45 @@ def mpii_per_image(rng: np.random.Generator, visible: np.ndarray, p: float) -> d
     correct = visible & (rng.random(visible.shape) < p)
     return {"kind": np.array("mpii"), "image_ids": np.arange(len(visible)), "correct": correct,
             "correct01": correct & (rng.random(visible.shape) < 0.5), "visible": visible}
+
+
+def location_counts(per_image: dict, rng: np.random.Generator, p_cams: float, p_product: float) -> dict:
+    """The location metric's per-image counts (MPII's Mean: no pelvis, thorax) as the evaluator keeps
+    them, and those of the cams and product read-outs (correct with probability p_cams, p_product)."""
+    visible = per_image["visible"][:, MPII_MEAN_JOINTS]
+    out = dict(per_image, loc_correct=(per_image["correct"][:, MPII_MEAN_JOINTS] & visible).sum(axis=1),
+               loc_visible=visible.sum(axis=1))
+    for name, p in (("cams", p_cams), ("product", p_product)):
+        out[f"{name}_loc_correct"] = (visible & (rng.random(visible.shape) < p)).sum(axis=1)
+    return out
+
+
+def ladder_fields(per_image: dict, gain: float, rng: np.random.Generator) -> dict:
+    """classification / readouts / errors of a trial whose per-image counts are `per_image`."""
+    visible = per_image["loc_visible"].sum()
+    readouts = {"responses": {"Mean": float(per_image["loc_correct"].sum() / visible)}}
+    for name in ("cams", "product"):
+        readouts[name] = {"Mean": float(per_image[f"{name}_loc_correct"].sum() / visible)}
+    classification = {}
+    for head, g in (("cnn", gain), ("encoder", gain / 2), ("decoder", gain - 0.1)):
+        classification[head] = {"mAP": CHANCE_MAP + g * (1 - CHANCE_MAP), "accuracy": 0.8, "chance_mAP": CHANCE_MAP,
+                                "chance_accuracy": 0.75, "gain": g, "joints_scored": 16}
+    good = readouts["responses"]["Mean"]
+    rest = rng.dirichlet(np.ones(4)) * (1 - good)
+    errors = {"overall": {"good": good, **dict(zip(("jitter", "inversion", "swap", "miss"), map(float, rest)))},
+              "joints": {}}
+    return {"classification": classification, "readouts": readouts, "errors": errors}
+
+
+def with_ladder(result: dict, fields: dict) -> dict:
+    """A completed result with the ladder's fields, and the ladder in each evaluated epoch of its curve."""
+    result = dict(result, **fields)
+    for entry in result["curve"]:
+        e = entry["epoch"] / len(result["curve"])
+        entry["val"] = {"Mean": fields["readouts"]["responses"]["Mean"] * e}
+        entry["ladder"] = {"mAP": {h: c["mAP"] * e for h, c in fields["classification"].items()},
+                           "readouts": {r: v["Mean"] * e for r, v in fields["readouts"].items()}}
+    return result
 
 
 def mpii_metrics(per_image: dict) -> dict:
@@ -103,8 +147,6 @@ def make_results(root: Path) -> Path:
     index = {"matrix": "fixture", "scale": "smoke", "source": "fixture.yaml", "studies": {}, "trials": {}}
     root.mkdir(parents=True, exist_ok=True)
     (root / "references").mkdir()
-    json.dump({"dataset": "mpii_twin", "kind": "mpii", "split": "val",
-               "metrics": {"Mean": REFERENCE_MEAN, "Mean@0.1": 0.1}}, open(root / "references" / "mpii_twin.json", "w"))
 
     def add(study: str, table: str, title: str, cfg: dict) -> tuple[str, Path]:
         tid = trial_id(cfg)
@@ -115,6 +157,10 @@ def make_results(root: Path) -> Path:
         return tid, root / tid
 
     visible = rng.random((N_IMAGES, 16)) < 0.8
+    reference = location_counts(mpii_per_image(rng, visible, REFERENCE_P), rng, 0.0, 0.0)
+    save_per_image(root / "references" / "mpii_twin.npz", reference)
+    json.dump({"dataset": "mpii_twin", "kind": "mpii", "split": "val", "metrics": mpii_metrics(reference)},
+              open(root / "references" / "mpii_twin.json", "w"))
     for r, (switches, p) in enumerate(zip(SWITCH_ROWS, TABLE5_P), start=1):
         for seed in range(3):
             cfg = config("mpii_twin", switches, seed)
@@ -125,10 +171,11 @@ def make_results(root: Path) -> Path:
             if (r, seed) == FAILED:
                 json.dump({"status": "failed", "error": FAIL_ERROR, "config": cfg}, open(tdir / "metrics.json", "w"))
                 continue
-            per_image = mpii_per_image(rng, visible, p)
+            per_image = location_counts(mpii_per_image(rng, visible, p), rng, TABLE5_CAMS_P[r - 1], p * 0.9)
             save_per_image(tdir / "per_image.npz", per_image)
-            json.dump(completed(cfg, mpii_metrics(per_image), rng, 3600.0 * (r + seed) / 10),
-                      open(tdir / "metrics.json", "w"))
+            result = completed(cfg, mpii_metrics(per_image), rng, 3600.0 * (r + seed) / 10)
+            fields = ladder_fields(per_image, TABLE5_GAIN[r - 1] + 0.01 * seed, rng)
+            json.dump(with_ladder(result, fields), open(tdir / "metrics.json", "w"))
             if seed == 0:
                 _arrays(tdir / "maps.npz", maps_arrays(rng))
                 _arrays(tdir / "prototypes.npz", {k: rng.normal(size=(16, 16)).astype(np.float32) for k in "abcd"})

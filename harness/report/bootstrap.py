@@ -63,11 +63,13 @@ def seed_paired_bootstrap(pairs: list[tuple[dict, dict]], n: int = 1000, seed: i
 
 
 class PerImageCache:
-    """Loads each trial's per_image.npz once (a broken file is a `UserError`); remembers deltas."""
+    """Loads each trial's per_image.npz once (a broken file is a `UserError`); remembers deltas
+    between rows and against the mean pose (`harness.report.mean_pose`)."""
 
     def __init__(self) -> None:
         self._data: dict[Path, dict] = {}
         self.deltas: dict[tuple, Delta | None] = {}
+        self.vs_reference: dict[tuple, object] = {}
 
     def get(self, path: Path) -> dict | None:
         if not path.is_file():

@@ -1,6 +1,7 @@
 """`build_report(results_dir, out_dir)`: the whole report, from files only.
 
-Pages: index.html, one study-<name>.html per study, cost.html, table7.html, style.css, and the
+Pages: index.html (the studies, the localisation ladder per study, the mean-pose references), one
+study-<name>.html per study, cost.html, table7.html, style.css, and the
 figures under figures/. Nothing in them depends on the time of the build, so the same results
 give the same report. Figures and study pages of an earlier build that this build did not write
 are removed (only files with the report's own names).
@@ -11,7 +12,9 @@ from pathlib import Path
 
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, TableView, percent_format
-from harness.report.loading import ResultsFolder, load_results
+from harness.report.ladder_view import index_ladder_table
+from harness.report.loading import Reference, ResultsFolder, load_results
+from harness.report.mean_pose import vs_mean_pose
 from harness.report.pages import StudyPage, _counts, cost_table, study_page, table7_page
 from harness.report.paper_tables import NOT_COMPARABLE
 from harness.report.render import copy_static, environment, write_page
@@ -24,7 +27,27 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no trials"
 
 
-def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableView, TableView]:
+def _ladder_table(pages: list[StudyPage]) -> TableView:
+    entries = [(Cell(page.name, cls="label", href=f"{page.filename}#{g.ladder_anchor or g.anchor}",
+                     title=page.title), g.heading.removeprefix("Dataset "), g.ladder)
+               for page in pages for g in page.groups]
+    return index_ladder_table(entries)
+
+
+def _above(folder: ResultsFolder, ref: Reference, metric: str | None, cache: PerImageCache, n: int) -> Cell:
+    """How many completed trials of the reference's dataset are above it (each by its own interval)."""
+    judged = [vs_mean_pose([t], ref, "responses", metric, cache, n) for t in folder.trials.values()
+              if t.completed and t.dataset_name == ref.dataset]
+    judged = [v for v in judged if v is not None]
+    if not judged:
+        return Cell("—", cls="num")
+    without = sum(v.lo is None for v in judged)
+    return Cell(f"{sum(v.above for v in judged)} of {len(judged)}", cls="num",
+                sub=f"{without} by the point estimate (no CI)" if without else "")
+
+
+def _index_tables(folder: ResultsFolder, pages: list[StudyPage], cache: PerImageCache,
+                  bootstrap_n: int) -> tuple[TableView, TableView]:
     body = []
     for page in pages:
         c = page.counts
@@ -42,12 +65,16 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
         cells = [Cell(name), Cell(ref.kind), Cell(ref.split)]
         for metric in (primary, located):
             cells += [Cell(metric or "?"), Cell(fmt.value(ref.metrics.get(metric)) if metric else "—", cls="num")]
-        ref_body.append(cells)
+        ref_body.append(cells + [_above(folder, ref, located, cache, bootstrap_n)])
     refs = TableView("The training set's mean pose predicted in every validation crop",
-                     ["dataset", "kind", "split", "primary metric", "value", "location metric", "value"],
-                     ref_body, css="refs")
-    refs.notes.append("A model whose location metric does not beat its dataset's value here is marked "
-                      "\"not above the mean pose\" in the study tables.")
+                     ["dataset", "kind", "split", "primary metric", "value", "location metric", "value",
+                      "completed trials above it"], ref_body, css="refs")
+    refs.notes.append("A model whose location metric does not beat its dataset's value here has not learned to "
+                      "localise: it is marked \"not above the mean pose\" in the study tables and trial lists. "
+                      "The mark is decided by the 95 % paired bootstrap interval over validation images of the "
+                      "model's location metric minus the mean pose's (not above: its lower bound is not above 0), "
+                      "from the per-image counts beside each result (the point estimate where they are missing). "
+                      "\"Completed trials above it\": each trial judged alone, by its own interval.")
     if not ref_body:
         refs.notes.append("No references/<dataset>.json in the results folder.")
     return studies, refs
@@ -82,11 +109,11 @@ def build_report(results_dir: Path, out_dir: Path, bootstrap_n: int = 1000) -> P
         write_page(env, "study.html", out_dir / page.filename, page=page, page_title=page.title,
                    counts_text=counts, **common)
         written.add(page.filename)
-    studies, refs = _index_tables(folder, pages)
+    studies, refs = _index_tables(folder, pages, cache, bootstrap_n)
     write_page(env, "index.html", out_dir / "index.html", page_title="Index", source=folder.source,
                n_trials=len(folder.trials), counts_text=_counts_text(_counts(list(folder.trials.values()))),
-               scale_note=scale_note, studies=studies, references=refs, table7_title=TABLE7_TITLE,
-               **common)
+               scale_note=scale_note, studies=studies, ladder=_ladder_table(pages), references=refs,
+               table7_title=TABLE7_TITLE, **common)
     cost, total = cost_table(folder)
     write_page(env, "cost.html", out_dir / "cost.html", page_title="Cost", cost=cost, total=total, **common)
     write_page(env, "table7.html", out_dir / "table7.html", page_title=TABLE7_TITLE, tables=table7_page(folder),

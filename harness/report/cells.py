@@ -58,6 +58,10 @@ class Format:
             return "−" + text
         return "+" + text
 
+    def interval(self, v: float, lo: float, hi: float) -> str:
+        """A difference and its interval: `+1.20 [+0.40, +2.00]`."""
+        return f"{self.signed(v)} [{self.signed(lo)}, {self.signed(hi)}]"
+
     def summary(self, s: Summary, seeds: int | None = None) -> Cell:
         """`mean ± std` with `n=`; a dash when no completed seed has the value."""
         if s.mean is None or s.n == 0:

@@ -1,4 +1,5 @@
-"""Reading a results folder (index.json, references, each trial's metrics.json and arrays).
+"""Reading a results folder (index.json, references and their per-image arrays, each trial's
+metrics.json and arrays).
 
 The folder layout is the contract of docs/architecture.md ("Contract: results folder"). A
 trial listed in index.json without a metrics.json is *missing*; a metrics.json with status
@@ -47,6 +48,10 @@ class TrialRecord:
     timings: dict[str, Any] = field(default_factory=dict)
     cost: dict[str, Any] = field(default_factory=dict)
     response_stats: dict[str, float | None] = field(default_factory=dict)
+    # the localisation ladder (`harness.record.MetricsRecord`); empty in results from before it
+    classification: dict[str, dict[str, Any]] = field(default_factory=dict)
+    readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    errors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -73,6 +78,7 @@ class Reference:
     kind: str
     split: str
     metrics: dict[str, float | None]
+    per_image: Path | None = None  # references/<name>.npz where it exists (older references lack it)
 
 
 @dataclass
@@ -119,6 +125,7 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
         return rec
     rec.metrics, rec.curve, rec.timings, rec.cost = record.metrics, record.curve, record.timings, record.cost
     rec.response_stats = record.response_stats
+    rec.classification, rec.readouts, rec.errors = record.classification, record.readouts, record.errors
     return rec
 
 
@@ -155,8 +162,10 @@ def _load_reference(root: Path, name: str) -> Reference | None:
         return None
     data = read_json(path)
     _need(isinstance(data, dict) and isinstance(data.get("metrics"), dict), path, "must hold a 'metrics' mapping")
+    arrays = path.with_suffix(".npz")
     return Reference(dataset=str(data.get("dataset", name)), kind=str(data.get("kind", "?")),
-                     split=str(data.get("split", "val")), metrics=number_map(data["metrics"], path, "metrics"))
+                     split=str(data.get("split", "val")), metrics=number_map(data["metrics"], path, "metrics"),
+                     per_image=arrays if arrays.is_file() else None)
 
 
 def load_results(root: Path) -> ResultsFolder:

@@ -3,7 +3,8 @@
 A study's trials are split by dataset (metrics differ between datasets); each dataset group gets
 its results table, its sections (`harness/report/sections.py`: the table's own, such as Table 4's
 pivot and the factorial analysis, and every page's: the paper's numbers at full scale or the
-not-comparable statement, Table 7), the list of its trials and its figures.
+not-comparable statement, Table 7, the localisation ladder), the list of its trials and its
+figures. Each group's ladder is measured once here; the index shows its `LadderSummary`.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, FigureView, Format, TableView, percent_format, response_format
+from harness.report.ladder import LadderSummary, row_ladders, summarise
 from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
 from harness.report.response_tables import TABLE7_TITLE, response_table
 from harness.report.rows import Row, group_rows, order_rows, varying_keys
@@ -20,7 +22,7 @@ from harness.report.sections import BlockView, GroupInput, build_sections
 from harness.report.study_figures import (FigureWriter, curves_figure, map_figures, prototypes_figure,
                                           skeleton_figures)
 from harness.report.study_tables import study_table, trials_table
-from harness.tables import table_for
+from harness.tables import LOCATION, metric_name, table_for
 from harness.tables.labels import method_label, value_label
 
 
@@ -43,6 +45,8 @@ class GroupView:
     skeletons: list[tuple[str, list[FigureView]]]
     trials: TableView
     blocks: list[BlockView] = field(default_factory=list)  # headed sections (`harness/report/sections.py`)
+    ladder: LadderSummary = field(default_factory=LadderSummary)
+    ladder_anchor: str = ""  # the id of the group's ladder table, where it has one
 
 
 @dataclass
@@ -78,14 +82,18 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     name, kind = first.dataset_name, first.kind
     ref = folder.references.get(name)
     st = study_table(table, rows, ref, fmt, cache, f"{table.title or study.title} — {name}", bootstrap_n=bootstrap_n)
+    location = metric_name(LOCATION, kind) or st.located
+    ladder = row_ladders(rows, ref, location, cache, bootstrap_n)
     more, notes, blocks = build_sections(GroupInput(table, rows, st, ref, cache, name, folder.scale, fmt, rfmt,
-                                                    writer, stem))
-    ref_value = ref.metrics.get(st.located) if ref and st.located else None
+                                                    writer, stem, location, ladder, bootstrap_n))
     group = GroupView(anchor=f"g{number}", heading=f"Dataset {name}",
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",
                       tables=[st.view] + more, notes=notes, figures=[], skeletons=[],
-                      trials=trials_table(rows, st.located, fmt, ref_value), blocks=blocks)
+                      trials=trials_table(rows, st.located, fmt, ref, cache, bootstrap_n), blocks=blocks,
+                      ladder=summarise(ladder))
+    anchor = f"{stem}-ladder"
+    group.ladder_anchor = anchor if any(t.anchor == anchor for b in blocks for t in b.tables) else ""
     figures = [curves_figure(writer, stem, rows, table, st.primary), prototypes_figure(writer, rows, table)]
     group.figures = [f for f in figures if f is not None] + map_figures(writer, stem, rows, table)
     group.skeletons = skeleton_figures(writer, rows, table)

@@ -5,7 +5,7 @@ banner notes, figures) or None. A section without a heading adds its tables unde
 table; one with a heading is a block of its own after them. A table declaration names its own
 sections in `Table.sections` (keys of `SECTIONS`: Table 4's pivot, the factorial analysis);
 `EVERY_STUDY` lists the sections of every study page (the paper's numbers beside ours, Table 7's
-response statistics). Order: the sections without a heading, then the headed ones; in each, the
+response statistics, the localisation ladder). Order: the sections without a heading, then the headed ones; in each, the
 table's own first.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Callable
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import FigureView, Format, TableView
 from harness.report.factorial_view import analyse, factorial_tables
+from harness.report.ladder import RowLadder
+from harness.report.ladder_view import NO_LADDER, error_table, ladder_figures, ladder_table
 from harness.report.loading import Reference
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
@@ -40,6 +42,9 @@ class GroupInput:
     rfmt: Format
     writer: FigureWriter
     stem: str  # the group's file-name stem for figures
+    location: str | None = None  # the dataset's location metric (the ladder's read-outs are on it)
+    ladder: list[RowLadder] = field(default_factory=list)  # each row's ladder (`harness.report.ladder`)
+    bootstrap_n: int = 1000
 
 
 @dataclass
@@ -47,6 +52,7 @@ class SectionView:
     tables: list[TableView] = field(default_factory=list)
     banners: list[str] = field(default_factory=list)
     figures: list[FigureView] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # a headed section's text under its heading
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class BlockView:
     heading: str
     tables: list[TableView]
     figures: list[FigureView]
+    notes: list[str] = field(default_factory=list)
 
 
 def _pivot(g: GroupInput) -> SectionView | None:
@@ -111,11 +118,26 @@ def _responses(g: GroupInput) -> SectionView | None:
     return None if view is None else SectionView([view])
 
 
+def _ladder(g: GroupInput) -> SectionView | None:
+    """The localisation ladder: where localisation is lost, row by row (`harness.report.ladder`)."""
+    if not g.ladder or g.location is None:
+        return None
+    if not any(lad.recorded for lad in g.ladder):
+        return SectionView(notes=[NO_LADDER])
+    tables = [ladder_table(g.ladder, g.table, g.location, g.reference, g.fmt,
+                           f"Localisation ladder — {g.dataset}", g.bootstrap_n)]
+    tables[0].anchor = f"{g.stem}-ladder"  # the index links here
+    errors = error_table(g.ladder, g.table, g.fmt, g.location)
+    tables += [errors] if errors is not None else []
+    return SectionView(tables, figures=ladder_figures(g.writer, g.stem, g.ladder, g.table, g.location, g.reference))
+
+
 SECTIONS: dict[str, Section] = {
     "labelled_fraction_pivot": Section("", _pivot),
     "factorial_analysis": Section("Factorial analysis", _factorial),
 }
-EVERY_STUDY: tuple[Section, ...] = (Section("", _paper), Section("", _responses))
+EVERY_STUDY: tuple[Section, ...] = (Section("", _paper), Section("", _responses),
+                                    Section("Localisation ladder", _ladder))
 
 
 def build_sections(g: GroupInput) -> tuple[list[TableView], list[str], list[BlockView]]:
@@ -130,6 +152,6 @@ def build_sections(g: GroupInput) -> tuple[list[TableView], list[str], list[Bloc
         banners += view.banners
         if not section.heading:
             tables += view.tables
-        elif view.tables or view.figures:
-            blocks.append(BlockView(section.heading, view.tables, view.figures))
+        elif view.tables or view.figures or view.notes:
+            blocks.append(BlockView(section.heading, view.tables, view.figures, view.notes))
     return tables, banners, blocks

@@ -16,6 +16,7 @@ from harness.data.specs import SPECS
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
+from harness.report.mean_pose import VsMeanPose, vs_cell, vs_mean_pose
 from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
 from harness.tables.declaration import Table
@@ -65,8 +66,9 @@ class StudyTable:
     summaries: dict[tuple[int, str], Summary]
     deltas: dict[int, tuple[Row, Delta]]
     primary: str | None
-    not_learning: set[int]
+    not_learning: set[int]  # rows not above the mean pose (`harness.report.mean_pose`)
     located: str | None  # the metric compared with the mean pose (`location_metric`)
+    against: dict[int, VsMeanPose | None]  # each row's `located` minus the mean pose's, with its interval
 
 
 def _status(row: Row) -> tuple[str, str]:
@@ -101,14 +103,16 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                           cache, n=bootstrap_n)
             if d is not None:
                 deltas[row.number] = (other, d)
-    ref_value = ref.metrics.get(located) if ref and located else None
-    not_learning = {r.number for r in rows
-                    if ref_value is not None and summaries[(r.number, located)].mean is not None
-                    and summaries[(r.number, located)].mean <= ref_value}
+    # the paper's read-out (responses) against the mean pose, decided by the interval
+    against = {r.number: vs_mean_pose(r.completed, ref, "responses", located, cache, bootstrap_n) for r in rows}
+    not_learning = {number for number, v in against.items() if v is not None and not v.above}
     show_delta = bool(deltas)
+    show_ref = any(v is not None for v in against.values())
     header = ["#"] + [h for h, _ in labels] + [h for h, _ in metrics]
     if show_delta:
         header.append(f"Δ {primary} [95% CI]")
+    if show_ref:
+        header.append(f"{located} − mean pose [95% CI]")
     header.append("seeds")
     body = []
     for row in rows:
@@ -116,11 +120,13 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         cells += [fmt.summary(summaries[(row.number, m)], len(row.completed)) for _, m in metrics]
         if show_delta:
             cells.append(_delta_cell(deltas.get(row.number), fmt))
+        if show_ref:
+            cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
         if row.number in not_learning:
             cells.append(Cell(status, sub="⚠ not above the mean pose", cls=f"warn {cls}".strip(),
-                              title=f"{located} does not beat the mean-pose reference: "
-                                    "this model has not learned to localise"))
+                              title=f"{located} does not beat the mean-pose reference by "
+                                    f"{against[row.number].judged_by}: this model has not learned to localise"))
         else:
             cells.append(Cell(status, cls=cls))
         body.append(cells)
@@ -130,6 +136,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                       title="the training set's mean pose predicted in every validation crop")]
         cells += [Cell(fmt.value(ref.metrics.get(m)), cls="num ref") for _, m in metrics]
         if show_delta:
+            cells.append(Cell("", cls="ref"))
+        if show_ref:
             cells.append(Cell("", cls="ref"))
         cells.append(Cell(f"split: {ref.split}", cls="ref"))
         foot.append(cells)
@@ -142,8 +150,18 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      f"over evaluation images ({bootstrap_n} resamples, the same resample for every seed pair); it "
                      "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
                      "* marks an interval that excludes zero.")
+    if show_ref:
+        notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
-                      primary, not_learning, located)
+                      primary, not_learning, located, against)
+
+
+MEAN_POSE_NOTE = ("{metric} − mean pose: the row's {metric} minus the mean-pose reference's (percentage points, "
+                  "mean over the row's seeds), with a 95 % paired bootstrap interval over validation images ({n} "
+                  "resamples of the images, the same for the row and the mean pose). \"⚠ not above the mean "
+                  "pose\": the interval's lower bound is not above 0 (where the per-image counts are missing, the "
+                  "point estimate decides: \"no CI\"). A model that does not beat the mean pose has not learned "
+                  "to localise.")
 
 
 def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
@@ -153,7 +171,7 @@ def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
     title = f"vs row #{other.number}"
     if d.lo is None:
         return Cell(fmt.signed(d.delta), sub="no CI", title=f"{title}; {d.note}", cls="num")
-    text = f"{fmt.signed(d.delta)} [{fmt.signed(d.lo)}, {fmt.signed(d.hi)}]"
+    text = fmt.interval(d.delta, d.lo, d.hi)
     title += f"; {d.pairs} paired seeds" + (f"; {d.note}" if d.note else "")
     if d.excludes_zero:
         return Cell(text + " *", title=title + "; the interval excludes zero", cls="num sig")
@@ -180,24 +198,32 @@ def table4_pivot(rows: list[Row], summaries: dict[tuple[int, str], Summary], pri
     return TableView(caption, ["Method", "Back"] + used, body, css="pivot")
 
 
-def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref_value: float | None) -> TableView:
+def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Reference | None, cache: PerImageCache,
+                 bootstrap_n: int = 1000) -> TableView:
     """Every trial of the group: completed, failed (with the error's first line) and missing.
 
-    `metric` is the one judged against the mean pose (`location_metric`), `ref_value` its reference."""
+    `metric` is the one judged against the mean pose (`location_metric`); each completed trial is
+    judged alone (its own interval over images, `harness.report.mean_pose`)."""
     body = []
+    show_ref = ref is not None and metric is not None and ref.metrics.get(metric) is not None
     for row in rows:
         for t in row.trials:
             value = t.metrics.get(metric) if (t.completed and metric) else None
+            against = vs_mean_pose([t], ref, "responses", metric, cache, bootstrap_n) if t.completed else None
             note, cls = "", ""
             if t.status == "failed":
                 note, cls = t.error or "", "failed"
             elif not t.completed:
                 note, cls = t.error or "", "missing"
-            elif ref_value is not None and value is not None and value <= ref_value:
-                note, cls = "⚠ has not learned to localise (not above the mean-pose reference)", "warn"
-            body.append([Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
-                         Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num"),
-                         Cell(note, cls=f"wrap {cls}".strip())])
-    header = ["trial", "row", "seed", "status", metric or "primary metric", "note"]
-    return TableView("Trials (every seed; failed and missing ones with their error's first line)", header, body,
-                     css="trials")
+            elif against is not None and not against.above:
+                note, cls = f"⚠ has not learned to localise (not above the mean pose by {against.judged_by})", "warn"
+            cells = [Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
+                     Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num")]
+            if show_ref:
+                cells.append(vs_cell(against, fmt, metric))
+            body.append(cells + [Cell(note, cls=f"wrap {cls}".strip())])
+    header = ["trial", "row", "seed", "status", metric or "primary metric"]
+    if show_ref:
+        header.append("− mean pose [95% CI]")
+    return TableView("Trials (every seed; failed and missing ones with their error's first line)",
+                     header + ["note"], body, css="trials")

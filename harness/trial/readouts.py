@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import torch
 
+from harness.record import HEADS, READOUTS  # noqa: F401 (the ladder's names, shared with the report)
 from models.grid import resample
 
-READOUTS = ("responses", "cams", "product")
-HEADS = ("cnn", "encoder", "decoder")
 # The class probabilities that score each read-out's keypoints (the head that produced the map).
 SCORED_BY = {"responses": "decoder", "cams": "cnn", "product": "decoder"}
 RESPONSE_STRIDE = 4

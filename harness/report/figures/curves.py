@@ -1,12 +1,13 @@
-"""Training curves of a study: each unweighted loss term, the weighted total, the validation metric.
-
-One panel per quantity, one line per row (the mean over the row's completed seeds at each epoch).
+"""Curves over epochs, one panel per quantity and one line per row (the mean over the row's
+completed seeds at each epoch): `plot_panels` draws any such set (the ladder's location curves
+use it too); `plot_curves` the training curves: each unweighted loss term, the weighted total
+and the validation metric.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -25,18 +26,32 @@ def _mean_series(curves: list[list[dict[str, Any]]], get) -> tuple[list[int], li
     return epochs, [float(np.mean(per_epoch[e])) for e in epochs]
 
 
-def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: str | None, path: Path) -> bool:
-    """Write the curves of `series` [(row label, [curve of each seed])]; False when there is nothing to plot."""
+MAX_EPOCH_TICKS = 12
+Series = list[tuple[str, list[list[dict[str, Any]]]]]  # [(row label, [curve of each seed])]
+Panel = tuple[str, Callable[[dict[str, Any]], Any]]  # (title, the value of a curve entry)
+
+
+def plot_curves(series: Series, primary: str | None, path: Path) -> bool:
+    """Write the training curves of `series`; False when there is nothing to plot."""
     terms = sorted({term for _, curves in series for c in curves for e in c for term in (e.get("losses") or {})})
-    panels: list[tuple[str, Any]] = [(f"loss: {t}", (lambda term: lambda e: (e.get("losses") or {}).get(term))(t))
-                                     for t in terms]
+    panels: list[Panel] = [(f"loss: {t}", (lambda term: lambda e: (e.get("losses") or {}).get(term))(t))
+                           for t in terms]
     panels.append(("total (weighted)", lambda e: e.get("total")))
     if primary:
         panels.append((f"val {primary}", lambda e: (e.get("val") or {}).get(primary)))
+    return plot_panels(series, panels, path)
+
+
+def plot_panels(series: Series, panels: list[Panel], path: Path,
+                guides: dict[int, tuple[float, str]] | None = None, ncols: int = 4) -> bool:
+    """One panel per entry of `panels` (`ncols` a line), one line per row of `series`; `guides`
+    {panel index: (value, label)} draws a dotted horizontal line (a reference level such as the
+    mean pose). False when there is nothing to plot."""
+    guides = guides or {}
     data = [[_mean_series(curves, get) for _, get in panels] for _, curves in series]
     if not any(epochs for row in data for epochs, _ in row):
         return False
-    ncols = min(4, len(panels))
+    ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     legend_h = 0.2 + 0.14 * math.ceil(len(series) / 4)
     height = 2.3 * nrows + legend_h
@@ -47,6 +62,7 @@ def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: s
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     all_epochs = [e for row in data for epochs, _ in row for e in epochs]
     span = (min(all_epochs) - 0.3, max(all_epochs) + 0.3)
+    ticks = sorted(set(all_epochs))
     lines = []
     for p, (title, _) in enumerate(panels):
         ax = axes[p]
@@ -56,10 +72,18 @@ def plot_curves(series: list[tuple[str, list[list[dict[str, Any]]]]], primary: s
                               linewidth=1.2, color=f"C{r % 10}", linestyle="-" if r < 10 else "--")
             if p == 0:
                 lines.append((line, plain(label)))
+        if p in guides:
+            value, text = guides[p]
+            ax.axhline(value, color="0.3", linewidth=0.9, linestyle=":")
+            ax.annotate(plain(text), (0.01, value), xycoords=("axes fraction", "data"), fontsize=6, color="0.3",
+                        va="bottom")
         ax.set_title(plain(title), fontsize=8)
         ax.set_xlabel("epoch", fontsize=7)
         ax.set_xlim(*span)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(ticks) <= MAX_EPOCH_TICKS:
+            ax.set_xticks(ticks)  # MaxNLocator puts fractional ticks on a span under one epoch
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
