@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=("coco", "crowdpose", "mpii"), required=True)
     p.add_argument("--ann", required=True, help="ground-truth annotation file")
     p.add_argument("--pred", required=True, help="predictions (COCO results json, or the MPII list form)")
+    p.add_argument("--head-boxes", default=None,
+                   help="MPII: mpii_gt_val.mat, for the standard PCKh (without it, head sizes are estimated "
+                        "from the joints and the numbers are not comparable with published ones)")
 
     p = sub.add_parser("synth", help="write a synthetic twin of a dataset",
                        description="Write N training and M validation images with annotations in the "
@@ -146,7 +149,11 @@ def _default_results() -> Path:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from harness.evaluation import evaluate_command
 
-    print(json.dumps(evaluate_command(args.dataset, args.ann, args.pred)))
+    metrics = evaluate_command(args.dataset, args.ann, args.pred, args.head_boxes)
+    if args.dataset == "mpii" and args.head_boxes is None:
+        print("harness evaluate: note: PCKh head sizes estimated from the joints (not the standard MPII "
+              "evaluation; pass --head-boxes mpii_gt_val.mat)", file=sys.stderr)
+    print(json.dumps(metrics))
     return 0
 
 

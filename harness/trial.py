@@ -314,7 +314,8 @@ class Trial:
         head_boxes = getattr(self.val_set, "head_boxes", None)
         ev = evaluate(self.spec.name, self.val_set.ann_path, results, head_boxes=head_boxes,
                       image_ids=evaluated_image_ids(self.val_set))
-        out = {"metrics": ev.metrics, "infer_img_per_s": pred["infer_img_per_s"], "eval_s": time.perf_counter() - t0}
+        out = {"metrics": ev.metrics, "evaluation": ev.details, "infer_img_per_s": pred["infer_img_per_s"],
+               "eval_s": time.perf_counter() - t0}
         if keep_artifacts:
             save_per_image(self.out / "per_image.npz", ev.per_image)
             out["response_stats"] = group_means(pred["responses_at_joints"], self.spec)
@@ -413,6 +414,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             "status": "completed",
             "config": cfg.to_dict(),
             "metrics": final["metrics"],
+            "evaluation": final["evaluation"],
             "curve": trial.curve,
             "timings": {"train_s": trial.train_s, "eval_s": final["eval_s"], "wall_s": time.perf_counter() - wall0,
                         "started_at": started_at, "finished_at": time.time()},

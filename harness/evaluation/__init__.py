@@ -1,7 +1,7 @@
 """Evaluators (COCO / CrowdPose AP, MPII PCKh), results writing, per-image results, response stats.
 
 - `evaluate(kind, ann_path, predictions)` -> `EvalResult(metrics, per_image)`
-- `evaluate_command(dataset, ann, pred)` backs `harness evaluate`
+- `evaluate_command(dataset, ann, pred, head_boxes)` backs `harness evaluate`
 - `results.build_results` turns model instances into the standard results format
 - `per_image` holds the bootstrap; `response` holds Table 7's response statistics
 """

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.data.mpii_mat import MpiiGroundTruth, load_mpii_mat
 from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.evaluation import files
@@ -25,10 +26,13 @@ PCK_NAME = "PCK@0.1"  # COCO / CrowdPose: box-normalised PCK (harness/evaluation
 
 @dataclass
 class EvalResult:
-    """Metrics by name (fractions in [0, 1], None where undefined) and per-image arrays."""
+    """Metrics by name (fractions in [0, 1], None where undefined), per-image arrays, and how the
+    metrics were computed where a dataset allows several ways (`details`, written to metrics.json
+    as "evaluation"): MPII's `head_size_source` is "mat" (standard PCKh) or "joints"."""
 
     metrics: dict[str, float | None]
     per_image: dict[str, np.ndarray] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
@@ -38,12 +42,14 @@ def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
 
 
 def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
-             head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> EvalResult:
+             head_boxes: MpiiGroundTruth | str | Path | None = None,
+             image_ids: list[int] | None = None) -> EvalResult:
     """Score `predictions` against the annotation file `ann_path` with the evaluator of `kind`.
 
     Bad files (missing, not JSON, wrong structure or keypoint count, unknown image ids or
-    indices) raise `UserError` naming the file. `head_boxes` (MPII only, Nx4 per annotation)
-    overrides the head boxes derived from the joints. `image_ids` (COCO / CrowdPose) restricts
+    indices) raise `UserError` naming the file. `head_boxes` (MPII only): `mpii_gt_val.mat` (its
+    path or `load_mpii_mat`'s result) for the standard PCKh; without it head sizes are estimated
+    from the joints (`details["head_size_source"]` says which). `image_ids` (COCO / CrowdPose) restricts
     the evaluation to those images: the ones a capped validation subset predicted.
     """
     if kind not in SPECS:
@@ -54,8 +60,9 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
     if kind == "mpii":
         files.check_mpii_gt(gt, ann_path, spec.num_joints)
         files.check_mpii_predictions(preds, pred_name, spec.num_joints, len(gt))
-        metrics, per_image = evaluate_mpii(gt, preds, spec, ann_path, head_boxes)
-        return EvalResult(metrics, per_image)
+        mat = load_mpii_mat(head_boxes) if isinstance(head_boxes, (str, Path)) else head_boxes
+        metrics, per_image, source = evaluate_mpii(gt, preds, spec, ann_path, mat)
+        return EvalResult(metrics, per_image, {"head_size_source": source})
     known_ids = files.check_coco_gt(gt, ann_path, spec.num_joints, crowd=kind == "crowdpose")
     files.check_coco_predictions(preds, pred_name, spec.num_joints, known_ids)
     if kind == "coco":
@@ -67,6 +74,10 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
     return EvalResult(metrics, per_image)
 
 
-def evaluate_command(dataset: str, ann: str, pred: str) -> dict[str, float | None]:
-    """`harness evaluate --dataset D --ann GT --pred PRED`: the metrics of the file as it is."""
-    return evaluate(dataset, ann, pred).metrics
+def evaluate_command(dataset: str, ann: str, pred: str,
+                     head_boxes: str | None = None) -> dict[str, float | None]:
+    """`harness evaluate --dataset D --ann GT --pred PRED [--head-boxes MAT]`: the metrics of the
+    file as it is (MPII: standard PCKh with `head_boxes`, else head sizes from the joints)."""
+    if head_boxes is not None and dataset != "mpii":
+        raise UserError(f"--head-boxes {head_boxes}: head boxes (mpii_gt_val.mat) are for --dataset mpii only")
+    return evaluate(dataset, ann, pred, head_boxes=head_boxes).metrics
