@@ -129,9 +129,9 @@ class Trial:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.model = self.net  # what trains: the network, or its DDP wrapper
         if self.world_size > 1:
-            # Ray Train has set up the process group (gloo on CPU, nccl on GPU).
-            ids = [device.index] if device.type == "cuda" else None
-            self.model = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+            from harness.distributed import wrap_data_parallel
+
+            self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
         self.criterion = build_criterion(cfg.model)
         self.optimizer = torch.optim.Adam(param_groups(self.net, s.lr, s.transformer_lr_mult),
                                           lr=s.lr, weight_decay=s.weight_decay)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -136,3 +137,28 @@ def test_two_worker_data_parallel_trial_on_cpu(tmp_path, ray_shutdown):
     # each rank trained on its half of the 16 instances: rank 0 counted 8 a epoch
     assert m["data"]["train_instances"] == 16
     assert (results / "d" / next(iter(_metrics(results / "d"))) / "predictions.json").is_file()
+
+
+def test_two_worker_data_parallel_sup_only_and_semi_rows_train_several_steps(tmp_path, ray_shutdown):
+    """Sup-only leaves the classification heads without gradient; semi batches differ in their
+    terms. Both train data-parallel over 2 gloo workers for 2 steps an epoch, 2 epochs."""
+    base = {"spe": False, "multi_scale": False, "reppg": False, "pdc": False}
+    rows = [{"model": {**base, "cls_losses": False}, "supervision": {"regime": "sup_only"}},
+            {"supervision": {"regime": "semi", "fraction": 0.5}}]
+    matrix = _matrix(tmp_path, rows, name="p", epochs=2)
+    data = yaml.safe_load(matrix.read_text())
+    data["defaults"]["schedule"]["batch_size"] = 4  # 16 instances / 2 workers / 4 = 2 steps an epoch
+    matrix.write_text(yaml.safe_dump(data))
+    summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=tmp_path / "results", num_cpus=2,
+                                            cpus_per_trial=1, ddp_workers=2, max_failures=0, device="cpu",
+                                            quiet=True))
+    metrics = _metrics(summary.results_dir)
+    assert summary.failed == 0 and len(metrics) == 2
+    for m in metrics.values():
+        assert m["status"] == "completed" and m["world_size"] == 2
+        assert [r["epoch"] for r in m["curve"]] == [1, 2]
+        assert all(np.isfinite(r["total"]) for r in m["curve"])
+        assert m["cost"]["train_img_per_s"] > 0
+    regimes = {m["config"]["supervision"]["regime"]: m for m in metrics.values()}
+    assert set(regimes["sup_only"]["curve"][0]["losses"]) == {"mse"}
+    assert {"cls_cnn", "mse"} <= set(regimes["semi"]["curve"][0]["losses"])

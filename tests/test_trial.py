@@ -139,3 +139,29 @@ def test_mean_pose_reference(tmp_path, twin_cache):
     assert saved == json.loads(json.dumps(ref))
     assert set(saved["metrics"]) >= {"Head", "Mean", "Mean@0.1"}
     assert 0.0 <= saved["metrics"]["Mean"] <= 1.0
+
+
+def test_data_parallel_wrapper_trains_a_sup_only_row_and_changes_no_number(tmp_path, twin_cache):
+    """A Sup-only row leaves the classification heads without gradient; the trial's DDP wrapper
+    trains it for several steps, and with one worker its parameters equal a plain run's, bit for bit."""
+    import torch.distributed as dist
+
+    from harness.distributed import wrap_data_parallel
+
+    cfg = tiny_config("coco", regime="sup_only", epochs=1, spe=False, multi_scale=False, reppg=False, pdc=False,
+                      cls_losses=False)
+    cpu = torch.device("cpu")
+    plain = Trial(cfg, tmp_path / "plain", twin_cache, cpu)
+    plain_row = plain.train_epoch()
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        ddp = Trial(cfg, tmp_path / "ddp", twin_cache, cpu)
+        ddp.model = wrap_data_parallel(ddp.net, cpu)
+        ddp_row = ddp.train_epoch()  # 24 instances, batch 8: three steps
+    finally:
+        dist.destroy_process_group()
+    unused = [n for n, p in ddp.net.named_parameters() if p.grad is None]
+    assert any("cam" in n for n in unused)  # the heads the row does not train are still there
+    assert plain_row == ddp_row and plain.train_images == ddp.train_images == 24
+    for k, v in plain.net.state_dict().items():
+        assert torch.equal(v, ddp.net.state_dict()[k]), k
