@@ -1,10 +1,14 @@
 """The mean-pose reference: predict the training set's mean keypoint positions in every crop.
 
-A model that does not beat it has not learned to localise. Written once per dataset and split as
-`references/<dataset name>.json` in the matrix's results folder.
+A model that does not beat it has not learned to localise. Written once per run folder
+(`harness/layout.py`) and per everything that shapes it, as `references/<reference_name(config)>.json`:
+the dataset's name and a hash of its whole config (a twin's parameters, a real dataset's files),
+the input size, the validation cap and the reference's version. Trials that differ only in their
+model or schedule share one; index.json names each trial's.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -12,10 +16,18 @@ from typing import Any
 import numpy as np
 
 from harness.atomic import write_json
-from harness.config import DatasetConfig
+from harness.config import DatasetConfig, TrialConfig, to_dict
 
 
-REFERENCE_VERSION = 2  # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose)
+REFERENCE_VERSION = 3  # 3: keyed by what shapes it; MPII records its head size source
+
+
+def reference_name(cfg: TrialConfig) -> str:
+    """The file stem of the mean-pose reference that `cfg`'s trial is compared with."""
+    shape = {"version": REFERENCE_VERSION, "dataset": to_dict(cfg.dataset), "input_size": list(cfg.model.input_size),
+             "max_val_instances": cfg.schedule.max_val_instances}
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{cfg.dataset.name}-{digest}"
 
 
 def evaluated_image_ids(val: Any) -> list[int] | None:
@@ -54,14 +66,16 @@ def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
 
 def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: Path,
                     max_val_instances: int | None = None) -> dict[str, Any]:
-    """Evaluate the mean pose and write `path` atomically; reuse it when it is already there."""
+    """Evaluate the mean pose and write `path` atomically; reuse it when it is already there (its
+    name holds everything that shapes it: `reference_name`)."""
     from harness.evaluation import evaluate
 
     if path.is_file():
         try:
             cached = json.loads(path.read_text())
             # reuse only a reference computed the same way (an older format is recomputed)
-            if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size):
+            if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size) \
+                    and cached.get("max_val_instances") == max_val_instances:
                 return cached
         except ValueError:
             pass
@@ -71,6 +85,7 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
-           "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
+           "input_size": list(input_size), "max_val_instances": max_val_instances, "val_instances": len(val),
+           "evaluation": ev.details, "metrics": ev.metrics}
     write_json(path, ref)
     return ref

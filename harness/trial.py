@@ -63,9 +63,9 @@ def resolve_dataset(ds: DatasetConfig, twin_cache: Path) -> DatasetConfig:
     """A synthetic twin's paths, generated once and cached by its parameters."""
     if not ds.synthetic:
         return ds
-    from harness.data.synth import ensure_twin
+    from harness.data.synth import TwinParams, ensure_twin
 
-    paths = ensure_twin(ds.kind, twin_cache, ds.synth_images, ds.synth_val_images or None, ds.synth_seed)
+    paths = ensure_twin(TwinParams.of(ds), twin_cache)
     return replace(ds, **paths)
 
 

@@ -21,7 +21,7 @@ import torch
 from harness.config import DatasetConfig
 from harness.data import DataSkipWarning, build_dataset, collate_eval, collate_train, mean_pose
 from harness.data.specs import SPECS
-from harness.data.synth import ensure_twin
+from harness.data.synth import TwinParams, ensure_twin
 from harness.data.targets import gaussian_heatmaps
 from harness.data.transforms import crop_to_image, flip_affine, get_affine, image_to_crop, warp_points
 from harness.errors import UserError
@@ -46,7 +46,7 @@ def sample_config(root: Path, kind: str) -> DatasetConfig:
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory) -> dict[str, DatasetConfig]:
     cache = tmp_path_factory.mktemp("data_twins")
-    return {kind: DatasetConfig(name=f"{kind}_synth", kind=kind, **ensure_twin(kind, cache, 12, 6, 0))
+    return {kind: DatasetConfig(name=f"{kind}_synth", kind=kind, **ensure_twin(TwinParams(kind, 12, 6, 0), cache))
             for kind in SPECS}
 
 

@@ -397,12 +397,12 @@ def test_paper_rows_match_the_real_matrix_at_full_scale():
 
 def test_report_of_the_real_smoke_matrix_index(tmp_path):
     """The configs of run_matrix.yaml at smoke scale (metrics made up): every study renders, links resolve."""
+    from harness.layout import merge_index
     from harness.matrix import expand
-    from harness.runner import write_index
 
     plan = expand(REPO / "run_matrix.yaml", scale="smoke")
     results = tmp_path / "results"
-    write_index(plan, results)
+    merge_index(plan, results, {}, list(plan.studies))
     for i, t in enumerate(plan.trials):
         if i == 0:
             continue  # missing
@@ -457,3 +457,20 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     assert ["not above the mean" in line[5].text for line in trials.body] == [False, False, True, True]
     old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
     assert study_table("table5", rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}
+
+
+def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):
+    """PCKh with head sizes estimated from the joints (or not recorded) is marked on the study page
+    and on the index; once every trial and reference used mpii_gt_val.mat the mark is gone."""
+    results = make_results(tmp_path / "results")
+    build_report(results, tmp_path / "out")
+    pages = _pages(tmp_path / "out")
+    assert "Non-standard PCKh" in (tmp_path / "out" / "study-table5.html").read_text()
+    assert "Non-standard PCKh" in (tmp_path / "out" / "index.html").read_text()
+    for path in [*results.glob("*/metrics.json"), *results.glob("references/*.json")]:
+        data = json.loads(path.read_text())
+        data["evaluation"] = {"head_size_source": "mat"}
+        path.write_text(json.dumps(data))
+    build_report(results, tmp_path / "standard")
+    assert not any("Non-standard PCKh" in p.read_text() for p in (tmp_path / "standard").glob("*.html"))
+    assert len(_pages(tmp_path / "standard")) == len(pages)

@@ -12,6 +12,7 @@ from pathlib import Path
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, TableView, percent_format
 from harness.report.loading import ResultsFolder, load_results
+from harness.report.notes import pckh_notes
 from harness.report.pages import (NOT_COMPARABLE, TABLE7_TITLE, StudyPage, _counts, cost_table,
                                   study_page, table7_page)
 from harness.report.render import copy_static, environment, write_page
@@ -38,7 +39,7 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
     for name, ref in sorted(folder.references.items()):
         primary = primary_metric(ref.kind, [])
         located = location_metric(ref.kind, ref, [])
-        cells = [Cell(name), Cell(ref.kind), Cell(ref.split)]
+        cells = [Cell(ref.label), Cell(ref.kind), Cell(ref.split)]
         for metric in (primary, located):
             cells += [Cell(metric or "?"), Cell(fmt.value(ref.metrics.get(metric)) if metric else "—", cls="num")]
         ref_body.append(cells)
@@ -47,6 +48,7 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
                      ref_body, css="refs")
     refs.notes.append("A model whose location metric does not beat its dataset's value here is marked "
                       "\"not above the mean pose\" in the study tables.")
+    refs.notes.extend(pckh_notes("mpii", list(folder.references.values())))
     if not ref_body:
         refs.notes.append("No references/<dataset>.json in the results folder.")
     return studies, refs

@@ -14,6 +14,7 @@ from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, FigureView, Format, TableView, percent_format, response_format
 from harness.report.factorial_view import analyse, factorial_tables
 from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
+from harness.report.notes import pckh_notes
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
 from harness.report.response_tables import response_table
@@ -87,7 +88,7 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     rows = order_rows(group_rows(trials), study.table)
     first = rows[0]
     name, kind = first.dataset_name, first.kind
-    ref = folder.references.get(name)
+    ref = folder.references.get(trials[0].reference_name)
     table = study.table
     st = study_table(table, rows, ref, fmt, cache, f"{PAPER_TITLES.get(table, study.title)} — {name}",
                      bootstrap_n=bootstrap_n)
@@ -100,6 +101,7 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
         if st.located and st.located != st.primary:
             tables.append(table4_pivot(rows, st.summaries, st.located, fmt,
                                        f"The same layout on {st.located}"))
+    notes.extend(pckh_notes(kind, trials))
     if any(not is_full_scale(r.flat) for r in rows):
         scale = first.flat.get("scale", folder.scale)
         notes.append(NOT_COMPARABLE.format(scale=scale))
