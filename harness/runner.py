@@ -101,8 +101,18 @@ def _init_ray(opts: RunOptions) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     if opts.address:
-        ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        from ray.exceptions import AuthenticationError
+
+        try:
+            ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        except (ConnectionError, AuthenticationError) as exc:
+            # A cluster started with token authentication (Ray >= 2.52; the default for new
+            # clusters from 2.59/2.61) refuses a driver without its token, as a ConnectionError.
+            raise UserError(
+                f"--address {opts.address}: cannot join the Ray cluster ({str(exc).splitlines()[0]}); if it "
+                "uses token authentication, set RAY_AUTH_MODE=token and give this machine the cluster's token "
+                "(~/.ray/auth_token, or RAY_AUTH_TOKEN_PATH); see README 'GPUs and clusters'") from None
     else:
         ray.init(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,

@@ -27,6 +27,7 @@ from harness.atomic import atomic_write, write_json
 from harness.config import ConfigError, DatasetConfig, TrialConfig
 from harness.cost import autocast_for, count_gmacs, count_params, peak_memory_mb
 from harness.errors import UserError
+from harness.placement import where_this_runs
 
 NUM_MAP_SAMPLES = 8  # fixed validation samples whose CAMs / responses are kept for the report
 
@@ -420,6 +421,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                         "started_at": started_at, "finished_at": time.time()},
             "attempts": attempts,
             "world_size": world_size,
+            **where_this_runs(),  # node (Ray node id), host
             "cost": {
                 "params": count_params(trial.net),
                 "gmacs": count_gmacs(cfg.model, model=trial.net),
