@@ -50,7 +50,7 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage]) -> tuple[TableV
                       "\"not above the mean pose\" in the study tables.")
     refs.notes.extend(pckh_notes("mpii", list(folder.references.values())))
     if not ref_body:
-        refs.notes.append("No references/<dataset>.json in the results folder.")
+        refs.notes.append("No mean-pose reference (references/*.json) in the results folder.")
     return studies, refs
 
 
