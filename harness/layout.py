@@ -16,19 +16,13 @@ merge at once).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from harness.atomic import write_json
+from harness.atomic import locked, write_json
 from harness.errors import UserError
 from harness.matrix import Plan
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the atomic write alone keeps index.json whole
-    fcntl = None
 
 INDEX = "index.json"
 
@@ -40,18 +34,6 @@ def run_dir(results_root: Path, matrix: str, scale: str) -> Path:
 
 def twin_cache_dir(results_root: Path) -> Path:
     return (Path(results_root) / ".twins").resolve()
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _read_index(path: Path) -> dict[str, Any]:
@@ -77,7 +59,7 @@ def merge_index(plan: Plan, folder: Path, references: dict[str, str], study_orde
     """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / INDEX
-    with _locked(folder / f".{INDEX}.lock"):
+    with locked(folder / f".{INDEX}.lock"):
         old = _read_index(path)
         studies: dict[str, Any] = dict(old.get("studies", {}))
         trials: dict[str, Any] = dict(old.get("trials", {}))

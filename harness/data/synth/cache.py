@@ -1,39 +1,21 @@
 """`ensure_twin`: a twin generated once per parameter set and reused from a cache folder.
 
 The folder is named by `TwinParams.cache_key()`: a hash of every parameter of the twin (generator
-version and JPEG quality included). A twin is
-written into a temporary folder beside it and renamed into place, so a killed run never leaves a
-half twin under the final name; a lock file serialises concurrent callers (Ray trials starting
-together), and the rename is the commit point even where locking is unavailable.
+version and JPEG quality included). A twin is written into a temporary folder beside it and
+renamed into place, so a killed run never leaves a half twin under the final name; a lock file
+serialises concurrent callers (Ray trials starting together), and the rename is the commit point
+even where locking is unavailable.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
 
+from harness.atomic import locked
 from harness.data.synth.params import TwinParams
 from harness.data.synth.twin import Progress, layout_paths, write_twin
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the atomic rename alone keeps the cache consistent
-    fcntl = None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def ensure_twin(params: TwinParams, cache_root: Path, progress: Progress | None = None) -> dict[str, str]:
@@ -45,7 +27,7 @@ def ensure_twin(params: TwinParams, cache_root: Path, progress: Progress | None 
     final = cache_root / name
     if (final / "twin.json").is_file():
         return layout_paths(kind, final)
-    with _locked(cache_root / f".{name}.lock"):
+    with locked(cache_root / f".{name}.lock"):
         if (final / "twin.json").is_file():  # another process finished it while we waited
             return layout_paths(kind, final)
         for stale in cache_root.glob(f".{name}.tmp-*"):  # left by a killed run (we hold the lock)
