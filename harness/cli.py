@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="trial config file")
     p.add_argument("--out", required=True, help="trial folder (resumes from its checkpoint)")
     p.add_argument("--twin-cache", default=None, help="where synthetic twins are cached (default: <out>/../.twins)")
+    p.add_argument("--reference", action="store_true",
+                   help="also score the mean-pose reference on the trial's validation instances "
+                        "(written to <out>/reference.json, as 'harness run' writes references/)")
     return parser
 
 
@@ -174,6 +177,13 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     twin_cache = Path(args.twin_cache) if args.twin_cache else out.parent / ".twins"
     result = run_trial(cfg, out, twin_cache=twin_cache, progress=print)
     print(json.dumps(result["metrics"]))
+    if args.reference:
+        from harness.reference import write_reference
+        from harness.trial import resolve_dataset
+
+        ref = write_reference(resolve_dataset(cfg.dataset, twin_cache), cfg.model.input_size,
+                              out / "reference.json", cfg.schedule.max_val_instances)
+        print(json.dumps({"mean_pose": ref["metrics"]}))
     return 0
 
 

@@ -12,7 +12,9 @@ A matrix file (see `run_matrix.yaml`) has these top-level keys:
 - ``resources``: {gpus_per_trial, cpus_per_trial, max_failures, max_concurrent};
 - ``scales``: name -> {datasets: real | synthetic, twin_images: {kind: N}, twin_val_images: {kind: M},
   override: partial config, resources: partial resources, studies: {study: all | {where: {...}}}};
-- ``studies``: name -> {table, title, base, rows, cross, grid}: ``rows`` is a list of partial
+- ``studies``: name -> {table, title, base, rows, cross, grid}: ``table`` is a declared paper
+  table (`harness.tables.TABLES`; default: the study's name), ``title`` defaults to the table's
+  description; ``rows`` is a list of partial
   configs; ``cross`` is a list of partial configs crossed with the rows (for combinations that are
   not a full grid, e.g. Table 4's COCO R50, COCO HR32, MPII R50); ``grid`` maps dotted keys to
   value lists (cross product). Rows x cross x grid.
@@ -44,10 +46,10 @@ from harness.matrix_checks import (DATASET_KEYS, PLAIN_NAME, TOP_KEYS, MatrixErr
                                    check_partial_config, check_scale, check_study_partials, load_matrix, resources,
                                    set_dotted)
 from harness.matrix_resolve import missing_paths, real_dataset, resolve_row
+from harness.tables import TABLES
 
 __all__ = ["MatrixError", "Plan", "PlannedTrial", "Resources", "StudySpec", "expand", "load_matrix", "missing_paths"]
 STUDY_KEYS = {"table", "title", "base", "rows", "cross", "grid"}
-TABLES = ("table1", "table2", "table3", "table4", "table5", "table6", "factorial", "datasets")
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _parse_studies(path: Path, data: Any) -> dict[str, StudySpec]:
         where = f"studies.{name}"
         check_keys(path, where, body, STUDY_KEYS)
         table = body.get("table", name)
-        if table not in TABLES:
+        if not isinstance(table, str) or table not in TABLES:
             raise MatrixError(path, f"{where}.table", f"must be one of {', '.join(TABLES)}, got {table!r}")
         rows = body.get("rows", [{}])
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
@@ -148,7 +150,7 @@ def _parse_studies(path: Path, data: Any) -> dict[str, StudySpec]:
         base = body.get("base", {})
         if not isinstance(base, dict):
             raise MatrixError(path, f"{where}.base", "must be a mapping")
-        title = body.get("title", name)
+        title = body.get("title", TABLES[table].description)
         if not isinstance(title, str):
             raise MatrixError(path, f"{where}.title", "must be a string")
         studies[name] = StudySpec(str(name), table, title, base, rows, cross, grid)

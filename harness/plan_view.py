@@ -1,7 +1,8 @@
-"""`harness plan`'s readable view: the trial table and a cost estimate.
+"""`harness plan`'s readable view: the studies and their tables, the trial table and a cost estimate.
 
-The estimate is trials x epochs x training instances / throughput. Training instances come from
-the annotation file when it is on disk, else from the published dataset sizes below; throughput
+Each study is listed with the report page that its table becomes (`harness/tables/`). The
+estimate is trials x epochs x training instances / throughput. Training instances come from
+the annotation file when it is on disk, else from the dataset's published size (its spec); throughput
 comes from finished trials under the results root (`cost.train_img_per_s` in their metrics.json,
 same device kind and model config: `harness/rates.py`) when there are any, else from the model's
 GMACs at an assumed sustained rate. Every figure says which source it used. Nothing is written
@@ -13,13 +14,11 @@ import json
 from pathlib import Path
 
 from harness.config import to_dict
+from harness.data.specs import SPECS
 from harness.matrix import Plan, PlannedTrial
 from harness.rates import GmacsCache, measured_rates, rate_key
+from harness.tables import TABLES
 
-# Training instances of the real datasets (top-down person instances with keypoints).
-# COCO train2017: 149,813 (the count that the top-down recipes train on); MPII: 22,246 (the
-# standard train split); CrowdPose trainval: the paper's 80K instances x 12K/20K images (approx.).
-PUBLISHED_TRAIN_INSTANCES = {"coco": 149_813, "mpii": 22_246, "crowdpose": 48_000}
 # Assumed sustained training rate when nothing was measured: 25 TFLOP/s on a GPU (bf16,
 # V100/A100 class), 0.05 TFLOP/s on one CPU core; a training step ~ 3x the forward FLOPs.
 ASSUMED_TFLOPS = {"gpu": 25.0, "cpu": 0.05}
@@ -33,7 +32,7 @@ def _instances(t: PlannedTrial) -> tuple[int, str]:
         n = int(ds.synth_images * 1.5)
         return (min(n, cap) if cap else n), "twin"
     ann = Path(ds.root) / ds.train_ann
-    n, src = PUBLISHED_TRAIN_INSTANCES[ds.kind], "published size"
+    n, src = SPECS[ds.kind].published_train_instances, "published size"
     if ann.is_file() and ann.stat().st_size < 2_000_000_000:
         try:
             data = json.loads(ann.read_text())
@@ -44,9 +43,22 @@ def _instances(t: PlannedTrial) -> tuple[int, str]:
     return (min(n, cap) if cap else n), src
 
 
+def _studies(plan: Plan) -> list[str]:
+    """One line a study: its table, trials and report page, with the columns that name its rows."""
+    studies = plan.studies.values()
+    w = max(len("study"), *(len(s.name) for s in studies)), max(len("table"), *(len(s.table) for s in studies))
+    lines = [f"{'study':{w[0]}}  {'table':{w[1]}}  trials  report page (rows named by)"]
+    for name, ids in plan.study_trials().items():
+        table = TABLES[plan.studies[name].table]
+        lines.append(f"{name:{w[0]}}  {table.key:{w[1]}}  {len(ids):6}  {table.title} "
+                     f"({', '.join(c.header for c in table.labels)})")
+    return lines + [""]
+
+
 def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     lines = [f"{plan.source}: scale {plan.scale}, {len(plan.trials)} trials "
              f"({', '.join(f'{s}: {len(ids)}' for s, ids in plan.study_trials().items())})", ""]
+    lines += _studies(plan)
     header = f"{'id':12}  {'dataset':14} {'backbone':9} {'input':7} {'SPE':3} {'MS':3} {'RePPG':5} {'PDC':3} " \
              f"{'En/De':5} {'supervision':16} {'seed':4}  studies"
     lines.append(header)

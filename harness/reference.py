@@ -1,10 +1,12 @@
 """The mean-pose reference: predict the training set's mean keypoint positions in every crop.
 
 A model that does not beat it has not learned to localise. Written once per run folder
-(`harness/layout.py`) and per everything that shapes it, as `references/<reference_name(config)>.json`:
-the dataset's name and a hash of its whole config (a twin's parameters, a real dataset's files),
-the input size, the validation cap and the reference's version. Trials that differ only in their
-model or schedule share one; index.json names each trial's.
+(`harness/layout.py`) and per everything that shapes it, as `references/<name>.json` with
+`<name> = reference_name(config)`: the dataset's name and a hash of its whole config (a twin's
+parameters, a real dataset's files), the input size, the validation cap and the reference's
+version. Trials that differ only in their model or schedule share one; index.json names each
+trial's. Its per-image arrays (`harness.evaluation.per_image`, the location metric's counts
+included) lie beside it as `<name>.npz`.
 """
 from __future__ import annotations
 
@@ -17,9 +19,13 @@ import numpy as np
 
 from harness.atomic import write_json
 from harness.config import DatasetConfig, TrialConfig, to_dict
+from harness.evaluation.per_image import save_per_image
 
 
-REFERENCE_VERSION = 3  # 3: keyed by what shapes it; MPII records its head size source
+# 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose);
+# 3: per-image arrays (with the location metric's counts) kept beside it as <name>.npz;
+# 4: named by what shapes it (`reference_name`); MPII records its head size source
+REFERENCE_VERSION = 4
 
 
 def reference_name(cfg: TrialConfig) -> str:
@@ -70,7 +76,7 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     name holds everything that shapes it: `reference_name`)."""
     from harness.evaluation import evaluate
 
-    if path.is_file():
+    if path.is_file() and path.with_suffix(".npz").is_file():
         try:
             cached = json.loads(path.read_text())
             # reuse only a reference computed the same way (an older format is recomputed)
@@ -87,5 +93,7 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
            "input_size": list(input_size), "max_val_instances": max_val_instances, "val_instances": len(val),
            "evaluation": ev.details, "metrics": ev.metrics}
+    # the per-image arrays beside it: the report's intervals of every row against the mean pose
+    save_per_image(path.with_suffix(".npz"), ev.per_image)
     write_json(path, ref)
     return ref

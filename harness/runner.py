@@ -21,6 +21,7 @@ from harness.atomic import write_json
 from harness.errors import UserError
 from harness.layout import merge_index, run_dir, twin_cache_dir
 from harness.matrix import Plan, PlannedTrial, Resources, expand
+from harness.record import MetricsRecord
 from harness.progress import ProgressBoard
 from harness.reference import reference_name
 from harness.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
@@ -210,6 +211,5 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         except (OSError, ValueError):
             status = None
         if status != "completed" and status != "failed":
-            write_json(mpath, {"status": "failed", "error": str(result.error).splitlines()[0],
-                               "config": p["config"]})
+            write_json(mpath, MetricsRecord.failed(p["config"], str(result.error).splitlines()[0]).to_json())
 

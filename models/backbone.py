@@ -96,15 +96,17 @@ def build_backbone(name: str, strides: tuple[int, ...], pretrained: str | None =
     raise ValueError(f"unknown backbone {name!r}")
 
 
+class CheckpointError(ValueError):
+    """A pretrained checkpoint that is missing or does not fit the backbone (the user must fix it)."""
+
+
 def load_checkpoint(net: nn.Module, path: str, keep: tuple[str, ...] | None) -> None:
     """Load a local checkpoint into `net`: every parameter / buffer `net` keeps (names starting
     with one of `keep`, or all when None) must be in the file with the right shape; extra keys
-    (a classifier, layer4, HRNet's incremental heads) are ignored."""
-    from harness.errors import UserError
-
+    (a classifier, layer4, HRNet's incremental heads) are ignored. Raises `CheckpointError`."""
     file = Path(path)
     if not file.is_file():
-        raise UserError(f"{file}: pretrained checkpoint not found")
+        raise CheckpointError(f"{file}: pretrained checkpoint not found")
     state = torch.load(file, map_location="cpu", weights_only=True)
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -117,7 +119,7 @@ def load_checkpoint(net: nn.Module, path: str, keep: tuple[str, ...] | None) -> 
     if missing or wrong:
         what = f"{len(missing)} missing keys (e.g. {missing[:3]})" if missing else ""
         what += f"{'; ' if what else ''}{len(wrong)} shape mismatches (e.g. {wrong[:3]})" if wrong else ""
-        raise UserError(f"{file}: not a checkpoint of this backbone: {what}")
+        raise CheckpointError(f"{file}: not a checkpoint of this backbone: {what}")
     net.load_state_dict({k: state[k] for k in wanted}, strict=False)
 
 

@@ -35,7 +35,8 @@ class CAMHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | None]:
         """x: B x D x h x w backbone map. Returns:
-            logits: B x K (float32), cams: B x K x h x w (Eq. 1), x_prime: B x K x h x w,
+            logits: B x K (float32), class_maps: B x K x h x w (float32, S before the ReLU),
+            cams: B x K x h x w (Eq. 1, ReLU(S)), x_prime: B x K x h x w,
             keypoint_vectors: B x K x d_model (Eq. 2), or None without `embed_dim`.
         """
         x_prime = self.reduce(x)
@@ -48,8 +49,8 @@ class CAMHead(nn.Module):
         fc = None
         if self.embed is not None:
             fc = keypoint_vectors(x_prime, self.embed(x))
-        return {"logits": pooled + self.fc.bias.float(), "cams": scores.relu(), "x_prime": x_prime,
-                "keypoint_vectors": fc}
+        return {"logits": pooled + self.fc.bias.float(), "class_maps": scores, "cams": scores.relu(),
+                "x_prime": x_prime, "keypoint_vectors": fc}
 
 
 def keypoint_vectors(x_prime: torch.Tensor, x_c: torch.Tensor) -> torch.Tensor:

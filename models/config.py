@@ -7,19 +7,23 @@ paper's behaviour.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from harness.data.specs.coco import COCO
+from dataclasses import dataclass
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
+COCO_SKELETON: tuple[tuple[int, int], ...] = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
+    (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
 
 
 @dataclass
 class LOFRConfig:
     backbone: str = "resnet50"
     input_size: tuple[int, int] = (256, 192)  # (height, width) of the person crop
-    num_keypoints: int = COCO.num_joints
-    skeleton: tuple[tuple[int, int], ...] = COCO.skeleton
+    # COCO's 17 keypoints and the 0-based skeleton of its annotation file, written out so that
+    # `models` needs nothing of the harness (the matrix sets both from the dataset's spec).
+    num_keypoints: int = 17
+    skeleton: tuple[tuple[int, int], ...] = COCO_SKELETON
     d_model: int = 256
     nhead: int = 8
     enc_layers: int = 4

@@ -1,46 +1,13 @@
-"""`LOFR`: the location-free pose network (Fig. 2), assembled from ready-made parts.
-
-images -> backbone {4, 8, 16} -> CAM branch on one map (logits.cnn, CAMs, F_c)
-       -> per transformer scale: 1x1 input projection -> SPE (from the CAM peaks) or a learned
-          position embedding -> encoder (shared or per scale) -> concatenated memory F_m
-          (GAP + linear: logits.encoder)
-       -> prototypes (RePPG over F_c, or learned queries) -> decoder -> response maps R (B x K x L)
-       -> part features F^p = R F_m; logits.decoder from a per-keypoint linear head on F^p
-       -> responses: each scale's slice of R resampled to the stride-4 grid and summed
-          (`response_merge`, below)
-       -> keypoints: argmax + quarter-cell shift.
-
-Merging the scales (the paper does not say how R over the concatenated memory becomes one map):
-R is one distribution over all memory positions, and a stride-s position stands for (s/4)^2
-stride-4 cells. "density" (default) divides each scale's resampled slice by that area, so the
-merged map is the attention mass per stride-4 cell and sums to ~1 over the crop. "value" adds the
-resampled weights as they are, which favours the coarse scales 4x (stride 8) and 16x (stride 16)
-per unit of mass: measured on the COCO twin (64x48, resnet18, MS only, MSE-only supervision,
-4,800 samples) it decoded at PCK@0.1 0.12 against 0.51 with "density" (the mean pose: 0.40),
-the argmax snapping to the 4 x 3 stride-16 grid. (That PCK, from a one-off script, is normalised
-by the crop height, not the box as the harness's `PCK@0.1` is; the ranking is what matters.)
-
-A switched-off module is None: `spe`, `position` (present exactly when `spe` is not), `reppg`,
-`query_embed` (present exactly when `reppg` is not).
-
-Beyond the paper (off unless `decoder_lse_r > 0`): logits.decoder as
-(1/r) log sum_p R_k(p) exp(r w_k . F_m(p)) + b_k, which tends to the paper's w_k . F^p_k + b_k
-as r -> 0 and to the best-scoring attended position as r grows.
-"""
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
-from models.attention import no_autocast
-from models.decode import decode_responses
-from models.grid import resample
+from models.decoder_head import part_features_and_logits
+from models.response_merge import MERGES, RESPONSE_STRIDE, merge_scales
 from models.spe import cam_peaks, gaussian_maps
-
-RESPONSE_STRIDE = 4  # `responses` always lives on the stride-4 grid
 
 
 class LOFR(nn.Module):
@@ -61,7 +28,8 @@ class LOFR(nn.Module):
             spe_sigma_px: sigma of the F_key Gaussians in crop pixels.
             position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE).
             reppg: `models.reppg.RePPG`, or None for learned query embeddings.
-            response_merge: "value" or "density" (module docstring).
+            decoder_lse_r: 0 for the paper's decoder head, > 0 for its log-sum-exp form (`models.decoder_head`).
+            response_merge: "value" or "density" (`models.response_merge`).
         """
         super().__init__()
         if (spe is None) == (position is None):
@@ -72,7 +40,7 @@ class LOFR(nn.Module):
         self.spe, self.position, self.reppg = spe, position, reppg
         self.strides, self.cam_stride, self.spe_sigma_px = tuple(strides), cam_stride, spe_sigma_px
         self.decoder_lse_r = decoder_lse_r
-        if response_merge not in ("value", "density"):
+        if response_merge not in MERGES:
             raise ValueError(f"response_merge must be 'value' or 'density', got {response_merge!r}")
         self.response_merge = response_merge
         self.encoder_head = nn.Linear(d_model, num_keypoints)
@@ -88,17 +56,36 @@ class LOFR(nn.Module):
     def forward(self, images: torch.Tensor) -> dict:
         """images B x 3 x H x W (normalised). Returns:
             logits: {cnn, encoder, decoder}: B x K each (float32, before the sigmoid)
-            cams: B x K x H/c x W/c (Eq. 1, c = cam_stride)
+            cams: B x K x H/c x W/c (Eq. 1, c = cam_stride); class_maps: the same before the ReLU
             responses: B x K x H/4 x W/4 (float32; last decoder layer's cross-attention, head mean,
-                scales resampled to the stride-4 grid and summed)
+                scales merged onto the stride-4 grid)
             part_features: B x K x d (float32), prototypes: B x K x d (decoder queries)
-            keypoints: B x K x 3 (x, y in input-crop pixels, score), no gradient
         """
         b, _, height, width = images.shape
         feats = self.backbone(images)
         cam = self.cam(feats[self.cam_stride])
-        peaks = cam_peaks(cam["cams"], self.cam_stride) if self.spe is not None else None
+        memory, memory_pos, grids = self.encode(feats, cam["class_maps"])
+        logits_encoder = self.encoder_head(memory.mean(dim=1)).float()
+        if self.reppg is not None:
+            prototypes = self.reppg(cam["keypoint_vectors"])
+        else:
+            prototypes = self.query_embed.unsqueeze(0).expand(b, -1, -1)
+        response = self.decoder(prototypes, memory, memory_pos)  # B x K x L, float32
+        part_features, logits_decoder = part_features_and_logits(
+            response, memory, self.decoder_head_weight, self.decoder_head_bias, self.decoder_lse_r)
+        size = (math.ceil(height / RESPONSE_STRIDE), math.ceil(width / RESPONSE_STRIDE))
+        return {
+            "logits": {"cnn": cam["logits"], "encoder": logits_encoder, "decoder": logits_decoder},
+            "cams": cam["cams"], "class_maps": cam["class_maps"], "responses": merge_scales(response, grids, size, self.response_merge),
+            "part_features": part_features, "prototypes": prototypes,
+        }
 
+    def encode(self, feats: dict[int, torch.Tensor], class_maps: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor | None, list[tuple[int, int, int]]]:
+        """MSC-En: backbone maps {stride: B x C x h x w} and the CNN branch's class maps (SPE's
+        peaks) -> memory F_m B x L x d, its position embedding (B x L x d, or None with SPE) and
+        the [(stride, h, w)] of its scales."""
+        peaks = cam_peaks(class_maps, self.cam_stride) if self.spe is not None else None
         memories, positions, grids = [], [], []
         for i, stride in enumerate(self.strides):
             f = self.input_proj[str(stride)](feats[stride])
@@ -113,67 +100,5 @@ class LOFR(nn.Module):
             encoder = self.encoders[min(i, len(self.encoders) - 1)]
             memories.append(encoder(f.flatten(2).transpose(1, 2), pos))
             grids.append((stride, h, w))
-        memory = torch.cat(memories, dim=1)
         memory_pos = torch.cat(positions, dim=1) if positions else None
-        logits_encoder = self.encoder_head(memory.mean(dim=1)).float()
-
-        if self.reppg is not None:
-            prototypes = self.reppg(cam["keypoint_vectors"])
-        else:
-            prototypes = self.query_embed.unsqueeze(0).expand(b, -1, -1)
-        response = self.decoder(prototypes, memory, memory_pos)  # B x K x L, float32
-
-        with no_autocast(images.device.type):
-            mem32 = memory.float()
-            part_features = torch.bmm(response, mem32)
-            if self.decoder_lse_r > 0:
-                r = self.decoder_lse_r
-                scores = torch.einsum("kd,bld->bkl", self.decoder_head_weight.float(), mem32)
-                pooled = torch.logsumexp(r * scores + torch.log(response.clamp_min(1e-30)), dim=2) / r
-            else:
-                pooled = (part_features * self.decoder_head_weight.float()).sum(dim=-1)
-            logits_decoder = pooled + self.decoder_head_bias.float()
-
-        size = (math.ceil(height / RESPONSE_STRIDE), math.ceil(width / RESPONSE_STRIDE))
-        responses, offset = None, 0
-        for stride, h, w in grids:
-            part = response[:, :, offset: offset + h * w].reshape(b, -1, h, w)
-            part = resample(part, stride, RESPONSE_STRIDE, size)
-            if self.response_merge == "density":
-                part = part * (RESPONSE_STRIDE / stride) ** 2
-            responses = part if responses is None else responses + part
-            offset += h * w
-        keypoints = decode_responses(responses, (height, width), torch.sigmoid(logits_decoder))
-        return {
-            "logits": {"cnn": cam["logits"], "encoder": logits_encoder, "decoder": logits_decoder},
-            "cams": cam["cams"], "responses": responses, "part_features": part_features,
-            "prototypes": prototypes, "keypoints": keypoints,
-        }
-
-    @torch.no_grad()
-    def prototype_matrices(self, images: torch.Tensor) -> dict[str, np.ndarray]:
-        """Fig. 6's K x K inner-product matrices P P^T (raw inner products):
-            a: the prototypes before training (`initial_prototypes`);
-            b: without RePPG, the learned queries after the decoder's first query self-attention;
-            c: with RePPG, F_c (Eq. 2), averaged over the images;
-            d: with RePPG, RePPG's output, averaged over the images.
-        """
-        was_training = self.training
-        self.eval()
-        try:
-            mats = {"a": _gram(self.initial_prototypes.float())}
-            if self.reppg is None:
-                queries = self.query_embed.unsqueeze(0)
-                mats["b"] = _gram(self.decoder.first_self_attention(queries)[0].float())
-            else:
-                feats = self.backbone(images)
-                fc = self.cam(feats[self.cam_stride])["keypoint_vectors"]
-                mats["c"] = _gram(fc.float()).mean(dim=0)
-                mats["d"] = _gram(self.reppg(fc).float()).mean(dim=0)
-        finally:
-            self.train(was_training)
-        return {k: v.cpu().numpy() for k, v in mats.items()}
-
-
-def _gram(x: torch.Tensor) -> torch.Tensor:
-    return torch.matmul(x, x.transpose(-2, -1))
+        return torch.cat(memories, dim=1), memory_pos, grids

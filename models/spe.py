@@ -1,8 +1,8 @@
 """Spatial-aware Position Encoding (SPE, Sec. 3.3, Eqs. 3-4).
 
-F_key: one map per keypoint, a Gaussian at the argmax of that keypoint's CAM ("coarse keypoint
-location maps via finding the max value of M"). The argmax is taken on the CAM grid, converted
-to crop pixels (grid point j sits at pixel j * stride, the heatmap convention used everywhere in
+F_key: one map per keypoint, a Gaussian at the argmax of that keypoint's class map ("coarse
+keypoint location maps via finding the max value of M", taken before M's ReLU: `cam_peaks`).
+The argmax is taken on the CAM grid, converted to crop pixels (grid point j sits at pixel j * stride, the heatmap convention used everywhere in
 the harness) and the Gaussian is rendered directly on each feature scale's grid with a sigma of
 `sigma_cells` CAM cells, which is the CAM-grid Gaussian resampled to that scale. The argmax is
 not differentiable: F_key is a prior, and the CAM learns from its own classification loss.
@@ -23,10 +23,15 @@ import torch
 from torch import nn
 
 
-def cam_peaks(cams: torch.Tensor, stride: int) -> torch.Tensor:
-    """B x K x h x w CAMs -> B x K x 2 argmax positions (x, y) in crop pixels, detached."""
-    b, k, h, w = cams.shape
-    idx = cams.detach().flatten(2).argmax(dim=2)
+def cam_peaks(class_maps: torch.Tensor, stride: int) -> torch.Tensor:
+    """B x K x h x w class maps S (before the CAM's ReLU) -> B x K x 2 argmax positions (x, y) in
+    crop pixels, detached.
+
+    Why before the ReLU: the paper's "max value of M" is the same point wherever M = ReLU(S) has a
+    positive value, but where S is negative everywhere M is all zero and its argmax would be the
+    first cell (the crop's top-left corner) whatever the image shows."""
+    b, k, h, w = class_maps.shape
+    idx = class_maps.detach().flatten(2).argmax(dim=2)
     ys = torch.div(idx, w, rounding_mode="floor")
     xs = idx - ys * w
     return torch.stack([xs, ys], dim=-1).float() * stride

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from models import LOFRConfig, build_criterion, build_model, param_groups
+from models import LOFRConfig, build_criterion, build_model, param_groups, prototype_matrices
+from models.decode import decode_responses
 from models.decoder import DecoderLayer
 from models.encoder import EncoderLayer
 
@@ -56,7 +57,8 @@ def check_outputs(out: dict, b: int, k: int, d: int, size=(64, 48), cam_stride: 
     assert out["cams"].shape == (b, k, h // cam_stride, w // cam_stride) and (out["cams"] >= 0).all()
     assert out["responses"].shape == (b, k, h // 4, w // 4) and (out["responses"] >= 0).all()
     assert out["part_features"].shape == (b, k, d) and out["prototypes"].shape == (b, k, d)
-    kp = out["keypoints"]
+    assert "keypoints" not in out  # decoding is the evaluator's, not the training forward's
+    kp = decode_responses(out["responses"], size, torch.sigmoid(out["logits"]["decoder"]))
     assert kp.shape == (b, k, 3)
     assert (kp[..., 0] >= 0).all() and (kp[..., 0] <= w).all() and (kp[..., 1] >= 0).all() and (kp[..., 1] <= h).all()
     assert (kp[..., 2] >= 0).all() and (kp[..., 2] <= 1).all()
@@ -113,7 +115,7 @@ def test_table5_configurations_run(name):
     terms = build_criterion(cfg)(out, {"labels": labels()})
     assert set(terms) == {"cls_cnn", "cls_encoder", "cls_decoder"} | ({"div"} if cfg.pdc else set())
     assert all(torch.isfinite(v) for v in terms.values())
-    mats = model.prototype_matrices(x)
+    mats = prototype_matrices(model, x)
     assert set(mats) == ({"a", "c", "d"} if cfg.reppg else {"a", "b"})
     assert all(m.shape == (17, 17) for m in mats.values())
 
@@ -197,7 +199,7 @@ def test_param_groups_split_cnn_and_transformer():
 def test_prototype_matrices():
     base = build(small_cfg(**BASELINE))
     x = images()
-    mats = base.prototype_matrices(x)
+    mats = prototype_matrices(base, x)
     initial = base.query_embed.detach().clone()
     assert torch.allclose(torch.as_tensor(mats["a"]), initial @ initial.T)
     # (b) is the queries after self-attention: not the raw queries' Gram matrix
@@ -207,11 +209,11 @@ def test_prototype_matrices():
     build_criterion(small_cfg(**BASELINE)).total(build_criterion(small_cfg(**BASELINE))(base(x), {"labels": labels()})).backward()
     opt.step()
     assert not torch.equal(base.query_embed.detach(), initial)
-    assert torch.allclose(torch.as_tensor(base.prototype_matrices(x)["a"]), initial @ initial.T)
+    assert torch.allclose(torch.as_tensor(prototype_matrices(base, x)["a"]), initial @ initial.T)
 
     rep = build(small_cfg())
     rep.eval()
-    mats = rep.prototype_matrices(x)
+    mats = prototype_matrices(rep, x)
     with torch.no_grad():
         fc = rep.cam(rep.backbone(x)[rep.cam_stride])["keypoint_vectors"]
         d = rep.reppg(fc)
@@ -229,7 +231,7 @@ def test_same_seed_same_outputs_different_seed_different():
         model = build(cfg, seed)  # train mode: dropout draws from the seeded generator
         torch.manual_seed(123)
         outs.append(model(images()))
-    for key in ("responses", "part_features", "keypoints"):
+    for key in ("responses", "part_features", "cams"):
         assert torch.equal(outs[0][key], outs[1][key])
         assert not torch.equal(outs[0][key], outs[2][key])
     assert torch.equal(outs[0]["logits"]["decoder"], outs[1]["logits"]["decoder"])
@@ -270,3 +272,36 @@ def test_decoder_lse_probe_changes_only_the_decoder_logit():
         near = build(dataclasses.replace(cfg, decoder_lse_r=r)).eval()(images())
         errors.append((near["logits"]["decoder"] - a["logits"]["decoder"]).abs().max().item())
     assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-3
+
+
+def test_models_build_without_the_harness():
+    """models/ is self-contained: with the `harness` package made unimportable, a fresh
+    interpreter imports `models`, builds the full network and runs it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; sys.modules['harness'] = None\n"
+        "import torch, models\n"
+        "cfg = models.LOFRConfig(backbone='resnet18', input_size=(64, 48), d_model=32, nhead=4,\n"
+        "                        dim_feedforward=64, enc_layers=1, dec_layers=2)\n"
+        "net = models.build_model(cfg)\n"
+        "out = net(torch.zeros(1, 3, 64, 48))\n"
+        "assert out['responses'].shape == (1, 17, 16, 12), out['responses'].shape\n"
+        "assert sys.modules['harness'] is None\n"
+        "assert not [m for m in sys.modules if m.startswith('harness.')]\n"
+        "print('ok')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+
+
+def test_coco_defaults_match_the_coco_spec():
+    """LOFRConfig's literal defaults are COCO's joints and skeleton (so trial ids do not move)."""
+    from harness.data.specs import COCO
+
+    cfg = LOFRConfig()
+    assert cfg.num_keypoints == COCO.num_joints and cfg.skeleton == COCO.skeleton

@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from harness.errors import UserError
-from models import LOFRConfig, build_criterion
+from models import CheckpointError, LOFRConfig, build_criterion
 from models.backbone import build_backbone
 from models.cam import CAMHead, keypoint_vectors
 from models.criterion import part_diversity
@@ -191,6 +190,19 @@ def test_spe_location_maps_follow_the_cam_argmax():
     assert maps[0, 0, 4, 3].item() == pytest.approx(math.exp(-(8.0 ** 2) / (2 * 16.0 ** 2)))
 
 
+def test_spe_peaks_are_taken_before_the_relu():
+    """An all-negative class map has an all-zero CAM; its peak is still where S is highest, not
+    the first cell (the crop's top-left corner), which is what an argmax after the ReLU gives."""
+    s = torch.full((1, 2, 4, 3), -5.0)
+    s[0, 0, 3, 2] = -0.5  # all negative: peak at pixel (32, 48)
+    s[0, 1, 1, 0] = 2.0  # a positive peak: pixel (0, 16)
+    assert cam_peaks(s, 16)[0].tolist() == [[32.0, 48.0], [0.0, 16.0]]
+    assert cam_peaks(s.relu(), 16)[0, 0].tolist() == [0.0, 0.0]  # what the ReLU'd map would give
+    head = CAMHead(8, 2)
+    out = head(torch.randn(1, 8, 4, 3, generator=gen(3)))
+    assert torch.equal(out["cams"], out["class_maps"].relu())
+
+
 def test_spe_fusions():
     torch.manual_seed(0)
     feature = torch.randn(2, 32, 8, 6, generator=gen(1))
@@ -241,9 +253,9 @@ def test_pretrained_checkpoint_is_loaded_and_checked(tmp_path):
     assert torch.equal(loaded.layers[2][1].conv2.weight, source.layer3[1].conv2.weight)
     torch.manual_seed(1)
     assert not torch.equal(build_backbone("resnet18", (4, 8, 16)).stem[0].weight, source.conv1.weight)
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(CheckpointError, match="not found"):
         build_backbone("resnet18", (8,), str(tmp_path / "missing.pt"))
-    with pytest.raises(UserError, match="not a checkpoint of this backbone"):
+    with pytest.raises(CheckpointError, match="not a checkpoint of this backbone"):
         build_backbone("resnet50", (8,), str(path))
 
 

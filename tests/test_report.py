@@ -1,5 +1,6 @@
 """The HTML report from a hand-made results folder (tests/test_report_fixture.py): links, escaping,
-failed/missing trials, statistics recomputed here, factorial effects, paper numbers, bad input."""
+failed/missing trials, statistics recomputed here, factorial effects, the paper's numbers beside
+full-scale rows, bad input. The table declarations themselves: tests/test_tables.py."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,6 @@ from harness.evaluation.per_image import load_per_image, paired_bootstrap
 from harness.report import build_report
 from harness.report.bootstrap import seed_paired_bootstrap
 from harness.report.factorial import CELLS, factorial_effects
-from harness.report.paper import load_paper_numbers
 
 
 class Page(HTMLParser):
@@ -234,21 +234,6 @@ def test_factorial_page_shows_effects(built):
     assert inter["RePPG × PDC"][3].startswith("+5.00 [")  # RePPG's effect with PDC on
 
 
-def test_paper_numbers_are_transcribed_honestly():
-    p = load_paper_numbers()
-    hr48 = next(r for r in p["table1"].rows if r.label == "Ours-LOFR HR48 256×192")
-    assert hr48.values["AP"] is None and hr48.values["AP .5"] is None
-    assert (hr48.values["AP .75"], hr48.values["AP (M)"], hr48.values["AP (L)"]) == (56.7, 53.8, 57.8)
-    assert p["table5"].rows[7].values == {"mAP": 54.9, "mAR": 60.6}
-    assert p["table6"].rows[3].values == {"mAP": 54.9, "mAR": 60.6}
-    for row in p["table3"].rows:
-        assert row.values["AP .5"] is None and row.values["AP .75"] is None
-    assert p["table3"].rows[1].values["AP"] == 42.5 and p["table3"].rows[1].values["AP_H"] == 34.1
-    assert [p[k].split_key for k in ("table1", "table2", "table3", "table4", "table5", "table6")] == \
-        ["test-dev", "test", "test", "val", "val", "val"]
-    assert len(p["table4"].rows) == 24 and p["table2"].rows[1].values["Total"] == 61.8
-
-
 def test_full_scale_sets_the_paper_beside_with_split_marked(tmp_path):
     out = tmp_path / "out"
     build_report(make_full_scale(tmp_path / "results"), out)
@@ -338,63 +323,6 @@ def test_stale_files_of_an_earlier_build_are_removed(built, tmp_path):
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _matrix_rows(scale: str) -> dict[str, list]:
-    """{study: rows} of the real run_matrix.yaml, from the configs its index.json would hold."""
-    from harness.matrix import expand
-    from harness.report.loading import TrialRecord
-    from harness.report.rows import group_rows, order_rows
-
-    plan = expand(REPO / "run_matrix.yaml", scale=scale)
-    out = {}
-    for name, study in plan.studies.items():
-        trials = [TrialRecord(id=t.id, config=t.config.to_dict(), studies=t.studies, status="missing", dir=Path("."))
-                  for t in plan.trials if name in t.studies]
-        out[name] = order_rows(group_rows(trials), study.table)
-    return out
-
-
-def test_comparison_rows_on_the_real_matrix():
-    from harness.report.rows import comparison_for, fraction_label, method_label, reference_row
-
-    rows = _matrix_rows("full")
-    t5 = rows["table5"]
-    assert [r.switches() for r in t5] == [tuple(bool(v) for v in s) for s in SWITCH_ROWS]  # the paper's order
-    assert all(reference_row(r, t5, comparison_for("table5")) is t5[0] for r in t5[1:])
-    t6 = rows["table6"]
-    assert [(r.flat["model.enc_layers"], r.flat["model.dec_layers"]) for r in t6] == \
-        [(2, 2), (3, 3), (4, 4), (4, 6), (6, 4), (6, 6)]
-    assert [reference_row(r, t6, comparison_for("table6")) for r in t6].count(None) == 1
-    t4 = rows["table4"]
-    assert len(t4) == 24
-    for r in t4:
-        ref = reference_row(r, t4, comparison_for("table4"))
-        if method_label(r.flat) == "Sup-only":
-            assert ref is None
-            continue
-        assert method_label(ref.flat) == "Sup-only"
-        for key in ("dataset.name", "model.backbone"):
-            assert ref.flat[key] == r.flat[key]
-        assert fraction_label(ref.flat) == fraction_label(r.flat)
-    t1 = rows["table1"]
-    for r in t1:
-        ref = reference_row(r, t1, comparison_for("table1"))
-        if method_label(r.flat) == "Ours-LOFR":
-            assert (ref.flat["model.backbone"], ref.flat["model.input_size"]) == \
-                (r.flat["model.backbone"], r.flat["model.input_size"]) and method_label(ref.flat) == "Baseline"
-
-
-def test_paper_rows_match_the_real_matrix_at_full_scale():
-    from harness.report.paper_tables import paper_table_for
-
-    rows = _matrix_rows("full")
-    for study, expected in (("table5", 8), ("table6", 6), ("table2", 2), ("table3", 2), ("table4", 24)):
-        found = [paper_table_for(study, r.kind).find(r.flat) for r in rows[study]]
-        assert sum(f is not None for f in found) == expected, study
-    labels = {paper_table_for("table1", "coco").find(r.flat).label for r in rows["table1"]
-              if paper_table_for("table1", "coco").find(r.flat)}
-    assert len(labels) == 8 and "Ours-LOFR HR48 256×192" in labels
-
-
 def test_report_of_the_real_smoke_matrix_index(tmp_path):
     """The configs of run_matrix.yaml at smoke scale (metrics made up): every study renders, links resolve."""
     from harness.layout import merge_index
@@ -444,9 +372,10 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     from harness.report.cells import Format
     from harness.report.loading import Reference
     from harness.report.study_tables import study_table, table4_pivot, trials_table
+    from harness.tables import TABLES
     rows = [_coco_row(1, False, 0.50, tmp_path), _coco_row(2, True, 0.30, tmp_path)]
     ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.40})
-    table = study_table("table5", rows, ref, Format(digits=2), PerImageCache(), "Table 5")
+    table = study_table(TABLES["table5"], rows, ref, Format(digits=2), PerImageCache(), "Table 5")
     assert "PCK@0.1" in table.view.header
     assert table.not_learning == {2}  # 0.505 > 0.40 learned; 0.305 did not, although AP ties at 0
     assert table.located == "PCK@0.1"
@@ -456,7 +385,7 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     assert trials.header[4] == "PCK@0.1"  # the per-trial list judges the same metric as the table
     assert ["not above the mean" in line[5].text for line in trials.body] == [False, False, True, True]
     old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
-    assert study_table("table5", rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}
+    assert study_table(TABLES["table5"], rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}
 
 
 def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):

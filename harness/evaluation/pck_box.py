@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.evaluation.error_categories import MatchedJoints
+
 THRESHOLD = 0.1
 
 
@@ -48,11 +50,11 @@ def greedy_match(gt: np.ndarray, visible: np.ndarray, preds: np.ndarray) -> list
     return pairs
 
 
-def box_pck(gt: dict[str, Any], preds: list[dict[str, Any]], num_joints: int,
-            thr: float = THRESHOLD, image_ids: list[int] | None = None) -> float | None:
-    """PCK@thr of COCO-format predictions against a COCO-format annotation dict; None without joints.
-
-    `image_ids`: score only the annotations of those images (None: all)."""
+def match_coco(gt: dict[str, Any], preds: list[dict[str, Any]], num_joints: int,
+               image_ids: list[int] | None = None) -> MatchedJoints:
+    """The scored annotations (non-crowd, with keypoints; of `image_ids` when given), each with its
+    greedily matched prediction (NaN where none), in image order then annotation order. `norm` is
+    the box's longer side; `labelled` = `visible` = v > 0."""
     keep = None if image_ids is None else set(int(i) for i in image_ids)
     anns = defaultdict(list)
     for a in gt.get("annotations", []):
@@ -63,16 +65,37 @@ def box_pck(gt: dict[str, Any], preds: list[dict[str, Any]], num_joints: int,
     by_image = defaultdict(list)
     for p in preds:
         by_image[p["image_id"]].append(np.asarray(p["keypoints"], float).reshape(num_joints, 3)[:, :2])
-    correct = total = 0
-    for image_id, group in anns.items():
+    gts, preds_out, norms, images = [], [], [], []
+    for image_id in sorted(anns):
+        group = anns[image_id]
         kp = np.stack([np.asarray(a["keypoints"], float).reshape(num_joints, 3) for a in group])
-        visible = kp[:, :, 2] > 0
-        norm = np.array([max(a["bbox"][2], a["bbox"][3]) for a in group], float)
-        total += int(visible.sum())
+        matched = np.full((len(group), num_joints, 2), np.nan)
         found = by_image.get(image_id, [])
-        if not found:
-            continue
-        pred = np.stack(found)
-        for g, p in greedy_match(kp[:, :, :2], visible, pred):
-            correct += int(pck_correct(pred[p][None], kp[g, :, :2][None], visible[g][None], norm[g:g + 1], thr).sum())
+        if found:
+            pred = np.stack(found)
+            for g, p in greedy_match(kp[:, :, :2], kp[:, :, 2] > 0, pred):
+                matched[g] = pred[p]
+        gts.append(kp)
+        preds_out.append(matched)
+        norms.extend(max(a["bbox"][2], a["bbox"][3]) for a in group)
+        images.extend([image_id] * len(group))
+    if not gts:
+        empty = np.zeros((0, num_joints))
+        return MatchedJoints(np.zeros((0, num_joints, 2)), empty > 0, empty > 0, np.zeros(0), np.zeros(0, np.int64),
+                             np.zeros((0, num_joints, 2)))
+    kp = np.concatenate(gts)
+    visible = kp[:, :, 2] > 0
+    return MatchedJoints(gt=kp[:, :, :2], labelled=visible, visible=visible, norm=np.asarray(norms, float),
+                         image=np.asarray(images, np.int64), pred=np.concatenate(preds_out))
+
+
+def box_pck(gt: dict[str, Any], preds: list[dict[str, Any]], num_joints: int,
+            thr: float = THRESHOLD, image_ids: list[int] | None = None) -> float | None:
+    """PCK@thr of COCO-format predictions against a COCO-format annotation dict; None without joints.
+
+    `image_ids`: score only the annotations of those images (None: all)."""
+    m = match_coco(gt, preds, num_joints, image_ids)
+    total = int(m.visible.sum())
+    with np.errstate(invalid="ignore"):
+        correct = int(pck_correct(m.pred, m.gt, m.visible, m.norm, thr).sum())
     return correct / total if total else None

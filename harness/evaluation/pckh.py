@@ -29,6 +29,7 @@ import numpy as np
 
 from harness.data.mpii_mat import MpiiGroundTruth, check_matches
 from harness.data.specs import KeypointSpec
+from harness.evaluation.error_categories import MatchedJoints
 from harness.evaluation.per_image import MPII_MEAN_JOINTS
 
 SC_BIAS = 0.6  # head size = 0.6 x head-box diagonal (standard MPII)
@@ -73,13 +74,13 @@ def pckh_metrics(correct: np.ndarray, correct01: np.ndarray, visible: np.ndarray
     return out
 
 
-def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: KeypointSpec,
-                  ann_path: str | Path, mat: MpiiGroundTruth | None = None) -> tuple[dict, dict, str]:
-    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays, head size source).
-
-    The source is "mat" (standard: `mat`'s head boxes and ground truth) or "joints" (module docstring).
-    """
-    k = spec.num_joints
+def mpii_matched(ann: list[dict[str, Any]], preds: list[dict[str, Any]], num_joints: int,
+                 ann_path: str | Path, mat: MpiiGroundTruth | None = None) -> MatchedJoints:
+    """The predicted annotations, in annotation order, with their predictions: `norm` is the head
+    size (NaN where it cannot be had), `visible` the scored joints (visible, head size known),
+    `labelled` the joints the annotation places, `image` an index of the image file (who shares it).
+    With `mat` (mpii_gt_val.mat) the head sizes, joints and visibility are its own (standard PCKh)."""
+    k = num_joints
     index = np.array([p["index"] for p in preds], dtype=np.int64)
     pred = np.array([p["keypoints"] for p in preds], dtype=np.float64).reshape(-1, k, 3)[:, :, :2]
     joints = np.array([a["joints"] for a in ann], dtype=np.float64)
@@ -87,15 +88,24 @@ def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: 
     if mat is not None:
         check_matches(mat, joints, vis, ann_path)
         joints, vis = mat.joints, mat.visible
-        size, source = head_sizes_from_boxes(mat.head_boxes), "mat"
+        size = head_sizes_from_boxes(mat.head_boxes)
     else:
-        size, source = head_sizes_from_joints(joints, vis), "joints"
+        size = head_sizes_from_joints(joints, vis)
+    _, image = np.unique(np.array([str(a.get("image", i)) for i, a in enumerate(ann)]), return_inverse=True)
     order = np.argsort(index, kind="stable")  # per-image rows in annotation order
     index, pred = index[order], pred[order]
-    gt, size = joints[index], size[index]
-    visible = vis[index] & ~np.isnan(size)[:, None]
-    correct = pckh_correct(pred, gt, visible, size, 0.5)
-    correct01 = pckh_correct(pred, gt, visible, size, 0.1)
+    return MatchedJoints(gt=joints[index], labelled=vis[index], visible=vis[index] & ~np.isnan(size[index])[:, None],
+                         norm=size[index], image=image[index], pred=pred)
+
+
+def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: KeypointSpec,
+                  ann_path: str | Path, mat: MpiiGroundTruth | None = None) -> tuple[dict, dict, MatchedJoints]:
+    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays, matched joints);
+    standard PCKh with `mat`, head sizes from the joints without it (module docstring)."""
+    m = mpii_matched(ann, preds, spec.num_joints, ann_path, mat)
+    correct = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.5)
+    correct01 = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.1)
+    index = np.sort(np.array([p["index"] for p in preds], dtype=np.int64), kind="stable")
     per_image = {"kind": np.array("mpii"), "image_ids": index, "correct": correct,
-                 "correct01": correct01, "visible": visible}
-    return pckh_metrics(correct, correct01, visible, spec.pckh_groups), per_image, source
+                 "correct01": correct01, "visible": m.visible}
+    return pckh_metrics(correct, correct01, m.visible, spec.pckh_groups), per_image, m

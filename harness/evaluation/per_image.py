@@ -14,6 +14,11 @@ image, and `score_subset` recomputes the metric on any resample with plain numpy
   ``correct01`` (Nx16 bool, PCKh@0.1), ``visible`` (Nx16 bool).
 
 `score_subset(per_image, arange(N))` equals the evaluator's AP / PCKh Mean (tests check 1e-9).
+
+Every kind also has the location metric's counts per image (`harness.evaluation.evaluator`):
+``loc_correct``, ``loc_visible`` (N), and a trial's other read-outs' ``<read-out>_loc_correct``;
+the location metric of a resample ``idx`` is ``sum(loc_correct[idx]) / sum(loc_visible[idx])``,
+and `location_vs_reference` is the paired bootstrap of a row against the mean pose on it.
 """
 from __future__ import annotations
 
@@ -167,6 +172,35 @@ def paired_bootstrap(per_image_a: dict, per_image_b: dict, n: int = 1000,
         return float(delta), float("nan"), float("nan")
     lo, hi = np.percentile(deltas, [2.5, 97.5])
     return float(delta), float(lo), float(hi)
+
+
+def location_vs_reference(row_correct: np.ndarray, ref_correct: np.ndarray, visible: np.ndarray,
+                          n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """A row's location metric minus the reference's (the mean pose), and its 95 % percentile
+    interval over `n` paired resamples of the images.
+
+    row_correct: S x N correct counts per image, one line per seed (the row's metric is the mean
+    over its seeds; the visible counts are the ground truth's, the same for every seed), or N;
+    ref_correct, visible: N. Each resample draws N images with replacement (the same draw for the
+    row and the reference) and recomputes sum(correct) / sum(visible) for both; resamples without
+    a visible joint are left out. Returns (point, low, high); low/high NaN without any resample.
+    """
+    rc = np.atleast_2d(np.asarray(row_correct, dtype=np.float64)).mean(axis=0)
+    ref = np.asarray(ref_correct, dtype=np.float64)
+    vis = np.asarray(visible, dtype=np.float64)
+    if not (rc.shape == ref.shape == vis.shape):
+        raise ValueError(f"per-image counts differ in length: {rc.shape}, {ref.shape}, {vis.shape}")
+    if vis.sum() == 0:
+        return float("nan"), float("nan"), float("nan")
+    point = float((rc.sum() - ref.sum()) / vis.sum())
+    idx = np.random.default_rng(seed).integers(0, len(vis), size=(n, len(vis)))
+    total = vis[idx].sum(axis=1)
+    ok = total > 0
+    deltas = (rc[idx].sum(axis=1) - ref[idx].sum(axis=1))[ok] / total[ok]
+    if deltas.size == 0:
+        return point, float("nan"), float("nan")
+    lo, hi = np.percentile(deltas, [2.5, 97.5])
+    return point, float(lo), float(hi)
 
 
 def save_per_image(path: str | Path, per_image: dict) -> Path:

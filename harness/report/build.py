@@ -13,9 +13,10 @@ from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, TableView, percent_format
 from harness.report.loading import ResultsFolder, load_results
 from harness.report.notes import pckh_notes
-from harness.report.pages import (NOT_COMPARABLE, TABLE7_TITLE, StudyPage, _counts, cost_table,
-                                  study_page, table7_page)
+from harness.report.pages import StudyPage, _counts, cost_table, study_page, table7_page
+from harness.report.paper_tables import NOT_COMPARABLE
 from harness.report.render import copy_static, environment, write_page
+from harness.report.response_tables import TABLE7_TITLE
 from harness.report.study_figures import FIG_DIR, FigureWriter
 from harness.report.study_tables import location_metric, primary_metric
 

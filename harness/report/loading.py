@@ -8,7 +8,6 @@ not have the contract's shape is bad input: `UserError`, one line naming the fil
 from __future__ import annotations
 
 import json
-import math
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import UserError
+from harness.record import FAILED, MetricsRecord, number_map
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -114,25 +114,6 @@ def _need(cond: bool, path: Path, problem: str) -> None:
         raise UserError(f"{path}: {problem}")
 
 
-def _number_map(obj: Any, path: Path, key: str) -> dict[str, float | None]:
-    """A {name: number or null} mapping; NaN is kept as None (undefined)."""
-    _need(isinstance(obj, dict), path, f"'{key}' must be a mapping of name -> number")
-    out: dict[str, float | None] = {}
-    for name, value in obj.items():
-        if value is None:
-            out[str(name)] = None
-            continue
-        _need(isinstance(value, (int, float)) and not isinstance(value, bool), path,
-              f"'{key}.{name}' must be a number or null, got {value!r}")
-        out[str(name)] = None if math.isnan(value) else float(value)
-    return out
-
-
-def _first_line(text: Any) -> str:
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else ""
-
-
 def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
     """The trial's record from its metrics.json (missing when there is none)."""
     tdir = root / trial_id
@@ -142,28 +123,16 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
     if not path.exists():
         rec.error = "no metrics.json: the trial has not run (or not finished its first epoch)"
         return rec
-    data = read_json(path)
-    _need(isinstance(data, dict), path, "must be a JSON object")
-    status = data.get("status")
-    _need(isinstance(status, str) and status != "", path, "has no 'status'")
-    rec.status = status
-    if status == "failed":
-        rec.error = _first_line(data.get("error") or "") or "failed (no error message recorded)"
+    record = MetricsRecord.from_json(read_json(path), path)
+    rec.status = record.status
+    if record.status == FAILED:
+        rec.error = record.error or "failed (no error message recorded)"
         return rec
-    if status != "completed":
-        rec.error = f"not finished (status {status!r})"
+    if not record.completed:
+        rec.error = f"not finished (status {record.status!r})"
         return rec
-    _need("metrics" in data, path, "status is completed but it has no 'metrics'")
-    rec.metrics = _number_map(data["metrics"], path, "metrics")
-    curve = data.get("curve", [])
-    _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
-          "'curve' must be a list of per-epoch objects")
-    rec.curve = curve
-    for key in ("timings", "cost", "evaluation"):
-        value = data.get(key, {})
-        _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
-        setattr(rec, key, value)
-    rec.response_stats = _number_map(data.get("response_stats") or {}, path, "response_stats")
+    rec.metrics, rec.curve, rec.timings, rec.cost = record.metrics, record.curve, record.timings, record.cost
+    rec.response_stats, rec.evaluation = record.response_stats, record.evaluation
     return rec
 
 
@@ -204,7 +173,7 @@ def _load_reference(root: Path, name: str) -> Reference | None:
     size = data.get("input_size")
     evaluation = data.get("evaluation")
     return Reference(dataset=str(data.get("dataset", name)), kind=str(data.get("kind", "?")),
-                     split=str(data.get("split", "val")), metrics=_number_map(data["metrics"], path, "metrics"),
+                     split=str(data.get("split", "val")), metrics=number_map(data["metrics"], path, "metrics"),
                      input_size=tuple(int(v) for v in size) if isinstance(size, list) and all(
                          isinstance(v, int) for v in size) else (),
                      evaluation=evaluation if isinstance(evaluation, dict) else {})

@@ -1,8 +1,9 @@
 """The report's pages as plain data: one per study, the index, the cost page, Table 7.
 
 A study's trials are split by dataset (metrics differ between datasets); each dataset group gets
-its results table, the paper's numbers (full scale) or the not-comparable statement, Table 4's
-pivot, Table 7, the factorial analysis, the list of its trials and its figures.
+its results table, its sections (`harness/report/sections.py`: the table's own, such as Table 4's
+pivot and the factorial analysis, and every page's: the paper's numbers at full scale or the
+not-comparable statement, Table 7), the list of its trials and its figures.
 """
 from __future__ import annotations
 
@@ -12,28 +13,16 @@ from dataclasses import dataclass, field
 
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, FigureView, Format, TableView, percent_format, response_format
-from harness.report.factorial_view import analyse, factorial_tables
 from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
 from harness.report.notes import pckh_notes
-from harness.report.paper import is_full_scale
-from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
-from harness.report.response_tables import response_table
-from harness.report.rows import Row, group_rows, method_label, order_rows, short_label, value_label, varying_keys
+from harness.report.response_tables import TABLE7_TITLE, response_table
+from harness.report.rows import Row, group_rows, order_rows, varying_keys
+from harness.report.sections import BlockView, GroupInput, build_sections
 from harness.report.study_figures import (FigureWriter, curves_figure, map_figures, prototypes_figure,
                                           skeleton_figures)
-from harness.report.study_tables import study_table, table4_pivot, trials_table
-
-PAPER_TITLES = {
-    "table1": "Table 1: COCO",
-    "table2": "Table 2: MPII PCKh@0.5",
-    "table3": "Table 3: CrowdPose",
-    "table4": "Table 4: labelled fraction",
-    "table5": "Table 5: ablation of SPE, MS, RePPG, PDC",
-    "table6": "Table 6: encoder/decoder depth",
-    "factorial": "Factorial: SPE × MS × RePPG × PDC",
-    "datasets": "Datasets: baseline vs LOFR on each dataset",
-}
-TABLE7_TITLE = "Table 7: response statistics by joint group"
+from harness.report.study_tables import study_table, trials_table
+from harness.tables import table_for
+from harness.tables.labels import method_label, value_label
 
 
 def slug(name: str) -> str:
@@ -54,8 +43,7 @@ class GroupView:
     figures: list[FigureView]
     skeletons: list[tuple[str, list[FigureView]]]
     trials: TableView
-    factorial: list[TableView] = field(default_factory=list)
-    factorial_figure: FigureView | None = None
+    blocks: list[BlockView] = field(default_factory=list)  # headed sections (`harness/report/sections.py`)
 
 
 @dataclass
@@ -85,54 +73,21 @@ def _by_dataset(trials: list[TrialRecord]) -> list[list[TrialRecord]]:
 
 def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[TrialRecord], stem: str,
            writer: FigureWriter, cache: PerImageCache, fmt: Format, rfmt: Format, bootstrap_n: int) -> GroupView:
-    rows = order_rows(group_rows(trials), study.table)
+    table = table_for(study.table)
+    rows = order_rows(group_rows(trials), table)
     first = rows[0]
     name, kind = first.dataset_name, first.kind
     ref = folder.references.get(trials[0].reference_name)
-    table = study.table
-    st = study_table(table, rows, ref, fmt, cache, f"{PAPER_TITLES.get(table, study.title)} — {name}",
-                     bootstrap_n=bootstrap_n)
-    tables, notes = [st.view], []
-    if table == "table4" and st.primary:
-        tables.append(table4_pivot(rows, st.summaries, st.primary, fmt,
-                                   f"The paper's layout: {st.primary} by method and labelled fraction"))
-        # The same layout on the location metric where it differs (COCO's box PCK@0.1): at small
-        # scale AP is 0 everywhere and only this pivot shows what the labelled fraction changes.
-        if st.located and st.located != st.primary:
-            tables.append(table4_pivot(rows, st.summaries, st.located, fmt,
-                                       f"The same layout on {st.located}"))
-    notes.extend(pckh_notes(kind, trials))
-    if any(not is_full_scale(r.flat) for r in rows):
-        scale = first.flat.get("scale", folder.scale)
-        notes.append(NOT_COMPARABLE.format(scale=scale))
-    paper_view, paper_notes = comparison_table(table, rows, st.summaries, fmt)
-    if paper_view is not None:
-        paper_view.notes = paper_notes
-        tables.append(paper_view)
-    elif paper_notes and any(is_full_scale(r.flat) for r in rows):
-        notes.extend(paper_notes)
-    responses = response_table(rows, lambda r: short_label(r, table), rfmt,
-                               f"{TABLE7_TITLE} — {name}")
-    if responses is not None:
-        tables.append(responses)
+    st = study_table(table, rows, ref, fmt, cache, f"{table.title or study.title} — {name}", bootstrap_n=bootstrap_n)
+    more, notes, blocks = build_sections(GroupInput(table, rows, st, ref, cache, name, folder.scale, fmt, rfmt,
+                                                    writer, stem))
+    notes = pckh_notes(kind, trials) + notes
+    ref_value = ref.metrics.get(st.located) if ref and st.located else None
     group = GroupView(anchor=f"g{number}", heading=f"Dataset {name}",
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",
-                      tables=tables, notes=notes, figures=[], skeletons=[],
-                      trials=trials_table(rows, st.located, fmt, ref.metrics.get(st.located) if ref and st.located else None))
-    if table == "factorial" and st.primary:
-        result, problems = analyse(rows, st.primary)
-        if result is None:
-            group.notes.extend(f"Factorial analysis not possible: {p}." for p in problems)
-        else:
-            from harness.report.figures.effects import plot_effects
-
-            group.factorial = factorial_tables(result, st.primary, fmt)
-            src = writer.once(f"{stem}-effects.png",
-                              lambda p: plot_effects(result.main + result.interactions, st.primary, p))
-            if src:
-                group.factorial_figure = FigureView(src, "Main effects (blue) and two-way interactions (orange)"
-                                                         + (" with 95 % intervals." if result.df else "."))
+                      tables=[st.view] + more, notes=notes, figures=[], skeletons=[],
+                      trials=trials_table(rows, st.located, fmt, ref_value), blocks=blocks)
     figures = [curves_figure(writer, stem, rows, table, st.primary), prototypes_figure(writer, rows, table)]
     group.figures = [f for f in figures if f is not None] + map_figures(writer, stem, rows, table)
     group.skeletons = skeleton_figures(writer, rows, table)
@@ -146,7 +101,7 @@ def study_page(folder: ResultsFolder, study: StudyIndex, writer: FigureWriter, c
     page_slug = slug(study.name)
     groups = [_group(folder, study, i + 1, group, f"{page_slug}-g{i + 1}", writer, cache, fmt, rfmt, bootstrap_n)
               for i, group in enumerate(_by_dataset(trials))]
-    title = PAPER_TITLES.get(study.table, study.title)
+    title = table_for(study.table).title or study.title
     return StudyPage(filename=f"study-{page_slug}.html", name=study.name, title=title,
                      subtitle=f"study “{study.name}” of the matrix: {study.title}", table=study.table,
                      groups=groups, counts=_counts(trials))

@@ -6,41 +6,27 @@ page says why, and the mean-pose reference is the yardstick instead.
 """
 from __future__ import annotations
 
-from harness.data.specs import SPECS
 from harness.report.cells import Cell, Format, TableView
-from harness.report.paper import PaperTable, is_full_scale, load_paper_numbers, split_of
+from harness.report.paper import is_full_scale, split_of
 from harness.report.rows import Row, short_label
 from harness.report.stats import Summary
+from harness.tables import metric_name, paper_for
+from harness.tables.declaration import PRIMARY, Table
 
-PAPER_TABLE_BY_KIND = {"coco": "table5", "mpii": "table2", "crowdpose": "table3"}
 NOT_COMPARABLE = ("This is a {scale}-scale run (synthetic twins, tiny models, few epochs): its numbers are NOT "
                   "comparable with the paper's published ones, which are therefore not shown. The mean-pose "
                   "reference row (the training set's mean pose predicted in every crop) is the yardstick: a "
                   "model that does not beat it has not learned to localise.")
 
 
-def paper_table_for(table: str, kind: str) -> PaperTable | None:
-    numbers = load_paper_numbers()
-    if table in numbers and table != "table7":
-        return numbers[table]
-    key = PAPER_TABLE_BY_KIND.get(kind)
-    return numbers.get(key) if key else None
-
-
-def _metric(column_metric: str | None, kind: str) -> str | None:
-    if column_metric == "@primary":
-        return SPECS[kind].primary_metric if kind in SPECS else None
-    return column_metric
-
-
-def comparison_table(table: str, rows: list[Row], summaries: dict[tuple[int, str], Summary],
+def comparison_table(table: Table, rows: list[Row], summaries: dict[tuple[int, str], Summary],
                      fmt: Format) -> tuple[TableView | None, list[str]]:
     """(paper-vs-ours table or None, notes) for the full-scale rows of one dataset group."""
     full = [r for r in rows if is_full_scale(r.flat)]
     if not full:
         return None, []
     kind = rows[0].kind
-    paper = paper_table_for(table, kind)
+    paper = paper_for(table, kind)
     if paper is None:
         return None, ["The paper has no published numbers for this study."]
     matched = [(r, paper.find(r.flat)) for r in full]
@@ -51,10 +37,10 @@ def comparison_table(table: str, rows: list[Row], summaries: dict[tuple[int, str
         notes.append(f"Rows without a counterpart in the paper: {', '.join(unmatched)}.")
     if not matched:
         return None, notes
-    columns = [(c.label, _metric(c.metric, kind)) for c in paper.columns]
+    columns = [(c.header, metric_name(c.metric, kind)) for c in paper.columns]
     header = ["#", "row", "paper row", "this run's split"]
     for c, (label, metric) in zip(paper.columns, columns):
-        shown = metric if c.metric == "@primary" else label
+        shown = metric if c.metric == PRIMARY else label
         header += [f"{shown} paper", f"{shown} ours", "Δ"] if metric else [f"{shown} (paper only)"]
     body = []
     for row, prow in matched:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from harness.data.specs import SPECS
 from harness.report.cells import Cell, Format, TableView
-from harness.report.paper import is_full_scale, load_paper_numbers
+from harness.report.paper import is_full_scale
 from harness.report.rows import Row
 from harness.report.stats import summarize_rows
+from harness.tables import TABLE7
 
-PAPER_GROUP = {"Head": "Hea"}  # our group name -> the paper's column label where they differ
+TABLE7_TITLE = "Table 7: response statistics by joint group"
 
 
 def response_groups(kind: str, rows: list[Row]) -> list[str]:
@@ -28,7 +29,8 @@ def response_table(rows: list[Row], label_of, fmt: Format, caption: str) -> Tabl
         return None
     groups = response_groups(rows[0].kind, rows)
     summaries = summarize_rows(rows, groups, lambda t, g: t.response_stats.get(g))
-    paper = load_paper_numbers()["table7"]
+    paper = TABLE7
+    paper_label = {c.metric: c.header for c in paper.columns}  # our group -> the paper's column label
     body = []
     compared = False
     for row in rows:
@@ -38,7 +40,7 @@ def response_table(rows: list[Row], label_of, fmt: Format, caption: str) -> Tabl
         if prow is None:
             continue
         compared = True
-        values = [prow.values.get(PAPER_GROUP.get(g, g)) for g in groups]
+        values = [prow.values.get(paper_label.get(g, g)) for g in groups]
         body.append([Cell(f"paper: {prow.label}", cls="label paper")]
                     + [Cell("—" if v is None else f"{v:.2f}", cls="num paper") for v in values])
         deltas = []

@@ -18,6 +18,7 @@ from harness.data.specs import SPECS
 from harness.report.cells import FigureView
 from harness.report.loading import TrialRecord, load_arrays
 from harness.report.rows import Row, short_label
+from harness.tables.declaration import Table
 
 MAX_MAP_ROWS = 8
 MAX_MAP_SAMPLES = 3
@@ -70,7 +71,8 @@ def _skeleton(row: Row) -> tuple:
     return tuple(tuple(e) for e in row.flat.get("model.skeleton", ()))
 
 
-def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: str, primary: str | None) -> FigureView | None:
+def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: Table,
+                  primary: str | None) -> FigureView | None:
     from harness.report.figures.curves import plot_curves
 
     series = [(short_label(r, table), [t.curve for t in r.completed if t.curve]) for r in rows]
@@ -80,7 +82,7 @@ def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: str, 
                            "metric; mean over each row's completed seeds.") if src else None
 
 
-def prototypes_figure(writer: FigureWriter, rows: list[Row], table: str) -> FigureView | None:
+def prototypes_figure(writer: FigureWriter, rows: list[Row], table: Table) -> FigureView | None:
     from harness.report.figures.prototypes import plot_prototypes
 
     for row in sorted(rows, key=lambda r: -sum(r.switches())):
@@ -102,7 +104,7 @@ def _map_rows(rows: list[Row]) -> list[Row]:
     return (chosen or rows)[:MAX_MAP_ROWS]
 
 
-def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: str) -> list[FigureView]:
+def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: Table) -> list[FigureView]:
     from harness.report.figures.maps import plot_overlays
 
     picked = []
@@ -135,7 +137,7 @@ def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: str) ->
     return figures
 
 
-def skeleton_figures(writer: FigureWriter, rows: list[Row], table: str) -> list[tuple[str, list[FigureView]]]:
+def skeleton_figures(writer: FigureWriter, rows: list[Row], table: Table) -> list[tuple[str, list[FigureView]]]:
     """[(row label, [Fig. 8 of each of its trials])]."""
     from harness.report.figures.skeletons import plot_skeletons
 

@@ -1,8 +1,9 @@
 """A study's results table in the paper's layout, Table 4's pivot, and the list of its trials.
 
-Rows are the study's distinct configs (seed aside), in the matrix's order; the columns that name
-a row are the table's own (check marks for Table 5, D_En / D_De for Table 6, ...) plus any other
-setting that differs between rows, so that no two rows look alike. Every metric cell is mean ±
+Rows are the study's distinct configs (seed aside), in the table's order; the columns that name
+a row are the table's own (check marks for Table 5, D_En / D_De for Table 6, ...: its declaration
+in `harness/tables/`) plus any other setting that differs between rows, so that no two rows look
+alike; the metric columns are the table's on the row's dataset. Every metric cell is mean ±
 std over the completed seeds with n. The mean-pose reference of the dataset is the table's foot.
 """
 from __future__ import annotations
@@ -10,51 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from harness import tables
 from harness.data.specs import SPECS
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
-from harness.report.rows import (SWITCHES, Row, backbone_label, comparison_for, fraction_label, method_label,
-                                 reference_row, size_label, value_label, varying_keys)
+from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
-
-PCK = ("PCK@0.1", "PCK@0.1")  # box PCK, beyond the paper: informative where OKS AP is 0 (small crops)
-AP_AR = [("mAP", "AP"), ("mAR", "AR"), PCK]
-METRICS: dict[str, dict[str, list[tuple[str, str]]]] = {
-    "coco": {
-        "table1": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AP (M)", "AP (M)"), ("AP (L)", "AP (L)"),
-                   PCK],
-        "table4": [("AP", "AP"), PCK], "table5": AP_AR, "table6": AP_AR, "factorial": AP_AR,
-        "": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR"), PCK],
-    },
-    "crowdpose": {
-        "table3": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AP(E)", "AP(E)"), ("AP(M)", "AP(M)"),
-                   ("AP(H)", "AP(H)"), PCK],
-        "table4": [("AP", "AP"), PCK], "table5": AP_AR, "table6": AP_AR, "factorial": AP_AR,
-        "": [("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR"), PCK],
-    },
-    "mpii": {
-        "table2": [(g, g) for g in ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle")] + [("Mean", "Mean")],
-        "table4": [("PCKh", "Mean")],
-        "": [("PCKh Mean", "Mean"), ("PCKh@0.1", "Mean@0.1")],
-    },
-}
+from harness.tables.declaration import Table
+from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
 
 
-def metric_columns(kind: str, table: str, rows: list[Row]) -> list[tuple[str, str]]:
-    """[(header, metric name)] for a table of `kind`; every metric seen, for an unknown kind."""
-    if kind in METRICS:
-        by_table = METRICS[kind]
-        return by_table.get(table, by_table[""])
-    names = sorted({m for r in rows for t in r.completed for m in t.metrics})
-    return [(m, m) for m in names]
+def _seen(rows: list[Row]) -> list[str]:
+    """Every metric name of the rows' completed trials, sorted (the columns of an unknown dataset kind)."""
+    return sorted({m for r in rows for t in r.completed for m in t.metrics})
+
+
+def metric_columns(kind: str, table: Table, rows: list[Row]) -> list[tuple[str, str]]:
+    """[(header, metric name)] of `table` on a dataset of `kind`; every metric seen, for an unknown kind."""
+    columns = tables.metric_columns(table, kind)
+    return columns if columns is not None else [(m, m) for m in _seen(rows)]
 
 
 def primary_metric(kind: str, rows: list[Row]) -> str | None:
     if kind in SPECS:
         return SPECS[kind].primary_metric
-    cols = metric_columns(kind, "", rows)
-    return cols[0][1] if cols else None
+    seen = _seen(rows)
+    return seen[0] if seen else None
 
 
 def location_metric(kind: str, ref: Reference | None, rows: list[Row]) -> str | None:
@@ -66,27 +49,12 @@ def location_metric(kind: str, ref: Reference | None, rows: list[Row]) -> str | 
     return primary_metric(kind, rows)
 
 
-LabelFn = Callable[[dict], str]
-LABELS: dict[str, tuple[list[tuple[str, LabelFn]], tuple[str, ...]]] = {
-    # table: ([(header, label of a row's flat config)], the config keys those headers cover)
-    "table5": ([(n, (lambda k: lambda f: value_label(bool(f.get(k))))(k)) for k, n in
-                zip(SWITCHES, ("SPE", "MS", "RePPG", "PDC"))], SWITCHES),
-    "table6": ([("D_En", lambda f: str(f.get("model.enc_layers"))), ("D_De", lambda f: str(f.get("model.dec_layers")))],
-               ("model.enc_layers", "model.dec_layers")),
-    "table1": ([("Method", method_label), ("Backbone", backbone_label), ("Size", size_label)],
-               SWITCHES + ("model.backbone", "model.input_size")),
-    "table4": ([("Method", method_label), ("Backbone", backbone_label), ("Labelled", fraction_label)],
-               SWITCHES + ("model.backbone", "model.cls_losses", "supervision.regime", "supervision.fraction")),
-}
-LABELS["factorial"] = LABELS["table5"]
-METHOD_ONLY = ([("Method", method_label)], SWITCHES)
-
-
-def label_columns(table: str, rows: list[Row]) -> list[tuple[str, LabelFn]]:
+def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[dict], str]]]:
     """The table's own label columns, then one per other differing setting."""
-    own, covered = LABELS.get(table, METHOD_ONLY)
+    covered = table.label_keys
     extra = [k for k in varying_keys(rows) if k not in covered and k != "dataset.name"]
-    return list(own) + [(k, (lambda key: lambda f: value_label(f.get(key)))(k)) for k in extra]
+    return [(c.header, c.label) for c in table.labels] + [(k, (lambda key: lambda f: value_label(f.get(key)))(k))
+                                                          for k in extra]
 
 
 @dataclass
@@ -112,7 +80,7 @@ def _status(row: Row) -> tuple[str, str]:
     return " · ".join(parts), cls
 
 
-def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format, cache: PerImageCache,
+def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Format, cache: PerImageCache,
                 caption: str, bootstrap_n: int = 1000) -> StudyTable:
     kind = rows[0].kind
     labels = label_columns(table, rows)
@@ -122,7 +90,7 @@ def study_table(table: str, rows: list[Row], ref: Reference | None, fmt: Format,
     names = [m for _, m in metrics]
     names += [m for m in (primary, located) if m and m not in names]
     summaries = summarize_rows(rows, names)
-    comparison = comparison_for(table)
+    comparison = table.comparison
     deltas: dict[int, tuple[Row, Delta]] = {}
     if primary:
         for row in rows:

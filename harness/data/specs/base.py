@@ -32,6 +32,10 @@ class KeypointSpec:
         response_groups: Table 7's joint groups (Ear, Eye, Nose, Head, Sho, ...), only the
             groups the dataset has.
         pckh_groups: MPII's Table 2 groups (Head, Shoulder, ...), empty for other datasets.
+        table_columns: the metric columns (header, metric name) of a study table on this dataset
+            when the table declares none of its own for it (`harness/tables/`).
+        published_train_instances: training instances of the real dataset, for `harness plan`'s
+            estimate when the annotation file is not on disk.
         layout: the standard file layout under the dataset root (annotation files, image folders).
         upper_body: joints of the upper body for half-body augmentation (the rest is the lower
             body); empty where the paper does not use half-body augmentation.
@@ -47,6 +51,8 @@ class KeypointSpec:
     location_metric: str
     response_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     pckh_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    table_columns: tuple[tuple[str, str], ...] = ()
+    published_train_instances: int = 0
     layout: DatasetLayout | None = None
     upper_body: tuple[int, ...] = ()
 

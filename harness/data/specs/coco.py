@@ -28,6 +28,9 @@ COCO = KeypointSpec(
         "Sho": (5, 6), "Elb": (7, 8), "Wri": (9, 10), "Hip": (11, 12),
         "Kne": (13, 14), "Ank": (15, 16),
     },
+    table_columns=(("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR")),
+    # train2017's person instances with keypoints (the count that the top-down recipes train on).
+    published_train_instances=149_813,
     layout=DatasetLayout(
         train_ann="annotations/person_keypoints_train2017.json",
         val_ann="annotations/person_keypoints_val2017.json",

@@ -25,6 +25,9 @@ CROWDPOSE = KeypointSpec(
         "Head": (12,), "Sho": (0, 1), "Elb": (2, 3), "Wri": (4, 5),
         "Hip": (6, 7), "Kne": (8, 9), "Ank": (10, 11),
     },
+    table_columns=(("AP", "AP"), ("AP .5", "AP .5"), ("AP .75", "AP .75"), ("AR", "AR")),
+    # trainval: the paper's 80K instances x 12K/20K images (approx.).
+    published_train_instances=48_000,
     # mmpose's CrowdPose layout: trainval for training, the test split for evaluation.
     layout=DatasetLayout(
         train_ann="annotations/mmpose_crowdpose_trainval.json",

@@ -27,6 +27,9 @@ MPII = KeypointSpec(
         "Head": (9,), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
         "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
     },
+    table_columns=(("PCKh Mean", "Mean"), ("PCKh@0.1", "Mean@0.1")),
+    # the standard train split (person instances).
+    published_train_instances=22_246,
     # mmpose's MPII layout (json converted from the .mat release).
     layout=DatasetLayout(
         train_ann="annotations/mpii_train.json", val_ann="annotations/mpii_val.json",

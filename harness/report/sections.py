@@ -1,0 +1,135 @@
+"""The sections of a study page beyond its results table: a table's own, and those on every page.
+
+A section reads one dataset group of a study (`GroupInput`) and returns a `SectionView` (tables,
+banner notes, figures) or None. A section without a heading adds its tables under the results
+table; one with a heading is a block of its own after them. A table declaration names its own
+sections in `Table.sections` (keys of `SECTIONS`: Table 4's pivot, the factorial analysis);
+`EVERY_STUDY` lists the sections of every study page (the paper's numbers beside ours, Table 7's
+response statistics). Order: the sections without a heading, then the headed ones; in each, the
+table's own first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from harness.report.bootstrap import PerImageCache
+from harness.report.cells import FigureView, Format, TableView
+from harness.report.factorial_view import analyse, factorial_tables
+from harness.report.loading import Reference
+from harness.report.paper import is_full_scale
+from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
+from harness.report.response_tables import TABLE7_TITLE, response_table
+from harness.report.rows import Row, short_label
+from harness.report.study_figures import FigureWriter
+from harness.report.study_tables import StudyTable, table4_pivot
+from harness.tables.declaration import Table
+
+@dataclass
+class GroupInput:
+    """One dataset group of a study page, as every section reads it (what its results table had)."""
+
+    table: Table
+    rows: list[Row]
+    results: StudyTable
+    reference: Reference | None  # the dataset's mean-pose reference
+    cache: PerImageCache  # each trial's per-image results, for bootstrap intervals
+    dataset: str
+    scale: str
+    fmt: Format
+    rfmt: Format
+    writer: FigureWriter
+    stem: str  # the group's file-name stem for figures
+
+
+@dataclass
+class SectionView:
+    tables: list[TableView] = field(default_factory=list)
+    banners: list[str] = field(default_factory=list)
+    figures: list[FigureView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str  # "": its tables go under the results table
+    build: Callable[[GroupInput], SectionView | None]
+
+
+@dataclass
+class BlockView:
+    """A headed section as the page renders it."""
+
+    heading: str
+    tables: list[TableView]
+    figures: list[FigureView]
+
+
+def _pivot(g: GroupInput) -> SectionView | None:
+    st = g.results
+    if not st.primary:
+        return None
+    tables = [table4_pivot(g.rows, st.summaries, st.primary, g.fmt,
+                           f"The paper's layout: {st.primary} by method and labelled fraction")]
+    # The same layout on the location metric where it differs (COCO's box PCK@0.1): at small
+    # scale AP is 0 everywhere and only this pivot shows what the labelled fraction changes.
+    if st.located and st.located != st.primary:
+        tables.append(table4_pivot(g.rows, st.summaries, st.located, g.fmt, f"The same layout on {st.located}"))
+    return SectionView(tables)
+
+
+def _factorial(g: GroupInput) -> SectionView | None:
+    primary = g.results.primary
+    if not primary:
+        return None
+    result, problems = analyse(g.rows, primary)
+    if result is None:
+        return SectionView(banners=[f"Factorial analysis not possible: {p}." for p in problems])
+    from harness.report.figures.effects import plot_effects
+
+    src = g.writer.once(f"{g.stem}-effects.png",
+                        lambda p: plot_effects(result.main + result.interactions, primary, p))
+    caption = "Main effects (blue) and two-way interactions (orange)" + (" with 95 % intervals." if result.df else ".")
+    return SectionView(factorial_tables(result, primary, g.fmt), figures=[FigureView(src, caption)] if src else [])
+
+
+def _paper(g: GroupInput) -> SectionView:
+    """The paper's numbers beside the full-scale rows, or why they are not shown."""
+    banners, tables = [], []
+    if any(not is_full_scale(r.flat) for r in g.rows):
+        banners.append(NOT_COMPARABLE.format(scale=g.rows[0].flat.get("scale", g.scale)))
+    view, notes = comparison_table(g.table, g.rows, g.results.summaries, g.fmt)
+    if view is not None:
+        view.notes = notes
+        tables.append(view)
+    elif notes and any(is_full_scale(r.flat) for r in g.rows):
+        banners.extend(notes)
+    return SectionView(tables, banners)
+
+
+def _responses(g: GroupInput) -> SectionView | None:
+    view = response_table(g.rows, lambda r: short_label(r, g.table), g.rfmt, f"{TABLE7_TITLE} — {g.dataset}")
+    return None if view is None else SectionView([view])
+
+
+SECTIONS: dict[str, Section] = {
+    "labelled_fraction_pivot": Section("", _pivot),
+    "factorial_analysis": Section("Factorial analysis", _factorial),
+}
+EVERY_STUDY: tuple[Section, ...] = (Section("", _paper), Section("", _responses))
+
+
+def build_sections(g: GroupInput) -> tuple[list[TableView], list[str], list[BlockView]]:
+    """(tables under the results table, banner notes, headed blocks) of one dataset group."""
+    ordered = [SECTIONS[name] for name in g.table.sections] + list(EVERY_STUDY)
+    ordered = [s for s in ordered if not s.heading] + [s for s in ordered if s.heading]
+    tables, banners, blocks = [], [], []
+    for section in ordered:
+        view = section.build(g)
+        if view is None:
+            continue
+        banners += view.banners
+        if not section.heading:
+            tables += view.tables
+        elif view.tables or view.figures:
+            blocks.append(BlockView(section.heading, view.tables, view.figures))
+    return tables, banners, blocks

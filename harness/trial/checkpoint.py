@@ -1,0 +1,44 @@
+"""A trial's `checkpoint.pt`: the last finished epoch, written atomically, resumed from on restart."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from harness.atomic import atomic_write
+from harness.trial.setup import Trial
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def checkpoint_path(trial: Trial) -> Path:
+    return trial.out / CHECKPOINT
+
+
+def save_checkpoint(trial: Trial) -> None:
+    state = {
+        "epoch": trial.epoch, "model": trial.net.state_dict(), "optimizer": trial.optimizer.state_dict(),
+        "scheduler": trial.scheduler.state_dict(), "curve": json.dumps(trial.curve),
+        "train_s": trial.train_s, "train_images": trial.train_images,
+        "config_id": trial.cfg.trial_id(),
+    }
+    atomic_write(checkpoint_path(trial), lambda fh: torch.save(state, fh), mode="wb")
+
+
+def load_checkpoint(trial: Trial) -> bool:
+    """Restore the trial from its checkpoint; False when there is none."""
+    path = checkpoint_path(trial)
+    if not path.is_file():
+        return False
+    state = torch.load(path, map_location=trial.device, weights_only=True)
+    if state.get("config_id") != trial.cfg.trial_id():
+        raise RuntimeError(f"{path}: checkpoint belongs to another config")
+    trial.net.load_state_dict(state["model"])
+    trial.optimizer.load_state_dict(state["optimizer"])
+    trial.scheduler.load_state_dict(state["scheduler"])
+    trial.epoch = int(state["epoch"])
+    trial.curve = json.loads(state["curve"])
+    trial.train_s = float(state["train_s"])
+    trial.train_images = int(state["train_images"])
+    return True

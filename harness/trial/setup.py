@@ -1,0 +1,112 @@
+"""`Trial`: what one trial holds while it trains (data, network, criterion, optimiser, curve),
+and how it is set up: the regime's labels, the synthetic twin, the device, the seeds."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from harness.config import DatasetConfig, TrialConfig
+from harness.errors import UserError
+
+
+def regime_labels(cfg: TrialConfig) -> tuple[float, bool]:
+    """(fraction of instances with location labels, keep only those) for the regime."""
+    sup = cfg.supervision
+    if sup.regime == "location_free":
+        return 0.0, False
+    if sup.regime == "full":
+        return 1.0, False
+    if sup.regime == "semi":
+        return float(sup.fraction), False
+    return (1.0 if sup.fraction is None else float(sup.fraction)), True  # sup_only
+
+
+def resolve_dataset(ds: DatasetConfig, twin_cache: Path) -> DatasetConfig:
+    """A synthetic twin's paths, generated once and cached by its parameters."""
+    if not ds.synthetic:
+        return ds
+    from harness.data.synth import TwinParams, ensure_twin
+
+    paths = ensure_twin(TwinParams.of(ds), twin_cache)
+    return replace(ds, **paths)
+
+
+def pick_device(requested: str) -> torch.device:
+    """The GPU that Ray assigned to this trial (CUDA_VISIBLE_DEVICES is set by Ray), else CPU."""
+    if requested == "cpu":
+        return torch.device("cpu")
+    try:
+        import ray
+
+        assigned = ray.get_gpu_ids() if ray.is_initialized() else None
+    except Exception:  # noqa: BLE001 -- outside Ray (harness trial) there is no assignment
+        assigned = None
+    if assigned is not None and len(assigned) == 0:
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda", 0)
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7919) % 2**31
+
+
+class Trial:
+    """Everything one trial holds while it trains: model, criterion, optimiser, data, curve.
+
+    `net` is the bare network (evaluation, artifacts); `model` is what trains: the network, or
+    its DistributedDataParallel wrapper when `world` = (rank, size) has size > 1.
+    """
+
+    def __init__(self, cfg: TrialConfig, out_dir: Path, twin_cache: Path, device: torch.device,
+                 progress: Callable[[str], None] | None = None, world: tuple[int, int] = (0, 1)):
+        from harness.data import build_dataset
+        from models import CheckpointError, build_criterion, build_model, param_groups
+
+        self.cfg, self.out, self.device = cfg, out_dir, device
+        self.rank, self.world_size = world
+        self.progress = progress or (lambda msg: None)
+        s = cfg.schedule
+        self.dataset_cfg = resolve_dataset(cfg.dataset, twin_cache)
+        fraction, labelled_only = regime_labels(cfg)
+        seed_everything(cfg.seed)
+        self.train_set = build_dataset(
+            self.dataset_cfg, "train", cfg.model.input_size, augment=True, location_fraction=fraction,
+            labelled_only=labelled_only, seed=cfg.seed, max_instances=s.max_train_instances,
+            heatmap_sigma=cfg.model.heatmap_sigma)
+        self.val_set = build_dataset(
+            self.dataset_cfg, "val", cfg.model.input_size, augment=False, seed=0,
+            max_instances=s.max_val_instances, heatmap_sigma=cfg.model.heatmap_sigma)
+        self.spec = self.val_set.spec
+        torch.manual_seed(cfg.seed)
+        try:
+            self.net = build_model(cfg.model).to(device)
+        except CheckpointError as exc:  # a pretrained path the user must fix
+            raise UserError(str(exc)) from None
+        if device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.model: torch.nn.Module = self.net
+        if self.world_size > 1:
+            from harness.distributed import wrap_data_parallel
+
+            self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
+        self.criterion = build_criterion(cfg.model)
+        self.optimizer = torch.optim.Adam(param_groups(self.net, s.lr, s.transformer_lr_mult),
+                                          lr=s.lr, weight_decay=s.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(s.lr_steps), s.lr_gamma)
+        self.epoch = 0
+        self.curve: list[dict[str, Any]] = []
+        self.train_s = 0.0
+        self.train_images = 0

@@ -1,0 +1,257 @@
+"""The localisation ladder's figures computed another way on hand-made inputs: keypoint error
+categories (inversion, swap, good = PCK), read-outs of hand-set class maps, classification mAP
+against scikit-learn, and the ladder in a tiny trial's metrics.json."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data.specs import SPECS
+from harness.evaluation import evaluate, location_metrics
+from harness.evaluation.classification import classification_metrics
+from harness.evaluation.error_categories import CATEGORIES, MatchedJoints, categorise, summarise
+from harness.evaluation.evaluator import PCK_NAME
+from harness.trial.readouts import product, readout_maps
+from models.decode import decode_responses
+
+COCO = SPECS["coco"]
+L_WRIST, R_WRIST, NOSE = 9, 10, 0
+
+
+def _two_people() -> MatchedJoints:
+    """Two people side by side in one image; every joint labelled; box side 100 (t = 10 px)."""
+    k = 17
+    a = np.stack([np.arange(k) * 3.0, np.arange(k) * 5.0], axis=1) + [100.0, 50.0]
+    b = a + [60.0, 0.0]
+    a[L_WRIST], a[R_WRIST] = [100.0, 200.0], [160.0, 200.0]  # wrists 60 px apart
+    b[L_WRIST], b[R_WRIST] = [220.0, 200.0], [280.0, 200.0]
+    gt = np.stack([a, b])
+    on = np.ones((2, k), bool)
+    return MatchedJoints(gt=gt, labelled=on, visible=on.copy(), norm=np.array([100.0, 100.0]),
+                         image=np.array([7, 7]), pred=gt.copy())
+
+
+def test_error_categories_by_hand():
+    m = _two_people()
+    pred = m.gt.copy()
+    pred[0, L_WRIST] = m.gt[0, L_WRIST] + [3.0, 4.0]  # 5 px: good (t = 10)
+    pred[0, R_WRIST] = m.gt[0, L_WRIST] + [0.0, 2.0]  # on its own other-side joint: inversion
+    pred[0, NOSE] = m.gt[0, NOSE] + [0.0, 15.0]  # 15 px: jitter (<= 2t)
+    pred[1, L_WRIST] = m.gt[0, R_WRIST] + [1.0, 0.0]  # on the other person's other-side joint: swap
+    pred[1, R_WRIST] = m.gt[0, R_WRIST] + [0.0, 1.0]  # on the other person's same joint: swap
+    pred[1, NOSE] = [0.0, 0.0]  # nowhere near anything: miss
+    m.pred = pred
+    codes = categorise(m, 0.1, COCO.flip_pairs)
+    name = {i: c for i, c in enumerate(CATEGORIES)}
+    assert name[codes[0, L_WRIST]] == "good"
+    assert name[codes[0, R_WRIST]] == "inversion"
+    assert name[codes[0, NOSE]] == "jitter"
+    assert name[codes[1, L_WRIST]] == "swap" and name[codes[1, R_WRIST]] == "swap"
+    assert name[codes[1, NOSE]] == "miss"
+    # the nose has no other side: put it on the other person's nose -> swap, never inversion
+    m.pred[1, NOSE] = m.gt[0, NOSE]
+    assert name[categorise(m, 0.1, COCO.flip_pairs)[1, NOSE]] == "swap"
+    # alone in its image, the same prediction is a miss (no one to swap with)
+    m.image = np.array([7, 8])
+    assert name[categorise(m, 0.1, COCO.flip_pairs)[1, NOSE]] == "miss"
+
+
+def test_the_first_category_that_applies_wins_and_invisible_joints_are_not_counted():
+    m = _two_people()
+    m.gt[0, R_WRIST] = m.gt[0, L_WRIST] + [12.0, 0.0]  # the two wrists 12 px apart
+    m.pred = m.gt.copy()
+    m.pred[0, L_WRIST] = m.gt[0, L_WRIST] + [14.0, 0.0]  # 14 px from own (jitter), 2 px from partner
+    m.visible[1, :] = False
+    codes = categorise(m, 0.1, COCO.flip_pairs)
+    assert CATEGORIES[codes[0, L_WRIST]] == "jitter"  # jitter comes before inversion
+    assert (codes[1] == -1).all()
+    summary = summarise(codes, COCO.joints)
+    assert sum(summary["overall"].values()) == pytest.approx(1.0)
+    assert summary["overall"]["good"] == pytest.approx(16 / 17)
+    assert summary["joints"]["left_wrist"]["jitter"] == 1.0
+
+
+def _coco_file(tmp_path, people: list[np.ndarray], images: list[int]):
+    anns = []
+    for i, (kp, img) in enumerate(zip(people, images)):
+        x0, y0 = kp[:, 0].min(), kp[:, 1].min()
+        w, h = kp[:, 0].max() - x0, kp[:, 1].max() - y0
+        anns.append({"id": i + 1, "image_id": img, "category_id": 1, "iscrowd": 0, "area": float(w * h),
+                     "bbox": [float(x0), float(y0), float(w), float(h)], "num_keypoints": int((kp[:, 2] > 0).sum()),
+                     "keypoints": kp.ravel().tolist()})
+    doc = {"images": [{"id": i, "file_name": f"{i}.jpg", "height": 480, "width": 640} for i in sorted(set(images))],
+           "annotations": anns,
+           "categories": [{"id": 1, "name": "person", "keypoints": list(COCO.joints), "skeleton": []}]}
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_good_equals_box_pck_and_per_image_counts_add_up(tmp_path):
+    rng = np.random.default_rng(0)
+    people, images = [], []
+    for i in range(12):
+        kp = np.zeros((17, 3))
+        kp[:, 0] = rng.uniform(50, 550, 17)
+        kp[:, 1] = rng.uniform(50, 400, 17)
+        kp[:, 2] = rng.choice([0, 1, 2], 17, p=[0.2, 0.2, 0.6])
+        people.append(kp)
+        images.append(1 + i // 3)
+    ann = _coco_file(tmp_path, people, images)
+    preds = []
+    for kp, img in zip(people, images):
+        p = kp.copy()
+        p[:, :2] += rng.normal(0, 25, (17, 2))
+        p[:, 2] = 1.0
+        preds.append({"image_id": img, "category_id": 1, "keypoints": p.ravel().tolist(), "score": 0.9})
+    ev = evaluate("coco", ann, preds)
+    pck = ev.metrics[PCK_NAME]
+    assert 0.05 < pck < 0.95
+    assert ev.errors["overall"]["good"] == pytest.approx(pck, abs=1e-12)
+    assert sum(ev.errors["overall"].values()) == pytest.approx(1.0)
+    loc = location_metrics("coco", ann, preds)
+    assert loc.metrics == {PCK_NAME: pytest.approx(pck, abs=1e-12)}
+    per = ev.per_image
+    for key in ("image_ids", "loc_correct", "loc_visible"):
+        assert np.array_equal(loc.per_image[key], per[key])
+    assert per["loc_visible"].sum() == sum(int((kp[:, 2] > 0).sum()) for kp in people)
+    assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(pck, abs=1e-12)
+    # only two images: the counts restrict with them, as the metric does
+    only = evaluate("coco", ann, preds, image_ids=[1, 2])
+    assert only.metrics[PCK_NAME] == pytest.approx(
+        per["loc_correct"][:2].sum() / per["loc_visible"][:2].sum(), abs=1e-12)
+
+
+def test_a_hand_set_class_map_reads_out_at_its_peak_even_when_all_negative():
+    """Class maps on the stride-16 grid of a 64 x 48 crop (4 x 3 cells): the cams read-out on the
+    stride-4 response grid decodes at the peak's pixel, with or without a positive value."""
+    b, k = 1, 2
+    class_maps = torch.full((b, k, 4, 3), -3.0)
+    class_maps[0, 0, 2, 1] = 4.0  # pixel (16, 32)
+    class_maps[0, 1] -= 10.0
+    class_maps[0, 1, 1, 2] = -1.0  # all negative; peak at pixel (32, 16)
+    responses = torch.rand(b, k, 16, 12, generator=torch.Generator().manual_seed(0))
+    out = {"class_maps": class_maps, "responses": responses}
+    maps = readout_maps(out, None, [0, 1], cam_stride=16, width=48)
+    assert maps["cams"].shape == responses.shape
+    assert [int(i) for i in maps["cams"][0].flatten(1).argmax(dim=1)] == [8 * 12 + 4, 4 * 12 + 8]
+    kp = decode_responses(maps["cams"], (64, 48))
+    # at the peak's pixel, up to the decoder's quarter-cell shift (1 px on the stride-4 grid)
+    assert np.abs(kp[0, :, :2].numpy() - [[16.0, 32.0], [32.0, 16.0]]).max() <= 1.0
+
+
+
+def test_the_flip_test_brings_a_mirrored_map_back_onto_the_original_joint():
+    """Ground-truth heatmaps of a crop and of its mirror (joints x -> W - 1 - x, left/right
+    swapped, as the data layer flips): averaged by the flip test, they decode where the joints
+    are. Reversing the columns alone is 3 px off and moved the average 1.5 px."""
+    from harness.data.targets import gaussian_heatmaps
+
+    height, width = 64, 48
+    perm = COCO.flip_permutation()
+    rng = np.random.default_rng(2)
+    joints = np.zeros((17, 3))
+    joints[:, 0] = rng.uniform(6, width - 7, 17)
+    joints[:, 1] = rng.uniform(6, height - 7, 17)
+    joints[:, 2] = 2
+    mirrored = joints.copy()
+    mirrored[:, 0] = width - 1 - joints[:, 0]
+    mirrored = mirrored[perm]
+    on = np.ones(17, np.float32)
+    maps = torch.from_numpy(gaussian_heatmaps(joints, on, (height, width), 2.0))[None]
+    maps_m = torch.from_numpy(gaussian_heatmaps(mirrored, on, (height, width), 2.0))[None]
+    out = {"responses": maps, "class_maps": torch.zeros(1, 17, 4, 3)}
+    back = readout_maps(out, {"responses": maps_m, "class_maps": torch.zeros(1, 17, 4, 3)}, perm, 16, width)
+    alone = decode_responses(maps, (height, width))[0, :, :2].numpy()
+    both = decode_responses(back["responses"], (height, width))[0, :, :2].numpy()
+    assert np.abs(both - alone).max() <= 0.5  # the decoder's quarter-cell step is 1 px
+    plain = 0.5 * (maps + torch.flip(maps_m, dims=[3])[:, perm])  # reversing the columns only
+    off = decode_responses(plain, (height, width))[0, :, :2].numpy()
+    assert (alone[:, 0] - off[:, 0]).mean() > 0.9  # pulled to the left
+
+
+def test_product_is_max_normalised_responses_times_min_max_scaled_cams():
+    g = torch.Generator().manual_seed(1)
+    responses, cams = torch.rand(2, 3, 5, 4, generator=g), torch.randn(2, 3, 5, 4, generator=g)
+    got = product(responses, cams)
+    for i in range(2):
+        for j in range(3):
+            r, c = responses[i, j], cams[i, j]
+            want = (r / r.max()) * (c - c.min()) / (c.max() - c.min())
+            assert torch.allclose(got[i, j], want, atol=1e-6)
+    flat = product(responses, torch.ones(2, 3, 5, 4))
+    assert torch.equal(flat, torch.zeros_like(flat))  # a flat CAM localises nothing
+
+
+def test_classification_map_against_scikit_learn_and_chance_levels_by_hand():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(5)
+    n, k = 60, 6
+    labels = (rng.random((n, k)) < [0.2, 0.5, 0.8, 0.9, 1.0, 0.0]).astype(float)
+    probs = np.clip(labels * 0.3 + rng.random((n, k)) * 0.7, 0, 1)
+    got = classification_metrics(labels, probs)
+    scored = [0, 1, 2, 3]  # joints 4 (all visible) and 5 (never) have no precision-recall curve
+    assert got["joints_scored"] == 4
+    assert got["mAP"] == pytest.approx(average_precision_score(labels[:, scored], probs[:, scored], average="macro"))
+    assert got["chance_mAP"] == pytest.approx(labels[:, scored].mean())
+    assert got["accuracy"] == pytest.approx(((probs >= 0.5) == (labels > 0.5)).mean())
+    majority = [max(labels[:, j].mean(), 1 - labels[:, j].mean()) for j in range(k)]
+    assert got["chance_accuracy"] == pytest.approx(np.mean(majority))
+    assert got["gain"] == pytest.approx((got["mAP"] - got["chance_mAP"]) / (1 - got["chance_mAP"]))
+    # a perfect ranking has AP 1 and gain 1; a by-hand AP on a tiny case pins the definition
+    assert classification_metrics(labels[:, scored], labels[:, scored])["gain"] == pytest.approx(1.0)
+    tiny = classification_metrics(np.array([[1.0], [0.0], [1.0]]), np.array([[0.9], [0.8], [0.1]]))
+    assert tiny["mAP"] == pytest.approx((1 / 1 + 2 / 3) / 2)  # precision at each positive, averaged
+
+
+def test_every_trial_records_the_ladder(tmp_path, twin_cache):
+    from tiny import tiny_config
+
+    from harness.trial import run_trial
+
+    cfg = tiny_config("coco", epochs=2)
+    cfg.schedule.eval_every = 1
+    r = run_trial(cfg, tmp_path / "t", twin_cache=twin_cache)
+    saved = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert saved["classification"] == json.loads(json.dumps(r["classification"]))
+    assert set(saved["classification"]) == {"cnn", "encoder", "decoder"}
+    for head in saved["classification"].values():
+        assert set(head) == {"mAP", "accuracy", "chance_mAP", "chance_accuracy", "gain", "joints_scored"}
+        assert 0 <= head["chance_mAP"] <= 1 and 0 <= head["mAP"] <= 1
+    assert set(saved["readouts"]) == {"responses", "cams", "product"}
+    assert saved["readouts"]["responses"] == {PCK_NAME: saved["metrics"][PCK_NAME]}  # the paper's output
+    assert saved["errors"]["overall"]["good"] == pytest.approx(saved["metrics"][PCK_NAME], abs=1e-12)
+    assert sum(saved["errors"]["overall"].values()) == pytest.approx(1.0)
+    assert set(saved["errors"]["joints"]) == set(COCO.joints)
+    # both epochs were evaluated: the location metric and the ladder are in the curve
+    for row in saved["curve"]:
+        assert PCK_NAME in row["val"] and set(row["ladder"]["readouts"]) == {"responses", "cams", "product"}
+    assert saved["curve"][-1]["val"][PCK_NAME] == saved["metrics"][PCK_NAME]
+    per = np.load(tmp_path / "t" / "per_image.npz")
+    assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(saved["metrics"][PCK_NAME])
+    for name in ("cams", "product"):
+        counts = per[f"{name}_loc_correct"]
+        assert counts.sum() / per["loc_visible"].sum() == pytest.approx(saved["readouts"][name][PCK_NAME])
+
+
+def test_location_bootstrap_against_a_by_hand_resample():
+    from harness.evaluation.per_image import location_vs_reference
+
+    rng = np.random.default_rng(4)
+    n_img = 40
+    visible = rng.integers(0, 15, n_img)
+    seeds = np.stack([rng.binomial(visible, 0.6) for _ in range(3)])  # three seeds of one row
+    ref = rng.binomial(visible, 0.3)
+    point, lo, hi = location_vs_reference(seeds, ref, visible, n=1, seed=11)
+    assert point == pytest.approx(seeds.mean(axis=0).sum() / visible.sum() - ref.sum() / visible.sum())
+    idx = np.random.default_rng(11).integers(0, n_img, size=(1, n_img))[0]  # the one resample, by hand
+    by_hand = (seeds.mean(axis=0)[idx].sum() - ref[idx].sum()) / visible[idx].sum()
+    assert lo == pytest.approx(by_hand) and hi == pytest.approx(by_hand)
+    point, lo, hi = location_vs_reference(seeds, ref, visible, n=2000, seed=0)
+    assert lo < point < hi and lo > 0  # a row 30 points above the reference on 40 images
+    # the same row against itself: a zero difference on every resample
+    assert location_vs_reference(ref, ref, visible, n=200) == (0.0, 0.0, 0.0)
