@@ -52,7 +52,8 @@ def test_index_is_merged_over_only_runs_added_seeds_and_a_grown_matrix(tmp_path)
     index = merge_index(plan6, folder, {}, order)
     full, _ = _plan()
     assert list(index["studies"]) == ["table5", "table6"]
-    assert index["studies"] == {s: {"table": s, "title": s, "trials": ids} for s, ids in full.study_trials().items()}
+    assert index["studies"] == {s: {"table": s, "title": full.studies[s].title, "trials": ids}
+                                for s, ids in full.study_trials().items()}
     shared = [t.id for t in full.trials if t.studies == ["table5", "table6"]]
     assert len(shared) == 1 and index["trials"][shared[0]]["studies"] == ["table5", "table6"]
     assert json.loads((folder / "index.json").read_text()) == index
