@@ -1,11 +1,31 @@
-"""Atomic file writes: write to a temp file in the same folder, fsync, then `os.replace`."""
+"""Atomic file writes (a temp file in the same folder, fsync, then `os.replace`) and the lock
+that serialises read-modify-write of a shared file by several processes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock; the atomic rename alone keeps every file whole
+    fcntl = None
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file `path` (created if absent) for the block."""
+    with open(path, "a+") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> Path:

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a scale of the matrix file: full (the paper's settings on real data), synthetic "
                         "(synthetic twins, resnet18, <= 60 min on a 2-core CPU), smoke (tiny, minutes on "
                         "CPU), or any other scale the file defines (default: full)")
-    p.add_argument("--results", default="results", help="results root folder (default: results/)")
+    p.add_argument("--results", default="results",
+                   help="results root (default: results/); this run goes to <results>/<matrix>/<scale>/")
     p.add_argument("--address", default=None,
                    help="join an existing Ray cluster ('auto' or 'ray://host:port'); default: start a local Ray")
     p.add_argument("--gpus-per-trial", type=float, default=None,
@@ -55,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-failures", type=int, default=None, help="retries of a failing trial before it is recorded as failed")
     p.add_argument("--max-concurrent", type=int, default=None, help="at most this many trials at once (0 = no limit)")
     p.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. '0,1,2' (default: the matrix's)")
-    p.add_argument("--only", default=None, help="run only the trials of this study")
+    p.add_argument("--only", default=None,
+                   help="run only the trials of this study (index.json keeps what earlier runs recorded)")
     p.add_argument("--num-gpus", type=float, default=None,
                    help="logical GPUs for a local Ray (testing scheduling without CUDA)")
     p.add_argument("--device", choices=("auto", "cpu"), default=None,
@@ -68,12 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default="full", help="a scale defined in the matrix file (default: full)")
     p.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. '0,1,2'")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per trial")
+    p.add_argument("--results", default="results",
+                   help="results root whose finished trials' measured speeds the estimate uses (read only; "
+                        "default: results/)")
 
     p = sub.add_parser("report", help="render a results folder as HTML",
                        description="Read a results folder (no Ray, no training) and write index.html "
                                    "plus one page per study.")
-    p.add_argument("--results", default=None,
-                   help="results folder of one matrix (default: the only or newest folder under results/)")
+    p.add_argument("--results", default="results",
+                   help="the results root 'harness run --results' took (default: results/), holding one run "
+                        "folder <matrix>/<scale>/, or that run folder itself")
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
 
     p = sub.add_parser("evaluate", help="evaluate a results file with the dataset's evaluator",
@@ -82,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=("coco", "crowdpose", "mpii"), required=True)
     p.add_argument("--ann", required=True, help="ground-truth annotation file")
     p.add_argument("--pred", required=True, help="predictions (COCO results json, or the MPII list form)")
+    p.add_argument("--head-boxes", default=None,
+                   help="MPII: mpii_gt_val.mat, for the standard PCKh (without it, head sizes are estimated "
+                        "from the joints and the numbers are not comparable with published ones)")
 
     p = sub.add_parser("synth", help="write a synthetic twin of a dataset",
                        description="Write N training and M validation images with annotations in the "
@@ -112,7 +121,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([t.to_json(plan.resources) for t in plan.trials], indent=2))
     else:
-        print(plan_table(plan))
+        print(plan_table(plan, Path(args.results)))
     return 0
 
 
@@ -132,24 +141,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.report import build_report
 
-    results = Path(args.results) if args.results else _default_results()
-    index = build_report(results, Path(args.out))
+    from harness.layout import pick_run_dir
+
+    index = build_report(pick_run_dir(Path(args.results)), Path(args.out))
     print(f"report: {index}")
     return 0
-
-
-def _default_results() -> Path:
-    root = Path("results")
-    candidates = sorted((p for p in root.glob("*/index.json")), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        raise UserError(f"{root}: no results folder with an index.json (run 'harness run' first, or pass --results)")
-    return candidates[-1].parent
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from harness.evaluation import evaluate_command
 
-    print(json.dumps(evaluate_command(args.dataset, args.ann, args.pred)))
+    metrics = evaluate_command(args.dataset, args.ann, args.pred, args.head_boxes)
+    if args.dataset == "mpii" and args.head_boxes is None:
+        print("harness evaluate: note: PCKh head sizes estimated from the joints (not the standard MPII "
+              "evaluation; pass --head-boxes mpii_gt_val.mat)", file=sys.stderr)
+    print(json.dumps(metrics))
     return 0
 
 

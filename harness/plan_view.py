@@ -3,17 +3,20 @@
 Each study is listed with the report page that its table becomes (`harness/tables/`). The
 estimate is trials x epochs x training instances / throughput. Training instances come from
 the annotation file when it is on disk, else from the dataset's published size (its spec); throughput
-comes from the matrix's own finished trials (`cost.train_img_per_s` in their metrics.json, same
-model, input and device kind) when there are any, else from the model's GMACs at an assumed
-sustained rate. Every figure says which source it used.
+comes from finished trials under the results root (`cost.train_img_per_s` in their metrics.json,
+same device kind and model config: `harness/rates.py`) when there are any, else from the model's
+GMACs at an assumed sustained rate. Every figure says which source it used. Nothing is written
+into the project or the results folder (GMACs are cached in the user's cache folder).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from harness.config import to_dict
 from harness.data.specs import SPECS
 from harness.matrix import Plan, PlannedTrial
+from harness.rates import GmacsCache, measured_rates, rate_key
 from harness.tables import TABLES
 
 # Assumed sustained training rate when nothing was measured: 25 TFLOP/s on a GPU (bf16,
@@ -40,19 +43,6 @@ def _instances(t: PlannedTrial) -> tuple[int, str]:
     return (min(n, cap) if cap else n), src
 
 
-def _measured_rates(results_dir: Path) -> dict[str, float]:
-    rates: dict[str, float] = {}
-    for mfile in results_dir.glob("*/metrics.json"):
-        try:
-            m = json.loads(mfile.read_text())
-            model = m["config"]["model"]
-            key = json.dumps([model["backbone"], model["input_size"], m["cost"]["device"].split(":")[0]])
-            rates[key] = float(m["cost"]["train_img_per_s"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return rates
-
-
 def _studies(plan: Plan) -> list[str]:
     """One line a study: its table, trials and report page, with the columns that name its rows."""
     studies = plan.studies.values()
@@ -74,8 +64,8 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     lines.append(header)
     lines.append("-" * len(header))
     device = "gpu" if plan.resources.gpus_per_trial > 0 else "cpu"
-    rates = _measured_rates(results_root / plan.name)
-    _load_gmacs_cache(results_root)
+    rates = measured_rates(results_root)
+    gmacs = GmacsCache()
     total_img, measured_s, assumed_flop, sources = 0.0, 0.0, 0.0, set()
     missing = set()
     for t in plan.trials:
@@ -90,13 +80,13 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         sources.add(src)
         images = n * c.schedule.epochs
         total_img += images
-        key = json.dumps([m.backbone, list(m.input_size), "cuda" if device == "gpu" else "cpu"])
+        key = rate_key(to_dict(m), device)
         if key in rates:
             measured_s += images / rates[key]
         else:
-            assumed_flop += images * 3 * 2 * _gmacs(m) * 1e9
+            assumed_flop += images * 3 * 2 * gmacs.gmacs(m) * 1e9
         missing.update(t.missing_data)
-    _save_gmacs_cache(results_root)
+    gmacs.save()
     seconds = measured_s + assumed_flop / (ASSUMED_TFLOPS[device] * 1e12)
     slots = max(1.0, 1.0 / plan.resources.gpus_per_trial) if device == "gpu" else 1.0
     lines.append("")
@@ -111,35 +101,3 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         lines.append(f"missing data ({len(missing)} paths): " + ", ".join(sorted(missing)[:4])
                      + (" ..." if len(missing) > 4 else ""))
     return "\n".join(lines)
-
-
-_GMACS_CACHE: dict[str, float] = {}
-_GMACS_FILE = ".cache/gmacs.json"  # under the results root: counting a config takes ~1-3 s
-
-
-def _load_gmacs_cache(results_root: Path) -> None:
-    try:
-        _GMACS_CACHE.update(json.loads((results_root / _GMACS_FILE).read_text()))
-    except (OSError, ValueError):
-        pass
-
-
-def _save_gmacs_cache(results_root: Path) -> None:
-    from harness.atomic import write_json
-
-    try:
-        write_json(results_root / _GMACS_FILE, _GMACS_CACHE)
-    except OSError:
-        pass  # a read-only results root only costs the recount next time
-
-
-def _gmacs(model_cfg) -> float:
-    """GMACs of one forward pass, counted on the meta device (no memory, no compute)."""
-    from harness.cost import count_gmacs
-
-    from harness.config import to_dict
-
-    key = json.dumps({k: v for k, v in to_dict(model_cfg).items() if k != "pretrained"}, sort_keys=True)
-    if key not in _GMACS_CACHE:
-        _GMACS_CACHE[key] = count_gmacs(model_cfg, meta=True)
-    return _GMACS_CACHE[key]

@@ -16,6 +16,10 @@ This dataclass is the contract between the two (docs/architecture.md points here
   `classification`: {cnn, encoder, decoder: {mAP, accuracy, chance_mAP, chance_accuracy, gain,
   joints_scored}}; `readouts`: {responses, cams, product: {location metric: value}};
   `errors`: {"overall": {good, jitter, inversion, swap, miss: fraction}, "joints": {name: {...}}};
+- `evaluation`: how the metrics were computed where a dataset allows several ways: MPII's
+  `head_size_source`, "mat" (standard PCKh with mpii_gt_val.mat) or "joints" (head sizes
+  estimated from the joints); empty for COCO and CrowdPose;
+- `node` (the Ray node id that ran the trial, None outside Ray) and `host` (harness/placement.py);
 - `attempts` (1 + earlier failed attempts), `world_size` (data-parallel ranks);
 - failed records only: `error` (the exception's first line) and `traceback`.
 
@@ -51,6 +55,9 @@ class MetricsRecord:
     classification: dict[str, dict[str, Any]] = field(default_factory=dict)
     readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None
+    host: str | None = None
     attempts: int = 1
     world_size: int = 1
     error: str | None = None
@@ -77,6 +84,7 @@ class MetricsRecord:
             "timings": self.timings, "attempts": self.attempts, "world_size": self.world_size,
             "cost": self.cost, "response_stats": self.response_stats, "data": self.data,
             "classification": self.classification, "readouts": self.readouts, "errors": self.errors,
+            "evaluation": self.evaluation, "node": self.node, "host": self.host,
         }
 
     @classmethod
@@ -97,7 +105,7 @@ class MetricsRecord:
         _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
               "'curve' must be a list of per-epoch objects")
         maps = {}
-        for key in ("timings", "cost", "data", "classification", "errors"):
+        for key in ("timings", "cost", "data", "classification", "errors", "evaluation"):
             value = data.get(key, {})
             _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
             maps[key] = value
@@ -106,8 +114,10 @@ class MetricsRecord:
         _need(isinstance(readouts, dict) and all(isinstance(v, dict) for v in readouts.values()), path,
               "'readouts' must map each read-out to its metrics")
         readouts = {name: number_map(v, path, f"readouts.{name}") for name, v in readouts.items()}
+        node, host = data.get("node"), data.get("host")
         return cls(status=status, config=config, metrics=number_map(data["metrics"], path, "metrics"),
-                   readouts=readouts,
+                   readouts=readouts, node=node if isinstance(node, str) else None,
+                   host=host if isinstance(host, str) else None,
                    curve=curve, response_stats=number_map(data.get("response_stats") or {}, path, "response_stats"),
                    attempts=attempts, world_size=world if isinstance(world, int) else 1, **maps)
 

@@ -1,11 +1,16 @@
 """The mean-pose reference: predict the training set's mean keypoint positions in every crop.
 
-A model that does not beat it has not learned to localise. Written once per dataset and split as
-`references/<dataset name>.json` in the matrix's results folder, with its per-image arrays
-(`harness.evaluation.per_image`, the location metric's counts included) as `<dataset name>.npz`.
+A model that does not beat it has not learned to localise. Written once per run folder
+(`harness/layout.py`) and per everything that shapes it, as `references/<name>.json` with
+`<name> = reference_name(config)`: the dataset's name and a hash of its whole config (a twin's
+parameters, a real dataset's files), the input size, the validation cap and the reference's
+version. Trials that differ only in their model or schedule share one; index.json names each
+trial's. Its per-image arrays (`harness.evaluation.per_image`, the location metric's counts
+included) lie beside it as `<name>.npz`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,13 +18,22 @@ from typing import Any
 import numpy as np
 
 from harness.atomic import write_json
-from harness.config import DatasetConfig
+from harness.config import DatasetConfig, TrialConfig, to_dict
 from harness.evaluation.per_image import save_per_image
 
 
 # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose);
-# 3: per-image arrays (with the location metric's counts) kept beside it as <name>.npz
-REFERENCE_VERSION = 3
+# 3: per-image arrays (with the location metric's counts) kept beside it as <name>.npz;
+# 4: named by what shapes it (`reference_name`); MPII records its head size source
+REFERENCE_VERSION = 4
+
+
+def reference_name(cfg: TrialConfig) -> str:
+    """The file stem of the mean-pose reference that `cfg`'s trial is compared with."""
+    shape = {"version": REFERENCE_VERSION, "dataset": to_dict(cfg.dataset), "input_size": list(cfg.model.input_size),
+             "max_val_instances": cfg.schedule.max_val_instances}
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{cfg.dataset.name}-{digest}"
 
 
 def evaluated_image_ids(val: Any) -> list[int] | None:
@@ -58,14 +72,16 @@ def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
 
 def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: Path,
                     max_val_instances: int | None = None) -> dict[str, Any]:
-    """Evaluate the mean pose and write `path` atomically; reuse it when it is already there."""
+    """Evaluate the mean pose and write `path` atomically; reuse it when it is already there (its
+    name holds everything that shapes it: `reference_name`)."""
     from harness.evaluation import evaluate
 
     if path.is_file() and path.with_suffix(".npz").is_file():
         try:
             cached = json.loads(path.read_text())
             # reuse only a reference computed the same way (an older format is recomputed)
-            if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size):
+            if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size) \
+                    and cached.get("max_val_instances") == max_val_instances:
                 return cached
         except ValueError:
             pass
@@ -75,7 +91,8 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
-           "input_size": list(input_size), "val_instances": len(val), "metrics": ev.metrics}
+           "input_size": list(input_size), "max_val_instances": max_val_instances, "val_instances": len(val),
+           "evaluation": ev.details, "metrics": ev.metrics}
     # the per-image arrays beside it: the report's intervals of every row against the mean pose
     save_per_image(path.with_suffix(".npz"), ev.per_image)
     write_json(path, ref)

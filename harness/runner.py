@@ -2,7 +2,8 @@
 
 The results folder, not Ray's experiment state, is the source of truth: every run launches only
 the trials whose metrics.json is not `completed`, and each of them resumes from its own
-checkpoint. Ray Tune schedules them over the GPUs (fractions pack several trials on one GPU),
+checkpoint. A run's folder is `<results>/<matrix>/<scale>/` and its index.json is merged over
+partial runs (`harness/layout.py`). Ray Tune schedules them over the GPUs (fractions pack several trials on one GPU),
 over an existing cluster (`--address`), or on CPU; `FailureConfig(max_failures)` retries a failing
 trial, which is then recorded as failed while the rest of the matrix goes on. A trial that needs
 more than one GPU trains data-parallel through Ray Train's TorchTrainer.
@@ -15,14 +16,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.atomic import write_json
-from harness.config import TrialConfig
 from harness.errors import UserError
+from harness.layout import merge_index, run_dir, twin_cache_dir
 from harness.matrix import Plan, PlannedTrial, Resources, expand
 from harness.record import MetricsRecord
 from harness.progress import ProgressBoard
+from harness.reference import reference_name
+from harness.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
 
 
 @dataclass
@@ -69,105 +71,29 @@ def _resolve_resources(plan: Plan, opts: RunOptions) -> Resources:
     return r
 
 
-def write_index(plan: Plan, results_dir: Path) -> None:
-    """The matrix-level index: which trials belong to which study (read by the report)."""
-    index = {
-        "matrix": plan.name, "scale": plan.scale, "source": plan.source,
-        "studies": {name: {"table": s.table, "title": s.title, "trials": []} for name, s in plan.studies.items()},
-        "trials": {},
-    }
-    for t in plan.trials:
-        index["trials"][t.id] = {"studies": t.studies, "config": t.config.to_dict()}
-        for s in t.studies:
-            index["studies"][s]["trials"].append(t.id)
-    write_json(results_dir / "index.json", index)
-
-
 def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
     """Generate the synthetic twins and the mean-pose references before any trial starts."""
-    from harness.reference import write_reference
+    from harness.reference import reference_name, write_reference
     from harness.trial import resolve_dataset
 
-    seen: set[str] = set()
+    names = {t.id: reference_name(t.config) for t in plan.trials}
+    done: set[str] = set()
     for t in plan.trials:
-        ds = t.config.dataset
-        if ds.name in seen:
+        name = names[t.id]
+        if name in done:
             continue
-        seen.add(ds.name)
+        done.add(name)
+        ds = t.config.dataset
         if ds.synthetic:
             say(f"synthetic twin of {ds.kind}: {ds.synth_images} train / {ds.synth_val_images} val images")
         resolved = resolve_dataset(ds, twin_cache)
-        ref_path = results_dir / "references" / f"{ds.name}.json"
+        ref_path = results_dir / "references" / f"{name}.json"
         if not ref_path.is_file():
-            say(f"mean-pose reference for {ds.name}")
+            say(f"mean-pose reference for {ds.name} at {t.config.model.input_size[0]}x{t.config.model.input_size[1]}")
         write_reference(resolved, t.config.model.input_size, ref_path, t.config.schedule.max_val_instances)
 
 
-def _trial_payload(t: PlannedTrial, results_dir: Path, twin_cache: Path, device: str | None,
-                   cpus: float) -> dict[str, Any]:
-    config = t.config.to_dict()
-    if device:
-        config["device"] = device
-    return {"id": t.id, "config": config, "out": str(results_dir / t.id), "twin_cache": str(twin_cache),
-            "threads": max(1, int(cpus))}
-
-
-def tune_trainable(config: dict[str, Any]) -> None:
-    """Ray Tune function trainable: run one trial (single process) and report every epoch."""
-    import torch
-    from ray import tune
-
-    from harness.trial import run_trial
-
-    p = config["trial"]
-    torch.set_num_threads(p["threads"])
-    cfg = TrialConfig.from_dict(p["config"])
-    run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report)
-
-
-def ddp_tune_driver(config: dict[str, Any]) -> None:
-    """Ray Tune trial that trains one trial data-parallel through Ray Train's TorchTrainer."""
-    from ray import train
-    from ray.train.torch import TorchTrainer
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    p = config["trial"]
-    workers, gpus = p["workers"], p["gpus"]
-    per_worker = {"CPU": max(0.01, p["cpus"] / workers)}
-    if gpus > 0:
-        per_worker["GPU"] = gpus / workers
-    # CPU workers use gloo; fractional CPUs per worker so that 2 workers fit on a 2-core machine.
-    trainer = TorchTrainer(
-        ddp_train_loop, train_loop_config={"trial": p},
-        scaling_config=train.ScalingConfig(num_workers=workers, use_gpu=gpus > 0, resources_per_worker=per_worker),
-        run_config=train.RunConfig(name=f"train-{p['id']}", storage_path=p["storage"],
-                                   callbacks=[TuneReportCallback()]),
-    )
-    trainer.fit()
-
-
-def ddp_train_loop(config: dict[str, Any]) -> None:
-    """Ray Train worker loop: one trial trained data-parallel (rank 0 writes the artifacts)."""
-    import torch
-    from ray import train
-
-    from harness.trial import run_trial
-
-    p = config["trial"]
-    torch.set_num_threads(p["threads"])
-    ctx = train.get_context()
-    cfg = TrialConfig.from_dict(p["config"])
-    run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=train.report,
-              world=(ctx.get_world_rank(), ctx.get_world_size()))
-
-
-def _trial_name(trial) -> str:
-    """Name Ray's own trial folders by the harness's trial id (not by the whole config)."""
-    cfg = trial.config.get("trial") or trial.config.get("train_loop_config", {}).get("trial", {})
-    return str(cfg.get("id", trial.trial_id))
-
-
-def _init_ray(opts: RunOptions, results_dir: Path) -> None:
+def _init_ray(opts: RunOptions) -> None:
     import ray
 
     if ray.is_initialized():
@@ -176,8 +102,18 @@ def _init_ray(opts: RunOptions, results_dir: Path) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     if opts.address:
-        ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        from ray.exceptions import AuthenticationError
+
+        try:
+            ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        except (ConnectionError, AuthenticationError) as exc:
+            # A cluster started with token authentication (Ray >= 2.52; the default for new
+            # clusters from 2.59/2.61) refuses a driver without its token, as a ConnectionError.
+            raise UserError(
+                f"--address {opts.address}: cannot join the Ray cluster ({str(exc).splitlines()[0]}); if it "
+                "uses token authentication, set RAY_AUTH_MODE=token and give this machine the cluster's token "
+                "(~/.ray/auth_token, or RAY_AUTH_TOKEN_PATH); see README 'GPUs and clusters'") from None
     else:
         ray.init(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,
@@ -185,23 +121,21 @@ def _init_ray(opts: RunOptions, results_dir: Path) -> None:
 
 
 def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
+    """Run every trial of `matrix` at `opts.scale` that is not completed in its run folder
+    (`<results>/<matrix>/<scale>/`, harness/layout.py), and merge the run into its index.json."""
     t_start = time.perf_counter()
     plan = expand(matrix, opts.scale, opts.seeds)
+    study_order = list(plan.studies)
     if opts.only:
-        if opts.only not in plan.studies:
-            raise UserError(f"{matrix}: --only {opts.only}: no such study at scale {opts.scale} "
-                            f"(studies: {', '.join(plan.studies)})")
-        plan.trials = [t for t in plan.trials if opts.only in t.studies]
-        plan.studies = {opts.only: plan.studies[opts.only]}
+        plan = plan.only(opts.only)
     missing = sorted({p for t in plan.trials for p in t.missing_data})
     if missing:
         raise UserError(f"{matrix}: dataset path not found: {missing[0]}"
                         + (f" (and {len(missing) - 1} more; see 'harness plan')" if len(missing) > 1 else ""))
     resources = _resolve_resources(plan, opts)
-    results_dir = opts.results_root / plan.name
+    results_dir = run_dir(opts.results_root, plan.name, plan.scale)
     results_dir.mkdir(parents=True, exist_ok=True)
-    twin_cache = (opts.results_root / ".twins").resolve()
-    write_index(plan, results_dir)
+    twin_cache = twin_cache_dir(opts.results_root)
     board = ProgressBoard(plan, results_dir, quiet=opts.quiet)
     from harness.trial import is_completed
 
@@ -209,9 +143,10 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     already = len(plan.trials) - len(pending)
     board.say(f"{plan.name} at scale {plan.scale}: {len(plan.trials)} trials, {already} already completed, "
               f"{len(pending)} to run -> {results_dir}")
+    merge_index(plan, results_dir, {t.id: reference_name(t.config) for t in plan.trials}, study_order)
     if pending:
         prepare_data(plan, results_dir, twin_cache, board.say)
-        _init_ray(opts, results_dir)
+        _init_ray(opts)
         _run_tune(pending, resources, opts, results_dir.resolve(), twin_cache, board)
     completed = sum(is_completed(results_dir / t.id) for t in plan.trials)
     failed = len(plan.trials) - completed
@@ -238,7 +173,7 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         gpus = 0.0
     if gpus > cluster_gpus > 0:
         raise UserError(f"{gpus:g} GPUs per trial asked, the Ray cluster has {cluster_gpus:g}")
-    payloads = [_trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial) for t in pending]
+    payloads = [trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial) for t in pending]
     storage = results_dir / ".ray"
     run_config = tune.RunConfig(
         name="tune", storage_path=str(storage), verbose=0,
@@ -247,7 +182,7 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         callbacks=[board.tune_callback()],
     )
     tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=False,
-                                  trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
+                                  trial_name_creator=trial_name, trial_dirname_creator=trial_name)
     workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
     if workers > 1:
         for p in payloads:

@@ -69,6 +69,12 @@ class LOFRConfig:
         self.skeleton = tuple(tuple(int(v) for v in e) for e in self.skeleton)  # type: ignore[assignment]
         if len(self.input_size) != 2 or min(self.input_size) < 32 or any(v % 16 for v in self.input_size):
             raise ValueError(f"input_size must be (h, w), multiples of 16 and >= 32, got {self.input_size}")
+        for name in ("num_keypoints", "d_model", "nhead", "dim_feedforward", "spe_sigma", "heatmap_sigma"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0 or min(self.alpha, self.alpha1, self.alpha2, self.beta, self.mse_weight) < 0:
+            raise ValueError("dropout must be in [0, 1) and the loss weights (alpha, alpha1, alpha2, beta, "
+                             "mse_weight) >= 0")
         if self.d_model % self.nhead:
             raise ValueError(f"d_model {self.d_model} is not divisible by nhead {self.nhead}")
         if self.enc_layers < 0 or self.dec_layers < 1:

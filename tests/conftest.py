@@ -1,4 +1,5 @@
-"""Shared fixtures: the synthetic-twin cache and the sample-data folder (tiny configs: tests/tiny.py)."""
+"""Shared fixtures: the synthetic-twin cache, the real sample files (tests/data/samples, see
+tests/samples.py) and a private user cache folder (tiny configs: tests/tiny.py)."""
 from __future__ import annotations
 
 import os
@@ -6,13 +7,11 @@ from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples"
+from samples import SAMPLES
 
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"real sample data not found at {SAMPLES} (it lives beside the project in ../shared)")
     return SAMPLES
 
 
@@ -20,6 +19,14 @@ def samples() -> Path:
 def twin_cache(tmp_path_factory) -> Path:
     """One cache of synthetic twins for the whole test session."""
     return tmp_path_factory.mktemp("twins")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def user_cache(tmp_path_factory) -> Path:
+    """`harness plan`'s cache folder (normally under ~/.cache) kept inside the test session."""
+    path = tmp_path_factory.mktemp("user_cache")
+    os.environ["LOFR_HARNESS_CACHE"] = str(path)
+    return path
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def test_trial_command_runs_a_config_file(tmp_path, capsys, twin_cache):
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     saved = json.loads((tmp_path / "t" / "metrics.json").read_text())
     assert metrics == saved["metrics"] and "Mean" in metrics
+    assert saved["evaluation"] == {"head_size_source": "joints"}  # no mpii_gt_val.mat: estimated head sizes
     # a metrics.json is itself a valid trial config file (its config is used)
     assert main(["trial", str(tmp_path / "t" / "metrics.json"), "--out", str(tmp_path / "t")]) == 0
 

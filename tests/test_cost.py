@@ -122,3 +122,42 @@ def test_peak_memory_on_cpu_is_in_mib():
     assert peak >= rss_kib / 1024 - 4
     assert peak < 1024 * 1024  # and not in KiB or bytes
     del block
+
+
+def test_plan_estimates_from_measured_gpu_rates_of_the_same_model_config(tmp_path):
+    """A rate measured on "NVIDIA H100 ..." is used for a GPU plan, and only for the same model
+    config: the MS row is not estimated at the baseline's rate."""
+    import json
+    from pathlib import Path
+
+    from harness.matrix import expand
+    from harness.plan_view import plan_table
+
+    matrix = {
+        "name": "m", "datasets": {"coco": {"kind": "coco", "root": str(tmp_path / "nowhere")}},
+        "defaults": {"dataset": "coco", "model": {**TINY_MODEL, "input_size": [64, 48]},
+                     "schedule": {"epochs": 36, "lr_steps": [], "max_train_instances": 100_000}},
+        "resources": {"gpus_per_trial": 1},
+        "studies": {"table5": {"table": "table5", "rows": [{"model": {"multi_scale": False}},
+                                                            {"model": {"multi_scale": True}}]}},
+    }
+    plan = expand(Path("m.yaml"), "full", data=matrix)
+    base, ms = plan.trials
+    root = tmp_path / "results"
+
+    def measured(trial, rate):
+        folder = root / "m" / "full" / trial.id
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({
+            "status": "completed", "config": trial.config.to_dict(),
+            "cost": {"train_img_per_s": rate, "device": "NVIDIA H100 80GB HBM3"}}))
+
+    def estimate() -> str:
+        return plan_table(plan, root).splitlines()[-2]
+
+    assert "assumed 25 TFLOP/s per GPU" in estimate() and "measured" not in estimate()
+    measured(base, 1000.0)
+    assert "assumed" in estimate() and "and measured img/s" in estimate()  # the MS row is still assumed
+    measured(ms, 500.0)
+    # 100,000 instances x 36 epochs: 1 h at 1,000 img/s + 2 h at 500 img/s
+    assert "~ 3.0 GPU-hours (measured img/s of finished trials)" in estimate()

@@ -1,4 +1,4 @@
-"""Loaders, crops and labels on the real samples (../shared/data/samples) and on tiny twins.
+"""Loaders, crops and labels on the real samples (tests/data/samples) and on tiny twins.
 
 Properties checked: every annotated instance is read and its joints come back to the json's
 pixels through the crop and its inverse; cv2's warp agrees with our matrices; a flip mirrors the
@@ -21,12 +21,12 @@ import torch
 from harness.config import DatasetConfig
 from harness.data import DataSkipWarning, build_dataset, collate_eval, collate_train, mean_pose
 from harness.data.specs import SPECS
-from harness.data.synth import ensure_twin
+from harness.data.synth import TwinParams, ensure_twin
 from harness.data.targets import gaussian_heatmaps
 from harness.data.transforms import crop_to_image, flip_affine, get_affine, image_to_crop, warp_points
 from harness.errors import UserError
+from samples import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples"
 SAMPLE_FILES = {"coco": "coco/test_coco.json", "mpii": "mpii/test_mpii.json",
                 "crowdpose": "crowdpose/test_crowdpose.json"}
 SIZE = (256, 192)
@@ -34,8 +34,6 @@ SIZE = (256, 192)
 
 @pytest.fixture(scope="module")
 def sample_root() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"real sample data not found at {SAMPLES} (it lives beside the project in ../shared)")
     return SAMPLES
 
 
@@ -48,7 +46,7 @@ def sample_config(root: Path, kind: str) -> DatasetConfig:
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory) -> dict[str, DatasetConfig]:
     cache = tmp_path_factory.mktemp("data_twins")
-    return {kind: DatasetConfig(name=f"{kind}_synth", kind=kind, **ensure_twin(kind, cache, 12, 6, 0))
+    return {kind: DatasetConfig(name=f"{kind}_synth", kind=kind, **ensure_twin(TwinParams(kind, 12, 6, 0), cache))
             for kind in SPECS}
 
 
@@ -387,19 +385,34 @@ def test_missing_root_or_annotation_is_a_one_line_user_error(sample_root, tmp_pa
         build_dataset(cfg, "train", SIZE, augment=True)
 
 
-def test_mpii_head_boxes_without_scipy_fall_back_with_a_warning(sample_root, tmp_path):
-    try:
-        import scipy.io  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("scipy is installed: the .mat is read (not the fallback)")
+def test_mpii_head_boxes_are_read_from_the_mat_for_the_val_split(sample_root, tmp_path):
+    from harness.data.mpii_mat import MpiiGroundTruth
+    from mat_files import write_gt_mat
+
     cfg = sample_config(sample_root, "mpii")
-    (tmp_path / "gt.mat").write_bytes(b"MATLAB 5.0 MAT-file")
-    cfg.head_boxes = str(tmp_path / "gt.mat")
-    with pytest.warns(UserWarning, match="scipy is not installed"):
-        val = quiet_build(cfg, "val", SIZE, augment=False)
-    assert val.head_boxes is None
+    ann = json.loads((sample_root / SAMPLE_FILES["mpii"]).read_text())
+    gt = np.array([a["joints"] for a in ann], dtype=np.float64)
+    missing = np.array([a["joints_vis"] for a in ann]) == 0
+    boxes = np.tile([10.0, 20.0, 40.0, 60.0], (len(ann), 1))
+    cfg.head_boxes = str(write_gt_mat(tmp_path / "gt.mat", gt, missing, boxes))
+    val = quiet_build(cfg, "val", SIZE, augment=False)
+    assert isinstance(val.head_boxes, MpiiGroundTruth)
+    np.testing.assert_array_equal(val.head_boxes.head_boxes, boxes)
+    np.testing.assert_array_equal(val.head_boxes.joints, gt)
+    assert quiet_build(cfg, "train", SIZE, augment=True).head_boxes is None  # evaluation only
+    cfg.head_boxes = str(write_gt_mat(tmp_path / "short.mat", gt[:2], missing[:2], boxes[:2]))
+    with pytest.raises(UserError, match=r"short.mat: 2 head boxes for the 5 annotations"):
+        quiet_build(cfg, "val", SIZE, augment=False)
+
+
+def test_sample_files_are_part_of_the_repository():
+    """A fresh clone, with nothing beside it, has every sample file the tests read."""
+    root = Path(__file__).resolve().parents[1]
+    assert SAMPLES.is_relative_to(root) and (SAMPLES / "README.md").is_file()
+    for kind, rel in SAMPLE_FILES.items():
+        ann = json.loads((SAMPLES / rel).read_text())
+        names = ({a["image"] for a in ann} if kind == "mpii" else {i["file_name"] for i in ann["images"]})
+        assert names and all((SAMPLES / kind / n).is_file() for n in names), kind
 
 
 def test_to_tensor_is_imagenet_normalised_rgb():

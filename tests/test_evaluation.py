@@ -17,15 +17,14 @@ from harness.evaluation import evaluate, evaluate_command
 from harness.evaluation.coco import COCO_NAMES, CROWDPOSE_NAMES
 from harness.evaluation.evaluator import PCK_NAME
 from harness.evaluation.per_image import score_subset
+from mat_files import write_gt_mat
+from samples import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples"
 ANN = {"coco": "coco/test_coco.json", "crowdpose": "crowdpose/test_crowdpose.json", "mpii": "mpii/test_mpii.json"}
 
 
 @pytest.fixture(scope="module")
 def sample_dir() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip(f"real sample data not found at {SAMPLES} (it lives beside the project in ../shared)")
     return SAMPLES
 
 
@@ -189,6 +188,86 @@ def test_mpii_perturbed_equals_standard_arithmetic(sample_dir):
     assert res.metrics["Mean@0.1"] == pytest.approx(want01["Mean"], abs=1e-9)
     assert 0.0 < res.metrics["Mean@0.1"] < res.metrics["Mean"] < 1.0
     assert score_subset(res.per_image, np.arange(len(ann))) == pytest.approx(res.metrics["Mean"], abs=1e-9)
+
+
+# -- standard MPII PCKh: mpii_gt_val.mat -----------------------------------------------------------
+
+def _mat_case(sample_dir: Path, tmp_path: Path):
+    """The sample json, a .mat for it (its own head boxes; one joint the json labels is missing in
+    the .mat) and perturbed predictions."""
+    ann = json.loads((sample_dir / ANN["mpii"]).read_text())
+    gt = np.array([a["joints"] for a in ann], dtype=np.float64)
+    missing = np.array([a["joints_vis"] for a in ann]) == 0
+    missing[0, 0] = True  # the .mat's visibility is the one the standard evaluation counts
+    rng = np.random.default_rng(4)
+    centre = 0.5 * (gt[:, 8] + gt[:, 9])
+    half = rng.uniform(15.0, 40.0, size=(len(ann), 2))
+    boxes = np.concatenate([centre - half, centre + half], axis=1)
+    mat = write_gt_mat(tmp_path / "mpii_gt_val.mat", gt, missing, boxes)
+    pred = gt + rng.normal(0.0, 10.0, size=gt.shape)
+    preds = [{"index": i, "keypoints": np.concatenate([p, np.ones((16, 1))], 1).tolist()}
+             for i, p in enumerate(pred)]
+    return ann, gt, ~missing, boxes, mat, pred, preds
+
+
+def _by_hand_pckh(pred, gt, visible, boxes, thr):
+    """Standard PCKh, written out: head size 0.6 x the box diagonal; Mean without pelvis and thorax."""
+    size = 0.6 * np.hypot(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    hit = (np.linalg.norm(pred - gt, axis=2) <= thr * size[:, None]) & visible
+    keep = [j for j in range(16) if j not in (6, 7)]
+    out = {"Mean": hit[:, keep].sum() / visible[:, keep].sum()}
+    per_joint = hit.sum(0) / np.maximum(visible.sum(0), 1)
+    for name, joints in SPECS["mpii"].pckh_groups.items():
+        out[name] = float(np.mean(per_joint[list(joints)]))
+    return out
+
+
+def test_mpii_pckh_with_the_standard_mat_equals_a_by_hand_computation(sample_dir, tmp_path):
+    ann, gt, visible, boxes, mat, pred, preds = _mat_case(sample_dir, tmp_path)
+    res = evaluate("mpii", sample_dir / ANN["mpii"], preds, head_boxes=mat)
+    assert res.details == {"head_size_source": "mat"}
+    want05 = _by_hand_pckh(pred, gt, visible, boxes, 0.5)
+    for name, value in want05.items():
+        assert res.metrics[name] == pytest.approx(value, abs=1e-12), name
+    assert res.metrics["Mean@0.1"] == pytest.approx(_by_hand_pckh(pred, gt, visible, boxes, 0.1)["Mean"], abs=1e-12)
+    assert res.per_image["visible"].sum() == visible.sum()  # the .mat's jnt_missing, not joints_vis
+    # without the .mat the head sizes are estimated from the joints: other numbers, and said so
+    est = evaluate("mpii", sample_dir / ANN["mpii"], preds)
+    assert est.details == {"head_size_source": "joints"} and est.metrics["Mean"] != res.metrics["Mean"]
+
+
+def test_evaluate_command_takes_head_boxes(sample_dir, tmp_path, capsys):
+    from harness.cli import main
+
+    ann, gt, visible, boxes, mat, pred, preds = _mat_case(sample_dir, tmp_path)
+    pred_file = tmp_path / "pred.json"
+    pred_file.write_text(json.dumps(preds))
+    args = ["evaluate", "--dataset", "mpii", "--ann", str(sample_dir / ANN["mpii"]), "--pred", str(pred_file)]
+    assert main(args + ["--head-boxes", str(mat)]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["Mean"] == pytest.approx(_by_hand_pckh(pred, gt, visible, boxes, 0.5)["Mean"])
+    assert out.err == ""
+    assert main(args) == 0
+    assert "not the standard MPII evaluation" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "coco", "--ann", str(sample_dir / ANN["coco"]), "--pred", str(pred_file),
+                 "--head-boxes", str(mat)]) == 2
+
+
+def test_a_mat_of_other_annotations_is_a_one_line_error(sample_dir, tmp_path):
+    from scipy.io import savemat
+
+    ann, gt, visible, boxes, mat, pred, preds = _mat_case(sample_dir, tmp_path)
+    reordered = write_gt_mat(tmp_path / "reordered.mat", gt[::-1], ~visible[::-1], boxes[::-1])
+    fewer = write_gt_mat(tmp_path / "fewer.mat", gt[:3], ~visible[:3], boxes[:3])
+    savemat(str(tmp_path / "nokeys.mat"), {"headboxes_src": boxes.reshape(-1, 2, 2).transpose(1, 2, 0)})
+    (tmp_path / "garbage.mat").write_bytes(b"MATLAB 5.0 MAT-file, not really")
+    for path, needle in ((reordered, "do not describe the same annotations"), (fewer, "3 head boxes"),
+                         (tmp_path / "nokeys.mat", "lacks dataset_joints"), (tmp_path / "garbage.mat", ".mat"),
+                         (tmp_path / "none.mat", "not found")):
+        with pytest.raises(UserError) as info:
+            evaluate("mpii", sample_dir / ANN["mpii"], preds, head_boxes=path)
+        msg = str(info.value)
+        assert msg.startswith(f"{path}: ") and needle in msg and "\n" not in msg, msg
 
 
 def test_bbox_in_results_changes_nothing(sample_dir):

@@ -130,17 +130,24 @@ def test_pckh_head_boxes_override_and_missing_head():
 
 
 def test_pckh_with_given_head_boxes(tmp_path):
+    from harness.data.mpii_mat import MpiiGroundTruth
+
     gt = np.zeros((16, 2))
     gt[:, 0] = np.arange(16) * 20.0
     path = _mpii_file(tmp_path, [gt], [[1] * 16])
     pred = gt.copy()
     pred[:, 1] += 14.0  # 14 px off: head size 0.6 * 50 = 30 -> 0.467 (correct); derived size -> NaN
+
+    def mat(boxes):
+        return MpiiGroundTruth("gt.mat", np.array(boxes, float), np.repeat(gt[None], len(boxes), 0),
+                               np.ones((len(boxes), 16), bool))
+
     preds = [{"index": 0, "keypoints": np.c_[pred, np.ones(16)].tolist()}]
-    assert evaluate("mpii", path, preds, head_boxes=np.array([[0, 0, 30, 40]])).metrics["Mean"] == 1.0
-    smaller = evaluate("mpii", path, preds, head_boxes=np.array([[0, 0, 15, 20]])).metrics  # size 15
+    assert evaluate("mpii", path, preds, head_boxes=mat([[0, 0, 30, 40]])).metrics["Mean"] == 1.0
+    smaller = evaluate("mpii", path, preds, head_boxes=mat([[0, 0, 15, 20]])).metrics  # size 15
     assert smaller["Mean"] == 0.0
-    with pytest.raises(UserError, match="head boxes"):
-        evaluate("mpii", path, preds, head_boxes=np.zeros((2, 4)))
+    with pytest.raises(UserError, match="2 head boxes for the 1 annotations"):
+        evaluate("mpii", path, preds, head_boxes=mat([[0, 0, 30, 40]] * 2))
 
 
 # -- response statistics ----------------------------------------------------------------------------

@@ -207,6 +207,30 @@ MUTATIONS = [
     ("row d_model indivisible", lambda d: _set(d, ROW, [{"model": {"d_model": 30, "nhead": 8}}]), "nhead"),
     ("name with slash", lambda d: _set(d, "name", "a/b"), "name"),
     ("row seed string", lambda d: _set(d, ROW, [{"seed": "zero"}]), "seed"),
+    # ranges (issue 13 item 9)
+    ("row epochs negative", lambda d: _set(d, ROW, [{"schedule": {"epochs": -1}}]), "epochs"),
+    ("row epochs zero", lambda d: _set(d, ROW, [{"schedule": {"epochs": 0}}]), "epochs"),
+    ("row batch size zero", lambda d: _set(d, ROW, [{"schedule": {"batch_size": 0}}]), "batch_size"),
+    ("row lr zero", lambda d: _set(d, ROW, [{"schedule": {"lr": 0}}]), "lr"),
+    ("row lr negative", lambda d: _set(d, ROW, [{"schedule": {"lr": -0.1}}]), "lr"),
+    ("row lr step zero", lambda d: _set(d, ROW, [{"schedule": {"lr_steps": [0]}}]), "lr_steps"),
+    ("row max val zero", lambda d: _set(d, ROW, [{"schedule": {"max_val_instances": 0}}]), "max_val_instances"),
+    ("row weight decay negative", lambda d: _set(d, ROW, [{"schedule": {"weight_decay": -1}}]), "weight_decay"),
+    ("row fraction zero", lambda d: _set(d, ROW, [{"supervision": {"regime": "sup_only", "fraction": 0}}]), "fraction"),
+    ("row nhead zero", lambda d: _set(d, ROW, [{"model": {"nhead": 0}}]), "nhead"),
+    ("row dropout one", lambda d: _set(d, ROW, [{"model": {"dropout": 1.0}}]), "dropout"),
+    ("row device gpu", lambda d: _set(d, ROW, [{"device": "gpu0"}]), "device"),
+    ("dataset twin size negative", lambda d: _set(d, ROW, [{"dataset": "coco"}]) | {"datasets": {
+        "coco": {**d["datasets"]["coco"], "overrides": {"schedule": {"batch_size": -4}}}}}, "batch_size"),
+    ("grid value out of range", lambda d: _set(d, "studies.table5.grid", {"schedule.epochs": [1, -2]}), "epochs"),
+    ("scale twin unknown kind", lambda d: _set(d, "scales.full", {"twin_images": {"cocoo": 8}}), "cocoo"),
+    ("scale name with slash", lambda d: _set(d, "scales", {"full": {}, "a/b": {}}), "a/b"),
+    ("where unknown key", lambda d: _set(d, "scales.full",
+                                         {"studies": {"table5": {"where": {"model.backbonee": "resnet18"}}}}), "backbonee"),
+    ("where wrong type", lambda d: _set(d, "scales.full",
+                                        {"studies": {"table5": {"where": {"supervision.fraction": "ten"}}}}), "fraction"),
+    ("where unknown dataset", lambda d: _set(d, "scales.full",
+                                             {"studies": {"table5": {"where": {"dataset": "h36m"}}}}), "h36m"),
 ]
 
 RAW = [
@@ -243,6 +267,42 @@ def test_unparsable_matrix_one_line_exit_2(tmp_path, capsys, label, text, needle
     path.write_text(text)
     code, err = _run_cli(["plan", str(path)], capsys)
     assert code == 2 and len(err) == 1 and str(path) in err[0] and needle in err[0], err
+
+
+# Every value is checked whichever scale is chosen: each of these is invalid only in a part of
+# the file that the smoke scale replaces or does not run.
+SCALE_HIDDEN = [
+    ("default overridden by the scale", lambda d: _set(_set(d, "defaults.schedule", {"epochs": -1}),
+                                                       "scales.smoke.override", {"schedule": {"epochs": 1}}),
+     "defaults.schedule.epochs"),
+    ("invalid default batch size", lambda d: _set(_set(d, "defaults.schedule", {"batch_size": 0}),
+                                                  "scales.smoke.override", {"schedule": {"batch_size": 4}}),
+     "defaults.schedule.batch_size"),
+    ("another scale's override", lambda d: _set(d, "scales.full", {"override": {"schedule": {"lr": -1}}}),
+     "scales.full.override.schedule.lr"),
+    ("a combination only the full scale runs", lambda d: _set(d, "scales.full", {"override": {
+        "supervision": {"regime": "semi"}}}), "at scale full"),
+]
+
+
+@pytest.mark.parametrize("label,mutate,needle", SCALE_HIDDEN, ids=[m[0] for m in SCALE_HIDDEN])
+def test_every_value_is_checked_whichever_scale_is_chosen(tmp_path, capsys, label, mutate, needle):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(mutate(BASE), sort_keys=False))
+    for cmd in (["plan", str(path), "--scale", "smoke"],
+                ["run", str(path), "--scale", "smoke", "--results", str(tmp_path / "r")]):
+        code, err = _run_cli(cmd, capsys)
+        assert code == 2 and len(err) == 1 and str(path) in err[0] and needle in err[0], (label, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_where_selects_on_the_resolved_config():
+    """A `where` value equal to a default (not written in the row) selects the row."""
+    data = _set(BASE, "studies.table5.rows", [{"model": {"spe": False}}, {"model": {"spe": True}}])
+    data = _set(data, "scales.smoke.studies", {"table5": {"where": {"model.spe": True, "schedule.epochs": 210,
+                                                                     "dataset": "coco"}}})
+    plan = expand(Path("x.yaml"), "smoke", data=data)
+    assert [t.config.model.spe for t in plan.trials] == [True]
 
 
 def test_there_are_at_least_50_malformed_cases():

@@ -18,7 +18,8 @@ def _completed() -> MetricsRecord:
         response_stats={"Head": 0.5, "Ank": None}, data={"train_instances": 24, "val_instances": 8},
         classification={"cnn": {"mAP": 0.9, "chance_mAP": 0.75, "joints_scored": 17}},
         readouts={"responses": {"PCK@0.1": 0.25}, "cams": {"PCK@0.1": None}},
-        errors={"overall": {"good": 0.25, "miss": 0.75}}, attempts=2, world_size=1)
+        errors={"overall": {"good": 0.25, "miss": 0.75}}, evaluation={"head_size_source": "mat"},
+        node="9eaec29ef6437aaf", host="lab-gpu-2", attempts=2, world_size=1)
 
 
 def test_completed_record_round_trips_through_json():
@@ -26,7 +27,8 @@ def test_completed_record_round_trips_through_json():
     text = json.dumps(rec.to_json())
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
-                                     "cost", "response_stats", "data", "classification", "readouts", "errors"}
+                                     "cost", "response_stats", "data", "classification", "readouts", "errors",
+                                     "evaluation", "node", "host"}
 
 
 def test_failed_record_keeps_only_why_it_failed():
@@ -50,6 +52,7 @@ def test_nan_metrics_read_as_undefined_and_unknown_keys_are_ignored():
     (lambda d: d.pop("metrics"), "has no 'metrics'"),
     (lambda d: d.update(curve={"epoch": 1}), "'curve' must be a list"),
     (lambda d: d.update(cost=[1, 2]), "'cost' must be a mapping"),
+    (lambda d: d.update(evaluation="mat"), "'evaluation' must be a mapping"),
     (lambda d: d["metrics"].update(AP="high"), "'metrics.AP' must be a number or null"),
     (lambda d: d.update(readouts={"cams": 0.3}), "'readouts' must map each read-out"),
     (lambda d: d["readouts"].update(cams={"PCK@0.1": "x"}), "'readouts.cams.PCK@0.1' must be a number"),

@@ -18,7 +18,6 @@ from harness.evaluation.per_image import load_per_image, paired_bootstrap
 from harness.report import build_report
 from harness.report.bootstrap import seed_paired_bootstrap
 from harness.report.factorial import CELLS, factorial_effects
-from harness.report.student_t import t_quantile_975
 
 
 class Page(HTMLParser):
@@ -220,8 +219,8 @@ def test_factorial_effects_recovered_by_hand():
     d = 0.01
     r2 = factorial_effects({c: [v[0] + d, v[0] - d] for c, v in cells.items()})
     spe = r2.main[0]
-    half = t_quantile_975(16) * d * np.sqrt(2) / (2 * np.sqrt(2))
-    assert spe.estimate == pytest.approx(0.1) and spe.hi - spe.estimate == pytest.approx(half)
+    half = 2.1199 * d * np.sqrt(2) / (2 * np.sqrt(2))  # t(0.975, 16) from a printed t table
+    assert spe.estimate == pytest.approx(0.1) and spe.hi - spe.estimate == pytest.approx(half, rel=1e-4)
     with pytest.raises(ValueError):
         factorial_effects({c: v for c, v in cells.items() if c != CELLS[0]})
 
@@ -235,11 +234,6 @@ def test_factorial_page_shows_effects(built):
     inter = {r[0]: r for r in page.table("Two-way interactions")["body"]}
     assert inter["RePPG × PDC"][1].startswith("+2.50 [")
     assert inter["RePPG × PDC"][3].startswith("+5.00 [")  # RePPG's effect with PDC on
-
-
-def test_student_t_quantiles():
-    for df, q in ((1, 12.7062), (2, 4.3027), (5, 2.5706), (16, 2.1199), (30, 2.0423)):
-        assert t_quantile_975(df) == pytest.approx(q, abs=1e-4)
 
 
 def test_full_scale_sets_the_paper_beside_with_split_marked(tmp_path):
@@ -333,12 +327,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_report_of_the_real_smoke_matrix_index(tmp_path):
     """The configs of run_matrix.yaml at smoke scale (metrics made up): every study renders, links resolve."""
+    from harness.layout import merge_index
     from harness.matrix import expand
-    from harness.runner import write_index
 
     plan = expand(REPO / "run_matrix.yaml", scale="smoke")
     results = tmp_path / "results"
-    write_index(plan, results)
+    merge_index(plan, results, {}, list(plan.studies))
     for i, t in enumerate(plan.trials):
         if i == 0:
             continue  # missing
@@ -396,3 +390,20 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     assert all("no CI" in line[5].sub for line in trials.body)
     old = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0})  # a reference from before PCK@0.1
     assert study_table(TABLES["table5"], rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}
+
+
+def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):
+    """PCKh with head sizes estimated from the joints (or not recorded) is marked on the study page
+    and on the index; once every trial and reference used mpii_gt_val.mat the mark is gone."""
+    results = make_results(tmp_path / "results")
+    build_report(results, tmp_path / "out")
+    pages = _pages(tmp_path / "out")
+    assert "Non-standard PCKh" in (tmp_path / "out" / "study-table5.html").read_text()
+    assert "Non-standard PCKh" in (tmp_path / "out" / "index.html").read_text()
+    for path in [*results.glob("*/metrics.json"), *results.glob("references/*.json")]:
+        data = json.loads(path.read_text())
+        data["evaluation"] = {"head_size_source": "mat"}
+        path.write_text(json.dumps(data))
+    build_report(results, tmp_path / "standard")
+    assert not any("Non-standard PCKh" in p.read_text() for p in (tmp_path / "standard").glob("*.html"))
+    assert len(_pages(tmp_path / "standard")) == len(pages)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -66,7 +67,7 @@ def test_kill9_then_rerun_redoes_nothing_finished(tmp_path):
     try:
         deadline = time.time() + 240
         while time.time() < deadline:
-            done = [k for k, m in _metrics(results / "m").items() if m.get("status") == "completed"]
+            done = [k for k, m in _metrics(results / "m" / "smoke").items() if m.get("status") == "completed"]
             if done:
                 break
             time.sleep(0.5)
@@ -74,14 +75,14 @@ def test_kill9_then_rerun_redoes_nothing_finished(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the runner and its Ray processes
         proc.wait()
-    first = {k: (results / "m" / k / "metrics.json").stat().st_mtime_ns
-             for k, m in _metrics(results / "m").items() if m.get("status") == "completed"}
+    first = {k: (results / "m" / "smoke" / k / "metrics.json").stat().st_mtime_ns
+             for k, m in _metrics(results / "m" / "smoke").items() if m.get("status") == "completed"}
     rerun = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
-    final = _metrics(results / "m")
+    final = _metrics(results / "m" / "smoke")
     assert len(final) == 4 and all(m["status"] == "completed" for m in final.values())
     for k, mtime in first.items():  # nothing finished was redone
-        assert (results / "m" / k / "metrics.json").stat().st_mtime_ns == mtime
+        assert (results / "m" / "smoke" / k / "metrics.json").stat().st_mtime_ns == mtime
     assert f"{len(first)} already completed" in rerun.stdout
 
 
@@ -91,13 +92,13 @@ def test_failing_trial_is_retried_then_recorded(tmp_path, ray_shutdown):
     results = tmp_path / "results"
     summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=results, max_failures=2,
                                             num_cpus=2, quiet=True))
-    metrics = _metrics(results / "f")
+    metrics = _metrics(results / "f" / "smoke")
     failed = [m for m in metrics.values() if m["status"] == "failed"]
     completed = [m for m in metrics.values() if m["status"] == "completed"]
     assert summary.failed == 1 and len(failed) == 1 and len(completed) == 2
     assert failed[0]["error"].startswith("RuntimeError: forced failure")
     assert failed[0]["attempts"] == 3  # the first try and max_failures=2 retries
-    index = json.loads((results / "f" / "index.json").read_text())
+    index = json.loads((results / "f" / "smoke" / "index.json").read_text())
     assert set(index["trials"]) == set(metrics)
 
 
@@ -109,7 +110,7 @@ def test_half_gpu_per_trial_packs_eight_trials_on_four_logical_gpus(tmp_path, ra
     summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_gpus=4, num_cpus=8,
                                             gpus_per_trial=0.5, cpus_per_trial=1, device="cpu", quiet=True))
     makespan = time.time() - t0
-    metrics = list(_metrics(results / "g").values())
+    metrics = list(_metrics(results / "g" / "smoke").values())
     assert len(metrics) == 8 and all(m["status"] == "completed" for m in metrics)
     # Ray Tune placed all 8 trials at once: 4 logical GPUs / 0.5 GPU per trial
     assert summary.peak_running == 8
@@ -131,8 +132,33 @@ def test_two_worker_data_parallel_trial_on_cpu(tmp_path, ray_shutdown):
     results = tmp_path / "results"
     run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_cpus=2, cpus_per_trial=1,
                                   ddp_workers=2, device="cpu", quiet=True))
-    (m,) = _metrics(results / "d").values()
+    (m,) = _metrics(results / "d" / "smoke").values()
     assert m["status"] == "completed" and m["world_size"] == 2
     # each rank trained on its half of the 16 instances: rank 0 counted 8 a epoch
     assert m["data"]["train_instances"] == 16
-    assert (results / "d" / next(iter(_metrics(results / "d"))) / "predictions.json").is_file()
+    assert (results / "d" / "smoke" / next(iter(_metrics(results / "d" / "smoke"))) / "predictions.json").is_file()
+
+
+def test_two_worker_data_parallel_sup_only_and_semi_rows_train_several_steps(tmp_path, ray_shutdown):
+    """Sup-only leaves the classification heads without gradient; semi batches differ in their
+    terms. Both train data-parallel over 2 gloo workers for 2 steps an epoch, 2 epochs."""
+    base = {"spe": False, "multi_scale": False, "reppg": False, "pdc": False}
+    rows = [{"model": {**base, "cls_losses": False}, "supervision": {"regime": "sup_only"}},
+            {"supervision": {"regime": "semi", "fraction": 0.5}}]
+    matrix = _matrix(tmp_path, rows, name="p", epochs=2)
+    data = yaml.safe_load(matrix.read_text())
+    data["defaults"]["schedule"]["batch_size"] = 4  # 16 instances / 2 workers / 4 = 2 steps an epoch
+    matrix.write_text(yaml.safe_dump(data))
+    summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=tmp_path / "results", num_cpus=2,
+                                            cpus_per_trial=1, ddp_workers=2, max_failures=0, device="cpu",
+                                            quiet=True))
+    metrics = _metrics(summary.results_dir)
+    assert summary.failed == 0 and len(metrics) == 2
+    for m in metrics.values():
+        assert m["status"] == "completed" and m["world_size"] == 2
+        assert [r["epoch"] for r in m["curve"]] == [1, 2]
+        assert all(np.isfinite(r["total"]) for r in m["curve"])
+        assert m["cost"]["train_img_per_s"] > 0
+    regimes = {m["config"]["supervision"]["regime"]: m for m in metrics.values()}
+    assert set(regimes["sup_only"]["curve"][0]["losses"]) == {"mse"}
+    assert {"cls_cnn", "mse"} <= set(regimes["semi"]["curve"][0]["losses"])

@@ -14,7 +14,7 @@ import harness.data.synth.cache as cache_module
 from harness.config import DatasetConfig
 from harness.data import DataSkipWarning, build_dataset
 from harness.data.specs import SPECS
-from harness.data.synth import ensure_twin, synth_main, write_twin
+from harness.data.synth import TwinParams, ensure_twin, synth_main, write_twin
 from harness.data.transforms import crop_to_image
 from harness.errors import UserError
 
@@ -36,7 +36,7 @@ def load(paths: dict, kind: str, split: str = "val"):
 def twins(tmp_path_factory) -> dict[str, dict]:
     """A 48-image twin of each dataset: enough for the statistics, well under a second each."""
     root = tmp_path_factory.mktemp("synth")
-    return {kind: write_twin(kind, root / kind, 48, 16, seed=7) for kind in SPECS}
+    return {kind: write_twin(TwinParams(kind, 48, 16, 7), root / kind) for kind in SPECS}
 
 
 def annotations(paths: dict, split: str = "train"):
@@ -55,9 +55,9 @@ def joints_of(kind: str, data) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", ["coco", "mpii", "crowdpose"])
 def test_same_seed_same_bytes_other_seed_other_files(tmp_path, kind):
-    a = write_twin(kind, tmp_path / "a", 6, 4, seed=3)
-    b = write_twin(kind, tmp_path / "b", 6, 4, seed=3)
-    c = write_twin(kind, tmp_path / "c", 6, 4, seed=4)
+    a = write_twin(TwinParams(kind, 6, 4, 3), tmp_path / "a")
+    b = write_twin(TwinParams(kind, 6, 4, 3), tmp_path / "b")
+    c = write_twin(TwinParams(kind, 6, 4, 4), tmp_path / "c")
     fa, fb, fc = files_of(Path(a["root"])), files_of(Path(b["root"])), files_of(Path(c["root"]))
     assert fa == fb
     assert set(fa) == set(fc)
@@ -84,9 +84,9 @@ def test_layouts_are_the_real_ones(twins):
 
 
 def test_default_validation_size(tmp_path):
-    paths = write_twin("mpii", tmp_path / "t", 20, seed=0)
+    paths = write_twin(TwinParams("mpii", 20), tmp_path / "t")
     assert json.loads((Path(paths["root"]) / "twin.json").read_text())["num_val"] == 5  # max(4, 20 // 4)
-    paths = write_twin("mpii", tmp_path / "u", 3, seed=0)
+    paths = write_twin(TwinParams("mpii", 3), tmp_path / "u")
     assert json.loads((Path(paths["root"]) / "twin.json").read_text())["num_val"] == 4
 
 
@@ -174,16 +174,34 @@ def test_ensure_twin_generates_once_and_reuses(tmp_path, monkeypatch):
     calls = []
     real = cache_module.write_twin
     monkeypatch.setattr(cache_module, "write_twin", lambda *a, **k: calls.append(a) or real(*a, **k))
-    first = ensure_twin("coco", tmp_path, 5, 4, 1)
+    first = ensure_twin(TwinParams("coco", 5, 4, 1), tmp_path)
     ann = Path(first["root"]) / first["train_ann"]
     stamp = ann.stat().st_mtime_ns
-    second = ensure_twin("coco", tmp_path, 5, 4, 1)
+    second = ensure_twin(TwinParams("coco", 5, 4, 1), tmp_path)
     assert second == first and len(calls) == 1 and ann.stat().st_mtime_ns == stamp
-    other = ensure_twin("coco", tmp_path, 5, 4, 2)  # another seed is another twin
+    other = ensure_twin(TwinParams("coco", 5, 4, 2), tmp_path)  # another seed is another twin
     assert other["root"] != first["root"] and len(calls) == 2
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     cfg = DatasetConfig(name="coco_synth", kind="coco", synthetic=True, **first)
     assert len(build_dataset(cfg, "val", SIZE, augment=False)) > 0
+
+
+def test_the_twin_cache_key_covers_every_parameter(monkeypatch):
+    """Two twins that differ in any parameter (a field added later included) never share a folder."""
+    import dataclasses
+
+    import harness.data.synth.params as params_module
+
+    base = TwinParams("coco", 8, 4, 0)
+    changed = {"kind": "mpii"}
+    for f in dataclasses.fields(TwinParams):
+        value = changed.get(f.name, getattr(base, f.name) + 1 if isinstance(getattr(base, f.name), int) else None)
+        assert value is not None, f"no changed value for {f.name}: extend this test"
+        assert dataclasses.replace(base, **{f.name: value}).cache_key() != base.cache_key(), f.name
+    key = base.cache_key()
+    monkeypatch.setattr(params_module, "GENERATOR_VERSION", params_module.GENERATOR_VERSION + 1)
+    assert base.cache_key() != key  # a new drawing is a new twin
+    assert TwinParams("coco", 8).num_val == 4 and TwinParams("coco", 100).num_val == 25
 
 
 def test_an_interrupted_generation_leaves_no_twin(tmp_path, monkeypatch):
@@ -194,10 +212,10 @@ def test_an_interrupted_generation_leaves_no_twin(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cache_module, "write_twin", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        ensure_twin("mpii", tmp_path, 5, 4, 0)
+        ensure_twin(TwinParams("mpii", 5, 4, 0), tmp_path)
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
     monkeypatch.undo()
-    paths = ensure_twin("mpii", tmp_path, 5, 4, 0)
+    paths = ensure_twin(TwinParams("mpii", 5, 4, 0), tmp_path)
     assert (Path(paths["root"]) / "twin.json").is_file()
 
 

@@ -18,7 +18,7 @@ from harness.plan_view import plan_table
 from harness.report import build_report
 from harness.report.loading import TrialRecord
 from harness.report.rows import group_rows, order_rows, reference_row
-from harness.runner import write_index
+from harness.layout import merge_index
 from harness.tables import EVERY_TABLE, TABLE7, TABLES, Column, metric_columns, paper_for, table_for
 from harness.tables.declaration import Comparison, LabelColumn, PaperNumbers, PaperRow, Table
 from harness.tables.labels import fraction_label, method_label
@@ -163,7 +163,7 @@ def test_a_made_up_table_is_one_declaration_found_in_the_plan_and_the_report(tmp
     assert line.split()[:3] == ["dropout", "table9", "3"] and line.endswith("Table 9: dropout (Dropout)")
 
     results = tmp_path / "results" / "t9"
-    write_index(plan, results)
+    merge_index(plan, results, {}, list(plan.studies))
     rng = np.random.default_rng(0)
     for t in plan.trials:  # one seed each, full scale on the real dataset (nothing trains here)
         d = t.config.model.dropout

@@ -24,6 +24,7 @@ def test_tiny_trial_writes_every_artifact(tmp_path, twin_cache):
     assert result["status"] == "completed"
     saved = json.loads((out / "metrics.json").read_text())
     assert METRIC_KEYS <= set(saved)
+    assert saved["evaluation"] == {}  # COCO: one way to compute its metrics
     assert TrialConfig.from_dict(saved["config"]) == cfg  # the resolved config round-trips
     for name in ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)"):
         assert name in saved["metrics"]
@@ -142,3 +143,51 @@ def test_mean_pose_reference(tmp_path, twin_cache):
     assert 0.0 <= saved["metrics"]["Mean"] <= 1.0
     per = np.load(tmp_path / "references" / "mpii_synth.npz")  # kept for the intervals against it
     assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(saved["metrics"]["Mean"])
+
+
+def test_data_parallel_wrapper_trains_a_sup_only_row_and_changes_no_number(tmp_path, twin_cache):
+    """A Sup-only row leaves the classification heads without gradient; the trial's DDP wrapper
+    trains it for several steps, and with one worker its parameters equal a plain run's, bit for bit."""
+    import torch.distributed as dist
+
+    from harness.distributed import wrap_data_parallel
+
+    cfg = tiny_config("coco", regime="sup_only", epochs=1, spe=False, multi_scale=False, reppg=False, pdc=False,
+                      cls_losses=False)
+    cpu = torch.device("cpu")
+    plain = Trial(cfg, tmp_path / "plain", twin_cache, cpu)
+    plain_row = train_epoch(plain)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:
+        ddp = Trial(cfg, tmp_path / "ddp", twin_cache, cpu)
+        ddp.model = wrap_data_parallel(ddp.net, cpu)
+        ddp_row = train_epoch(ddp)  # 24 instances, batch 8: three steps
+    finally:
+        dist.destroy_process_group()
+    unused = [n for n, p in ddp.net.named_parameters() if p.grad is None]
+    assert any("cam" in n for n in unused)  # the heads the row does not train are still there
+    assert plain_row == ddp_row and plain.train_images == ddp.train_images == 24
+    for k, v in plain.net.state_dict().items():
+        assert torch.equal(v, ddp.net.state_dict()[k]), k
+
+
+def test_mpii_trial_with_the_mat_records_standard_pckh(tmp_path, twin_cache):
+    """With the dataset's head_boxes, metrics.json holds the standard PCKh and says so."""
+    from mat_files import write_gt_mat
+
+    from harness.evaluation import evaluate
+    from harness.trial import resolve_dataset
+
+    cfg = tiny_config("mpii", epochs=1)
+    ds = resolve_dataset(cfg.dataset, twin_cache)
+    ann_path = Path(ds.root) / ds.val_ann
+    ann = json.loads(ann_path.read_text())
+    joints = np.array([a["joints"] for a in ann], dtype=np.float64)
+    boxes = np.concatenate([joints[:, 9] - 6.0, joints[:, 9] + 6.0], axis=1)  # a 12 px head box on head_top
+    cfg.dataset.head_boxes = str(write_gt_mat(tmp_path / "gt.mat", joints, np.array([a["joints_vis"] for a in ann]) == 0,
+                                             boxes))
+    result = run_trial(cfg, tmp_path / "t", twin_cache=twin_cache)
+    assert result["evaluation"] == {"head_size_source": "mat"}
+    preds = json.loads((tmp_path / "t" / "predictions.json").read_text())
+    assert result["metrics"] == evaluate("mpii", ann_path, preds, head_boxes=cfg.dataset.head_boxes).metrics
+    assert result["metrics"] != evaluate("mpii", ann_path, preds).metrics

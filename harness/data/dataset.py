@@ -28,6 +28,7 @@ import torch
 from harness.data.boxes import crop_center_scale
 from harness.data.images import read_image, to_tensor
 from harness.data.instances import InstanceTable
+from harness.data.mpii_mat import MpiiGroundTruth
 from harness.data.skips import DataSkipWarning
 from harness.data.specs import KeypointSpec
 from harness.data.targets import gaussian_heatmaps, visible_in_crop
@@ -42,14 +43,15 @@ class KeypointDataset(torch.utils.data.Dataset):
         table: the `InstanceTable` (after subsetting).
         labelled: N bool, instances that carry location labels (heatmaps).
         ann_path: the ground-truth annotation file of the split (for the evaluator).
-        head_boxes: MPII validation head boxes (Nx4 over the whole annotation list) or None.
+        head_boxes: MPII validation ground truth of mpii_gt_val.mat (`MpiiGroundTruth`: head
+            boxes, joints) over the whole annotation list, or None.
         detections: the detections file the crops come from, or None (ground-truth boxes).
         skipped: items skipped so far (at indexing and, later, images that failed to decode).
     """
 
     def __init__(self, table: InstanceTable, spec: KeypointSpec, input_size: tuple[int, int], *,
                  augment: CropAugment | None, labelled: np.ndarray, heatmap_sigma: float,
-                 with_meta: bool, ann_path: Path, head_boxes: np.ndarray | None = None,
+                 with_meta: bool, ann_path: Path, head_boxes: MpiiGroundTruth | None = None,
                  detections: Path | None = None, skipped: int = 0):
         self.table, self.spec = table, spec
         self.input_size = (int(input_size[0]), int(input_size[1]))

@@ -4,14 +4,10 @@ Each entry: {image, center, scale, joints (16 x 2), joints_vis (16)}. Joints sta
 the json stores them in (MPII's 1-based pixel coordinates): the evaluator compares predictions
 with the same json, so no +-1 conversion happens anywhere.
 
-Head boxes (PCKh): the standard `mpii_gt_val.mat` holds `headboxes_src` (2 x 2 x N); reading a
-.mat needs scipy. When it is not installed the boxes are not read (a warning says so) and the
-evaluator derives each head size from head_top and upper_neck instead (see
-`harness.evaluation.pckh`).
+Head boxes (standard PCKh) come from `mpii_gt_val.mat`: see `harness.data.mpii_mat`.
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,23 +64,3 @@ def load_mpii(ann_path: Path, image_dir: Path, spec: KeypointSpec,
         joints = np.concatenate([xy, vis[:, None]], axis=1)
         rows.append((slot, _image_id(name, i), cx, cy, w, h, joints, w * h, 1.0, i))
     return InstanceTable.from_rows(paths, rows, k), len(data)
-
-
-def load_head_boxes(mat_path: Path | None, num_annotations: int) -> np.ndarray | None:
-    """N x 4 (x1, y1, x2, y2) head boxes from `mpii_gt_val.mat`, or None (see module docstring)."""
-    if mat_path is None:
-        return None
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        warnings.warn(f"{mat_path}: scipy is not installed, so the .mat head boxes are not read; "
-                      "PCKh head sizes are derived from head_top and upper_neck", stacklevel=2)
-        return None
-    try:
-        boxes = np.asarray(loadmat(str(mat_path))["headboxes_src"], dtype=np.float64)
-    except (KeyError, ValueError, OSError) as exc:
-        raise bad(mat_path, f"cannot read 'headboxes_src' ({exc})") from None
-    boxes = boxes.transpose(2, 0, 1).reshape(-1, 4)  # 2 x 2 x N -> N x (x1, y1, x2, y2)
-    if len(boxes) != num_annotations:
-        raise bad(mat_path, f"{len(boxes)} head boxes for {num_annotations} annotations")
-    return boxes

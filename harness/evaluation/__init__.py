@@ -1,9 +1,9 @@
 """Evaluators (COCO / CrowdPose AP, MPII PCKh), results writing, per-image results, response stats.
 
-- `evaluate(kind, ann_path, predictions)` -> `EvalResult(metrics, per_image, errors)`
+- `evaluate(kind, ann_path, predictions, head_boxes=...)` -> `EvalResult(metrics, per_image, errors, details)`
 - `location_metrics(...)`: the dataset's location metric alone (the ladder's read-outs)
 - `classification` (the ladder's first link) and `error_categories` (keypoint error categories)
-- `evaluate_command(dataset, ann, pred)` backs `harness evaluate`
+- `evaluate_command(dataset, ann, pred, head_boxes)` backs `harness evaluate`
 - `results.build_results` turns model instances into the standard results format
 - `per_image` holds the bootstrap; `response` holds Table 7's response statistics
 """

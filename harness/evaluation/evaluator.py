@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.data.mpii_mat import MpiiGroundTruth, load_mpii_mat
 from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.evaluation import files
@@ -33,12 +34,15 @@ LOCATION_THRESHOLD = {"coco": PCK_THRESHOLD, "crowdpose": PCK_THRESHOLD, "mpii":
 @dataclass
 class EvalResult:
     """Metrics by name (fractions in [0, 1], None where undefined), per-image arrays (the
-    evaluator's, plus `loc_correct` / `loc_visible`: the location metric's counts per image) and
-    the keypoint error categories (`harness.evaluation.error_categories.summarise`)."""
+    evaluator's, plus `loc_correct` / `loc_visible`: the location metric's counts per image), the
+    keypoint error categories (`harness.evaluation.error_categories.summarise`) and how the metrics
+    were computed where a dataset allows several ways (`details`, metrics.json's "evaluation"):
+    MPII's `head_size_source` is "mat" (standard PCKh, mpii_gt_val.mat) or "joints"."""
 
     metrics: dict[str, float | None]
     per_image: dict[str, np.ndarray] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
@@ -47,13 +51,19 @@ def _predictions(predictions: list | str | Path) -> tuple[Any, str]:
     return predictions, "<predictions>"
 
 
+def _mat(head_boxes: MpiiGroundTruth | str | Path | None) -> MpiiGroundTruth | None:
+    return load_mpii_mat(head_boxes) if isinstance(head_boxes, (str, Path)) else head_boxes
+
+
 def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
-             head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> EvalResult:
+             head_boxes: MpiiGroundTruth | str | Path | None = None,
+             image_ids: list[int] | None = None) -> EvalResult:
     """Score `predictions` against the annotation file `ann_path` with the evaluator of `kind`.
 
     Bad files (missing, not JSON, wrong structure or keypoint count, unknown image ids or
-    indices) raise `UserError` naming the file. `head_boxes` (MPII only, Nx4 per annotation)
-    overrides the head boxes derived from the joints. `image_ids` (COCO / CrowdPose) restricts
+    indices) raise `UserError` naming the file. `head_boxes` (MPII only): `mpii_gt_val.mat` (its
+    path or `load_mpii_mat`'s result) for the standard PCKh; without it head sizes are estimated
+    from the joints (`details["head_size_source"]` says which). `image_ids` (COCO / CrowdPose) restricts
     the evaluation to those images: the ones a capped validation subset predicted.
     """
     if kind not in SPECS:
@@ -64,8 +74,11 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
     if kind == "mpii":
         files.check_mpii_gt(gt, ann_path, spec.num_joints)
         files.check_mpii_predictions(preds, pred_name, spec.num_joints, len(gt))
-        metrics, per_image, matched = evaluate_mpii(gt, preds, spec, ann_path, head_boxes)
+        mat = _mat(head_boxes)
+        metrics, per_image, matched = evaluate_mpii(gt, preds, spec, ann_path, mat)
+        details = {"head_size_source": "joints" if mat is None else "mat"}
     else:
+        details = {}
         known_ids = files.check_coco_gt(gt, ann_path, spec.num_joints, crowd=kind == "crowdpose")
         files.check_coco_predictions(preds, pred_name, spec.num_joints, known_ids)
         if kind == "coco":
@@ -77,11 +90,12 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
         metrics[PCK_NAME] = _location(kind, matched)
     per_image.update(location_per_image(kind, matched, per_image["image_ids"]))
     codes = categorise(matched, LOCATION_THRESHOLD[kind], spec.flip_pairs)
-    return EvalResult(metrics, per_image, summarise(codes, spec.joints))
+    return EvalResult(metrics, per_image, summarise(codes, spec.joints), details)
 
 
 def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
-                     head_boxes: np.ndarray | None = None, image_ids: list[int] | None = None) -> EvalResult:
+                     head_boxes: MpiiGroundTruth | str | Path | None = None,
+                     image_ids: list[int] | None = None) -> EvalResult:
     """The dataset's location metric alone (box PCK@0.1, or MPII PCKh Mean), as `evaluate`
     computes it, without the AP evaluation (the ladder scores several read-outs this way):
     `metrics` {location metric: value}, `per_image` {image_ids, loc_correct, loc_visible} aligned
@@ -92,7 +106,7 @@ def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | 
     gt = files.read_json(ann_path, "annotation")
     preds, _ = _predictions(predictions)
     if kind == "mpii":
-        matched = mpii_matched(gt, preds, spec.num_joints, ann_path, head_boxes)
+        matched = mpii_matched(gt, preds, spec.num_joints, ann_path, _mat(head_boxes))
         ids = np.sort(np.array([p["index"] for p in preds], dtype=np.int64), kind="stable")
     else:
         matched = match_coco(gt, preds, spec.num_joints, image_ids)
@@ -138,6 +152,10 @@ def location_per_image(kind: str, m: MatchedJoints, image_ids: np.ndarray) -> di
     return {"loc_correct": out_c, "loc_visible": out_v}
 
 
-def evaluate_command(dataset: str, ann: str, pred: str) -> dict[str, float | None]:
-    """`harness evaluate --dataset D --ann GT --pred PRED`: the metrics of the file as it is."""
-    return evaluate(dataset, ann, pred).metrics
+def evaluate_command(dataset: str, ann: str, pred: str,
+                     head_boxes: str | None = None) -> dict[str, float | None]:
+    """`harness evaluate --dataset D --ann GT --pred PRED [--head-boxes MAT]`: the metrics of the
+    file as it is (MPII: standard PCKh with `head_boxes`, else head sizes from the joints)."""
+    if head_boxes is not None and dataset != "mpii":
+        raise UserError(f"--head-boxes {head_boxes}: head boxes (mpii_gt_val.mat) are for --dataset mpii only")
+    return evaluate(dataset, ann, pred, head_boxes=head_boxes).metrics

@@ -1,22 +1,24 @@
 """MPII PCKh: pure functions on arrays, and the wrapper that reads the mmpose-layout files.
 
 A joint is correct when ``||pred - gt|| <= thr * head_size``, counted only where the ground truth
-is visible (``joints_vis > 0``), as in the standard MPII evaluation. ``head_size`` is 0.6 x the
-head-box diagonal.
+is visible, as in the standard MPII evaluation. ``head_size`` is 0.6 x the head-box diagonal.
 
-Head boxes come from the standard ``mpii_gt_val.mat`` (``head_boxes``, Nx4 x1, y1, x2, y2) when
-given. Otherwise they are derived from the annotation: a square box centred between head_top (9)
-and upper_neck (8) whose side is their distance d -- the MPII head rectangle spans roughly the
+Standard PCKh (``head_size_source`` "mat"): with ``mpii_gt_val.mat`` (`harness.data.mpii_mat`)
+the head boxes, the joints and their visibility (``jnt_missing``) are the .mat's, exactly what
+the MPII evaluation, mmpose and HRNet score against. Without it (``head_size_source``
+"joints", not comparable with published numbers) the json's joints and ``joints_vis`` are used
+and each head box is derived from the annotation: a square box centred between head_top (9) and
+upper_neck (8) whose side is their distance d -- the MPII head rectangle spans roughly the
 neck-to-crown segment -- so head_size = 0.6 * sqrt(2) * d. An annotation whose head_top or
-upper_neck is not visible (or coincide) has no head size; its joints are not counted.
+upper_neck is not visible (or coincide) then has no head size; its joints are not counted.
 
 Groups (Head, Shoulder, ...) average the PCKh of their joints, as the standard evaluation does
 (``0.5 * (PCKh[left] + PCKh[right])``); ``Mean`` pools all visible joints except pelvis (6) and
 thorax (7) -- the standard count-weighted mean -- and ``Mean@0.1`` does so at threshold 0.1
 (exactly 0.1; HRNet's script reads its 0.11 row under that name, mmpose reads 0.1).
-Predictions and annotations are compared in the same pixel frame: the joints as the json
-stores them. Annotations without a prediction are not scored (a quick run may predict only
-the first instances); the per-image arrays cover the predicted annotations only.
+Predictions and annotations are compared in the same pixel frame: the joints as the json (and
+the .mat) store them. Annotations without a prediction are not scored (a quick run may predict
+only the first instances); the per-image arrays cover the predicted annotations only.
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.data.mpii_mat import MpiiGroundTruth, check_matches
 from harness.data.specs import KeypointSpec
-from harness.errors import UserError
 from harness.evaluation.error_categories import MatchedJoints
 from harness.evaluation.per_image import MPII_MEAN_JOINTS
 
@@ -73,20 +75,20 @@ def pckh_metrics(correct: np.ndarray, correct01: np.ndarray, visible: np.ndarray
 
 
 def mpii_matched(ann: list[dict[str, Any]], preds: list[dict[str, Any]], num_joints: int,
-                 ann_path: str | Path, head_boxes: np.ndarray | None = None) -> MatchedJoints:
+                 ann_path: str | Path, mat: MpiiGroundTruth | None = None) -> MatchedJoints:
     """The predicted annotations, in annotation order, with their predictions: `norm` is the head
     size (NaN where it cannot be had), `visible` the scored joints (visible, head size known),
-    `labelled` the joints the annotation places, `image` an index of the image file (who shares it)."""
+    `labelled` the joints the annotation places, `image` an index of the image file (who shares it).
+    With `mat` (mpii_gt_val.mat) the head sizes, joints and visibility are its own (standard PCKh)."""
     k = num_joints
     index = np.array([p["index"] for p in preds], dtype=np.int64)
     pred = np.array([p["keypoints"] for p in preds], dtype=np.float64).reshape(-1, k, 3)[:, :, :2]
     joints = np.array([a["joints"] for a in ann], dtype=np.float64)
     vis = np.array([a["joints_vis"] for a in ann], dtype=np.float64) > 0
-    if head_boxes is not None:
-        head_boxes = np.asarray(head_boxes, dtype=np.float64)
-        if head_boxes.shape != (len(ann), 4):
-            raise UserError(f"{ann_path}: head boxes have shape {head_boxes.shape}, expected ({len(ann)}, 4)")
-        size = head_sizes_from_boxes(head_boxes)
+    if mat is not None:
+        check_matches(mat, joints, vis, ann_path)
+        joints, vis = mat.joints, mat.visible
+        size = head_sizes_from_boxes(mat.head_boxes)
     else:
         size = head_sizes_from_joints(joints, vis)
     _, image = np.unique(np.array([str(a.get("image", i)) for i, a in enumerate(ann)]), return_inverse=True)
@@ -97,9 +99,10 @@ def mpii_matched(ann: list[dict[str, Any]], preds: list[dict[str, Any]], num_joi
 
 
 def evaluate_mpii(ann: list[dict[str, Any]], preds: list[dict[str, Any]], spec: KeypointSpec,
-                  ann_path: str | Path, head_boxes: np.ndarray | None = None) -> tuple[dict, dict, MatchedJoints]:
-    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays, matched joints)."""
-    m = mpii_matched(ann, preds, spec.num_joints, ann_path, head_boxes)
+                  ann_path: str | Path, mat: MpiiGroundTruth | None = None) -> tuple[dict, dict, MatchedJoints]:
+    """PCKh of checked MPII predictions -> (metrics by name, per-image arrays, matched joints);
+    standard PCKh with `mat`, head sizes from the joints without it (module docstring)."""
+    m = mpii_matched(ann, preds, spec.num_joints, ann_path, mat)
     correct = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.5)
     correct01 = pckh_correct(m.pred, m.gt, m.visible, m.norm, 0.1)
     index = np.sort(np.array([p["index"] for p in preds], dtype=np.int64), kind="stable")

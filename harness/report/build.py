@@ -15,6 +15,7 @@ from harness.report.cells import Cell, TableView, percent_format
 from harness.report.ladder_view import index_ladder_table
 from harness.report.loading import Reference, ResultsFolder, load_results
 from harness.report.mean_pose import vs_mean_pose
+from harness.report.notes import pckh_notes
 from harness.report.pages import StudyPage, _counts, cost_table, study_page, table7_page
 from harness.report.paper_tables import NOT_COMPARABLE
 from harness.report.render import copy_static, environment, write_page
@@ -34,10 +35,11 @@ def _ladder_table(pages: list[StudyPage]) -> TableView:
     return index_ladder_table(entries)
 
 
-def _above(folder: ResultsFolder, ref: Reference, metric: str | None, cache: PerImageCache, n: int) -> Cell:
-    """How many completed trials of the reference's dataset are above it (each by its own interval)."""
+def _above(folder: ResultsFolder, name: str, ref: Reference, metric: str | None, cache: PerImageCache,
+           n: int) -> Cell:
+    """How many completed trials judged against reference `name` are above it (each by its own interval)."""
     judged = [vs_mean_pose([t], ref, "responses", metric, cache, n) for t in folder.trials.values()
-              if t.completed and t.dataset_name == ref.dataset]
+              if t.completed and t.reference_name == name]
     judged = [v for v in judged if v is not None]
     if not judged:
         return Cell("—", cls="num")
@@ -62,10 +64,10 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage], cache: PerImage
     for name, ref in sorted(folder.references.items()):
         primary = primary_metric(ref.kind, [])
         located = location_metric(ref.kind, ref, [])
-        cells = [Cell(name), Cell(ref.kind), Cell(ref.split)]
+        cells = [Cell(ref.label), Cell(ref.kind), Cell(ref.split)]
         for metric in (primary, located):
             cells += [Cell(metric or "?"), Cell(fmt.value(ref.metrics.get(metric)) if metric else "—", cls="num")]
-        ref_body.append(cells + [_above(folder, ref, located, cache, bootstrap_n)])
+        ref_body.append(cells + [_above(folder, name, ref, located, cache, bootstrap_n)])
     refs = TableView("The training set's mean pose predicted in every validation crop",
                      ["dataset", "kind", "split", "primary metric", "value", "location metric", "value",
                       "completed trials above it"], ref_body, css="refs")
@@ -75,8 +77,9 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage], cache: PerImage
                       "model's location metric minus the mean pose's (not above: its lower bound is not above 0), "
                       "from the per-image counts beside each result (the point estimate where they are missing). "
                       "\"Completed trials above it\": each trial judged alone, by its own interval.")
+    refs.notes.extend(pckh_notes("mpii", list(folder.references.values())))
     if not ref_body:
-        refs.notes.append("No references/<dataset>.json in the results folder.")
+        refs.notes.append("No mean-pose reference (references/*.json) in the results folder.")
     return studies, refs
 
 

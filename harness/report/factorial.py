@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from harness.report.student_t import t_quantile_975
+from scipy import stats
 
 FACTORS = ("SPE", "MS", "RePPG", "PDC")
 CELLS = tuple(itertools.product((False, True), repeat=4))
@@ -62,7 +61,7 @@ def _contrast(name: str, weights: dict[tuple[bool, ...], float], means: dict, co
     if s2 is None or df < 1:
         return Effect(name, estimate)
     se = math.sqrt(s2 * sum(w * w / counts[c] for c, w in weights.items()))
-    half = t_quantile_975(df) * se
+    half = float(stats.t.ppf(0.975, df)) * se
     return Effect(name, estimate, estimate - half, estimate + half)
 
 

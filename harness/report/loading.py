@@ -52,6 +52,13 @@ class TrialRecord:
     classification: dict[str, dict[str, Any]] = field(default_factory=dict)
     readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)  # how the metrics were computed (MPII: head_size_source)
+    reference: str = ""  # its mean-pose reference's name (index.json); "" in folders written before it
+
+    @property
+    def reference_name(self) -> str:
+        """The file stem of its mean-pose reference: index.json's name, else (older folders) the dataset's."""
+        return self.reference or self.dataset_name
 
     @property
     def completed(self) -> bool:
@@ -79,6 +86,13 @@ class Reference:
     split: str
     metrics: dict[str, float | None]
     per_image: Path | None = None  # references/<name>.npz where it exists (older references lack it)
+    input_size: tuple[int, ...] = ()
+    evaluation: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The dataset, with the crop size where it is known (references differ by input size)."""
+        return f"{self.dataset} {'x'.join(map(str, self.input_size))}".strip()
 
 
 @dataclass
@@ -89,7 +103,7 @@ class ResultsFolder:
     source: str
     studies: dict[str, StudyIndex]
     trials: dict[str, TrialRecord]
-    references: dict[str, Reference]
+    references: dict[str, Reference]  # by reference name (TrialRecord.reference_name)
 
 
 def read_json(path: Path) -> Any:
@@ -110,7 +124,7 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
     """The trial's record from its metrics.json (missing when there is none)."""
     tdir = root / trial_id
     rec = TrialRecord(id=trial_id, config=entry["config"], studies=list(entry.get("studies", [])),
-                      status="missing", dir=tdir)
+                      status="missing", dir=tdir, reference=str(entry.get("reference") or ""))
     path = tdir / "metrics.json"
     if not path.exists():
         rec.error = "no metrics.json: the trial has not run (or not finished its first epoch)"
@@ -124,7 +138,7 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
         rec.error = f"not finished (status {record.status!r})"
         return rec
     rec.metrics, rec.curve, rec.timings, rec.cost = record.metrics, record.curve, record.timings, record.cost
-    rec.response_stats = record.response_stats
+    rec.response_stats, rec.evaluation = record.response_stats, record.evaluation
     rec.classification, rec.readouts, rec.errors = record.classification, record.readouts, record.errors
     return rec
 
@@ -143,6 +157,7 @@ def _load_index(root: Path) -> dict[str, Any]:
         _need(bool(SAFE_NAME.match(tid)) and ".." not in tid, path, f"trial id {tid!r} is not a plain folder name")
         _need(isinstance(entry, dict) and isinstance(entry.get("config"), dict), path,
               f"'trials.{tid}' must hold a 'config' mapping")
+        _need(isinstance(entry.get("reference", ""), str), path, f"'trials.{tid}.reference' must be a name")
         _need(isinstance(entry["config"].get("dataset"), dict) and isinstance(entry["config"].get("model"), dict),
               path, f"'trials.{tid}.config' lacks 'dataset' or 'model'")
     for name, study in index["studies"].items():
@@ -162,10 +177,15 @@ def _load_reference(root: Path, name: str) -> Reference | None:
         return None
     data = read_json(path)
     _need(isinstance(data, dict) and isinstance(data.get("metrics"), dict), path, "must hold a 'metrics' mapping")
+    size = data.get("input_size")
+    evaluation = data.get("evaluation")
     arrays = path.with_suffix(".npz")
     return Reference(dataset=str(data.get("dataset", name)), kind=str(data.get("kind", "?")),
                      split=str(data.get("split", "val")), metrics=number_map(data["metrics"], path, "metrics"),
-                     per_image=arrays if arrays.is_file() else None)
+                     per_image=arrays if arrays.is_file() else None,
+                     input_size=tuple(int(v) for v in size) if isinstance(size, list) and all(
+                         isinstance(v, int) for v in size) else (),
+                     evaluation=evaluation if isinstance(evaluation, dict) else {})
 
 
 def load_results(root: Path) -> ResultsFolder:
@@ -180,8 +200,8 @@ def load_results(root: Path) -> ResultsFolder:
     }
     references = {}
     for t in trials.values():
-        if t.dataset_name not in references:
-            references[t.dataset_name] = _load_reference(root, t.dataset_name)
+        if t.reference_name not in references:
+            references[t.reference_name] = _load_reference(root, t.reference_name)
     return ResultsFolder(root=root, matrix=str(index.get("matrix", root.name)), scale=str(index.get("scale", "?")),
                          source=str(index.get("source", "")), studies=studies, trials=trials,
                          references={k: v for k, v in references.items() if v is not None})

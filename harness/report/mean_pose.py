@@ -86,7 +86,7 @@ def _compute(trials: list[TrialRecord], ref: Reference, readout: str, metric: st
         return without(f"the per-image counts are of the location metric, not {metric}")
     ref_arrays = cache.get(ref.per_image) if ref.per_image is not None else None
     if ref_arrays is None or "loc_correct" not in ref_arrays or "loc_visible" not in ref_arrays:
-        return without(f"the mean-pose reference has no per-image counts (references/{ref.dataset}.npz)")
+        return without("the mean-pose reference has no per-image counts (its .npz beside it under references/)")
     ids, visible = np.asarray(ref_arrays["image_ids"]), np.asarray(ref_arrays["loc_visible"])
     lines = []
     for t in trials:

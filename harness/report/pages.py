@@ -16,6 +16,7 @@ from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, FigureView, Format, TableView, percent_format, response_format
 from harness.report.ladder import LadderSummary, row_ladders, summarise
 from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
+from harness.report.notes import pckh_notes
 from harness.report.response_tables import TABLE7_TITLE, response_table
 from harness.report.rows import Row, group_rows, order_rows, varying_keys
 from harness.report.sections import BlockView, GroupInput, build_sections
@@ -80,12 +81,13 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     rows = order_rows(group_rows(trials), table)
     first = rows[0]
     name, kind = first.dataset_name, first.kind
-    ref = folder.references.get(name)
+    ref = folder.references.get(trials[0].reference_name)
     st = study_table(table, rows, ref, fmt, cache, f"{table.title or study.title} — {name}", bootstrap_n=bootstrap_n)
     location = metric_name(LOCATION, kind) or st.located
     ladder = row_ladders(rows, ref, location, cache, bootstrap_n)
     more, notes, blocks = build_sections(GroupInput(table, rows, st, ref, cache, name, folder.scale, fmt, rfmt,
                                                     writer, stem, location, ladder, bootstrap_n))
+    notes = pckh_notes(kind, trials) + notes
     group = GroupView(anchor=f"g{number}", heading=f"Dataset {name}",
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",

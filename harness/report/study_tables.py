@@ -143,7 +143,7 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         foot.append(cells)
     notes = []
     if ref is None:
-        notes.append("No mean-pose reference for this dataset (references/<dataset>.json is absent).")
+        notes.append("No mean-pose reference for this dataset (its file under references/ is absent).")
     if show_delta:
         notes.append(f"Δ: this row minus {comparison.label}, on {primary} (percentage points), mean over paired "
                      f"seeds. With {MIN_SEEDS_FOR_INTERVAL} or more paired seeds, a 95 % paired bootstrap interval "

@@ -52,6 +52,7 @@ class Evaluation:
     infer_img_per_s: float
     eval_s: float
     response_stats: dict[str, float | None] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)  # how the metrics were computed (EvalResult.details)
 
 
 @torch.no_grad()
@@ -156,7 +157,7 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
         # the read-out's per-image counts, for intervals against the mean pose (same images, same visible)
         per_image[f"{name}_loc_correct"] = loc.per_image["loc_correct"]
     out = Evaluation(
-        metrics=ev.metrics, readouts=readouts, errors=ev.errors,
+        metrics=ev.metrics, readouts=readouts, errors=ev.errors, details=ev.details,
         classification={h: classification_metrics(pred.labels, pred.probs[h]) for h in HEADS},
         infer_img_per_s=pred.infer_img_per_s, eval_s=time.perf_counter() - t0)
     if keep_artifacts:

@@ -13,6 +13,7 @@ import torch
 from harness.atomic import write_json
 from harness.config import TrialConfig
 from harness.cost import count_gmacs, count_params, peak_memory_mb
+from harness.placement import where_this_runs
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
 from harness.trial.evaluation import Evaluation, curve_point, evaluate
@@ -79,7 +80,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                      "started_at": started_at, "finished_at": time.time()},
             attempts=attempts, world_size=world_size, cost=_cost(trial, final, device),
             response_stats=final.response_stats, classification=final.classification,
-            readouts=final.readouts, errors=final.errors,
+            readouts=final.readouts, errors=final.errors, evaluation=final.details, **where_this_runs(),
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
                   "skipped": {"train": int(getattr(trial.train_set, "skipped", 0)),
                               "val": int(getattr(trial.val_set, "skipped", 0))}},

@@ -30,9 +30,9 @@ def resolve_dataset(ds: DatasetConfig, twin_cache: Path) -> DatasetConfig:
     """A synthetic twin's paths, generated once and cached by its parameters."""
     if not ds.synthetic:
         return ds
-    from harness.data.synth import ensure_twin
+    from harness.data.synth import TwinParams, ensure_twin
 
-    paths = ensure_twin(ds.kind, twin_cache, ds.synth_images, ds.synth_val_images or None, ds.synth_seed)
+    paths = ensure_twin(TwinParams.of(ds), twin_cache)
     return replace(ds, **paths)
 
 
@@ -99,9 +99,9 @@ class Trial:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.model: torch.nn.Module = self.net
         if self.world_size > 1:
-            # Ray Train has set up the process group (gloo on CPU, nccl on GPU).
-            ids = [device.index] if device.type == "cuda" else None
-            self.model = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+            from harness.distributed import wrap_data_parallel
+
+            self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
         self.criterion = build_criterion(cfg.model)
         self.optimizer = torch.optim.Adam(param_groups(self.net, s.lr, s.transformer_lr_mult),
                                           lr=s.lr, weight_decay=s.weight_decay)

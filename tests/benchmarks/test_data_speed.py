@@ -28,7 +28,7 @@ import pytest
 
 from harness.config import DatasetConfig
 from harness.data import build_dataset
-from harness.data.synth import ensure_twin, write_twin
+from harness.data.synth import TwinParams, ensure_twin, write_twin
 from harness.data.synth.scene import STYLES, render_scene
 from harness.data.synth.twin import JPEG_QUALITY
 
@@ -41,7 +41,8 @@ TARGET_TWIN_IMG_PER_S = 300.0
 
 @pytest.fixture(scope="module")
 def coco_twin(twin_cache) -> DatasetConfig:
-    return DatasetConfig(name="coco_synth", kind="coco", **ensure_twin("coco", twin_cache, TWIN_IMAGES, 4, 0))
+    paths = ensure_twin(TwinParams("coco", TWIN_IMAGES, 4, 0), twin_cache)
+    return DatasetConfig(name="coco_synth", kind="coco", **paths)
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_twin_generation(benchmark, figures, one_core, tmp_path, kind):
     def generate() -> Path:
         out = tmp_path / f"twin{next(folders)}"
         c0 = time.process_time()
-        write_twin(kind, out, num_images, num_val, seed=0)
+        write_twin(TwinParams(kind, num_images, num_val, 0), out)
         cpu_s.append(time.process_time() - c0)
         return out
 

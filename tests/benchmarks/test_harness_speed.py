@@ -116,7 +116,7 @@ def test_runner_overhead_per_trial(benchmark, figures, tmp_path):
         ray.shutdown()
 
     assert summary.total == summary.completed == OVERHEAD_TRIALS and summary.failed == 0
-    trials = [json.loads(p.read_text()) for p in (results / "overhead").glob("*/metrics.json")]
+    trials = [json.loads(p.read_text()) for p in (results / "overhead" / "smoke").glob("*/metrics.json")]
     assert len(trials) == OVERHEAD_TRIALS and all(t["status"] == "completed" for t in trials)
     trials.sort(key=lambda t: t["timings"]["started_at"])
     spans = [(t["timings"]["started_at"], t["timings"]["finished_at"]) for t in trials]

@@ -1,66 +1,40 @@
 """`ensure_twin`: a twin generated once per parameter set and reused from a cache folder.
 
-The folder is named by the parameters and a hash of them (generator version included). A twin is
-written into a temporary folder beside it and renamed into place, so a killed run never leaves a
-half twin under the final name; a lock file serialises concurrent callers (Ray trials starting
-together), and the rename is the commit point even where locking is unavailable.
+The folder is named by `TwinParams.cache_key()`: a hash of every parameter of the twin (generator
+version and JPEG quality included). A twin is written into a temporary folder beside it and
+renamed into place, so a killed run never leaves a half twin under the final name; a lock file
+serialises concurrent callers (Ray trials starting together), and the rename is the commit point
+even where locking is unavailable.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
 
-from harness.data.synth.twin import GENERATOR_VERSION, Progress, default_num_val, layout_paths, write_twin
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the atomic rename alone keeps the cache consistent
-    fcntl = None
+from harness.atomic import locked
+from harness.data.synth.params import TwinParams
+from harness.data.synth.twin import Progress, layout_paths, write_twin
 
 
-def twin_name(kind: str, num_images: int, num_val: int, seed: int) -> str:
-    params = {"kind": kind, "num_images": num_images, "num_val": num_val, "seed": seed,
-              "generator_version": GENERATOR_VERSION}
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-    return f"{kind}-n{num_images}-v{num_val}-s{seed}-{digest}"
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def ensure_twin(kind: str, cache_root: Path, num_images: int, num_val: int | None = None, seed: int = 0,
-                progress: Progress | None = None) -> dict[str, str]:
+def ensure_twin(params: TwinParams, cache_root: Path, progress: Progress | None = None) -> dict[str, str]:
     """DatasetConfig path kwargs (root, train_ann, val_ann, train_images, val_images) of the twin."""
-    num_val = default_num_val(num_images) if not num_val else int(num_val)
+    kind = params.kind
     cache_root = Path(cache_root).resolve()
     cache_root.mkdir(parents=True, exist_ok=True)
-    name = twin_name(kind, num_images, num_val, seed)
+    name = params.cache_key()
     final = cache_root / name
     if (final / "twin.json").is_file():
         return layout_paths(kind, final)
-    with _locked(cache_root / f".{name}.lock"):
+    with locked(cache_root / f".{name}.lock"):
         if (final / "twin.json").is_file():  # another process finished it while we waited
             return layout_paths(kind, final)
         for stale in cache_root.glob(f".{name}.tmp-*"):  # left by a killed run (we hold the lock)
             shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_root))
         try:
-            write_twin(kind, tmp, num_images, num_val, seed, progress=progress)
+            write_twin(params, tmp, progress=progress)
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

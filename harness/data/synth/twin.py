@@ -17,17 +17,12 @@ import numpy as np
 from harness.atomic import atomic_write
 from harness.data.specs import SPECS
 from harness.data.synth.formats import AnnotationWriter
+from harness.data.synth.params import JPEG_QUALITY, TwinParams
 from harness.data.synth.scene import STYLES, render_scene
 from harness.errors import UserError
 
-GENERATOR_VERSION = 2  # bump when the drawing changes: cached twins are keyed by it
-JPEG_QUALITY = 92
 _SPLIT_CODE = {"train": 0, "val": 1}
 Progress = Callable[[int, int], None]
-
-
-def default_num_val(num_images: int) -> int:
-    return max(4, num_images // 4)
 
 
 def _image_name(kind: str, split: str, i: int) -> tuple[int, str]:
@@ -50,19 +45,18 @@ def layout_paths(kind: str, root: Path) -> dict[str, str]:
             "train_images": layout.train_images, "val_images": layout.val_images}
 
 
-def write_twin(kind: str, out_dir: Path, num_images: int, num_val: int | None = None, seed: int = 0,
-               progress: Progress | None = None) -> dict[str, str]:
-    """Write `num_images` training and `num_val` (default max(4, N // 4)) validation images with
-    their annotations under `out_dir`; return the DatasetConfig path kwargs (root absolute).
+def write_twin(params: TwinParams, out_dir: Path, progress: Progress | None = None) -> dict[str, str]:
+    """Write the twin `params` describes (its training and validation images with their
+    annotations) under `out_dir`; return the DatasetConfig path kwargs (root absolute).
 
     Also writes `twin.json` (parameters and counts). `progress(done, total)` is called every
     250 images and at the end.
     """
+    kind, num_images, num_val, seed = params.kind, params.num_images, params.num_val, params.seed
     if kind not in SPECS:
         raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
     if num_images < 1:
         raise UserError(f"a twin needs at least one training image, got {num_images}")
-    num_val = default_num_val(num_images) if num_val is None else int(num_val)
     if num_val < 1:
         raise UserError(f"a twin needs at least one validation image, got {num_val}")
     out_dir = Path(out_dir).resolve()
@@ -92,8 +86,7 @@ def write_twin(kind: str, out_dir: Path, num_images: int, num_val: int | None = 
         stats[split] = {"images": count, "instances": instances, "complete_instances": complete}
         text = json.dumps(doc, separators=(",", ":"))
         atomic_write(out_dir / paths[f"{split}_ann"], lambda fh, t=text: fh.write(t))
-    manifest = {"kind": kind, "num_images": num_images, "num_val": num_val, "seed": seed,
-                "generator_version": GENERATOR_VERSION, "splits": stats}
+    manifest = {**params.manifest(), "splits": stats}
     atomic_write(out_dir / "twin.json", lambda fh: fh.write(json.dumps(manifest, indent=2)))
     return paths
 
@@ -108,6 +101,8 @@ def synth_main(dataset: str, out: str, num_images: int, num_val: int | None, see
     """`harness synth --dataset D --out DIR --num-images N [--num-val M] --seed S`."""
     if dataset not in SPECS:
         raise UserError(f"--dataset must be one of {', '.join(SPECS)}, got {dataset!r}")
+    if num_val is not None and num_val < 1:
+        raise UserError(f"--num-val must be >= 1, got {num_val}")
     out_dir = Path(out)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise UserError(f"{out_dir}: already exists and is not an empty folder (choose a new --out)")
@@ -115,4 +110,4 @@ def synth_main(dataset: str, out: str, num_images: int, num_val: int | None, see
     def report(done: int, total: int) -> None:
         print(f"synth {dataset}: {done}/{total} images", file=sys.stderr, flush=True)
 
-    return write_twin(dataset, out_dir, num_images, num_val, seed, progress=report)
+    return write_twin(TwinParams(dataset, num_images, num_val or 0, seed), out_dir, progress=report)
