@@ -18,7 +18,8 @@ def _completed() -> MetricsRecord:
         response_stats={"Head": 0.5, "Ank": None}, data={"train_instances": 24, "val_instances": 8},
         classification={"cnn": {"mAP": 0.9, "chance_mAP": 0.75, "joints_scored": 17}},
         readouts={"responses": {"PCK@0.1": 0.25}, "cams": {"PCK@0.1": None}},
-        errors={"overall": {"good": 0.25, "miss": 0.75}}, attempts=2, world_size=1)
+        errors={"overall": {"good": 0.25, "miss": 0.75}}, attempts=2, world_size=1,
+        worker={"pid": 4321, "trial_in_process": 2})
 
 
 def test_completed_record_round_trips_through_json():
@@ -26,7 +27,8 @@ def test_completed_record_round_trips_through_json():
     text = json.dumps(rec.to_json())
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
-                                     "cost", "response_stats", "data", "classification", "readouts", "errors"}
+                                     "cost", "response_stats", "data", "classification", "readouts", "errors",
+                                     "worker"}
 
 
 def test_failed_record_keeps_only_why_it_failed():
