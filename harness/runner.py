@@ -6,6 +6,12 @@ checkpoint. Ray Tune schedules them over the GPUs (fractions pack several trials
 over an existing cluster (`--address`), or on CPU; `FailureConfig(max_failures)` retries a failing
 trial, which is then recorded as failed while the rest of the matrix goes on. A trial that needs
 more than one GPU trains data-parallel through Ray Train's TorchTrainer.
+
+Ray Tune reuses a trial's worker process for the next trial with the same resources
+(`reuse_actors`): no fresh process and imports per trial. Each trial starts from a clean process
+state (`harness.trial.process`); a failed trial's worker is not reused (Tune stops it), so a retry
+starts in a fresh one. Every payload carries the trial's loader workers resolved from its CPUs
+(`harness.config.loader_workers`).
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_json
-from harness.config import TrialConfig
+from harness.config import TrialConfig, loader_workers
 from harness.errors import UserError
 from harness.matrix import Plan, PlannedTrial, Resources, expand
 from harness.record import MetricsRecord
@@ -104,23 +110,24 @@ def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
 
 
 def _trial_payload(t: PlannedTrial, results_dir: Path, twin_cache: Path, device: str | None,
-                   cpus: float) -> dict[str, Any]:
+                   cpus: float, gpus: float, ranks: int) -> dict[str, Any]:
     config = t.config.to_dict()
     if device:
         config["device"] = device
+    config["schedule"]["num_workers"] = loader_workers(t.config.schedule.num_workers, cpus, ranks)
     return {"id": t.id, "config": config, "out": str(results_dir / t.id), "twin_cache": str(twin_cache),
-            "threads": max(1, int(cpus))}
+            "threads": max(1, int(cpus)), "resources": {"cpus": cpus, "gpus": gpus, "ranks": ranks}}
 
 
 def tune_trainable(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: run one trial (single process) and report every epoch."""
-    import torch
     from ray import tune
 
     from harness.trial import run_trial
+    from harness.trial.process import enter_worker
 
     p = config["trial"]
-    torch.set_num_threads(p["threads"])
+    enter_worker(p["resources"], p["threads"])
     cfg = TrialConfig.from_dict(p["config"])
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report)
 
@@ -148,13 +155,13 @@ def ddp_tune_driver(config: dict[str, Any]) -> None:
 
 def ddp_train_loop(config: dict[str, Any]) -> None:
     """Ray Train worker loop: one trial trained data-parallel (rank 0 writes the artifacts)."""
-    import torch
     from ray import train
 
     from harness.trial import run_trial
+    from harness.trial.process import enter_worker
 
     p = config["trial"]
-    torch.set_num_threads(p["threads"])
+    enter_worker(p["resources"], p["threads"])
     ctx = train.get_context()
     cfg = TrialConfig.from_dict(p["config"])
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=train.report,
@@ -238,7 +245,9 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         gpus = 0.0
     if gpus > cluster_gpus > 0:
         raise UserError(f"{gpus:g} GPUs per trial asked, the Ray cluster has {cluster_gpus:g}")
-    payloads = [_trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial) for t in pending]
+    workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
+    payloads = [_trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial, gpus, workers)
+                for t in pending]
     storage = results_dir / ".ray"
     run_config = tune.RunConfig(
         name="tune", storage_path=str(storage), verbose=0,
@@ -246,9 +255,8 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[board.tune_callback()],
     )
-    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=False,
+    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=True,
                                   trial_name_creator=_trial_name, trial_dirname_creator=_trial_name)
-    workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
     if workers > 1:
         for p in payloads:
             p["workers"], p["gpus"], p["cpus"] = workers, gpus, r.cpus_per_trial
