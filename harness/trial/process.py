@@ -6,8 +6,9 @@ between trials (the runner's `reuse_actors`) runs each one as a fresh process wo
   cuDNN's `benchmark` / `deterministic` flags at their defaults, gradients on, anomaly detection
   off, float32 the default dtype, autocast off with its cache cleared (autocast and grad mode are
   per thread, and Ray Tune runs each trial in a new thread: this is for a caller that does not);
-- the CUDA caching allocator emptied (after a garbage collection frees the last trial's tensors)
-  and its peak statistics reset; the CPU peak RSS reset (`harness.cost.reset_peak_memory`), so
+- the CUDA caching allocator emptied (after a garbage collection frees the last trial's tensors:
+  on CUDA only, where it pays; a collection of this process's heap takes ~0.5 s on the 2-core
+  machine, a sixth of a smoke trial) and its peak statistics reset; the CPU peak RSS reset (`harness.cost.reset_peak_memory`), so
   that `cost.peak_mem_mb` is this trial's own;
 - the RNGs (random, NumPy's global generator, torch on CPU and CUDA) seeded from the trial's seed
   (`Trial` seeds them again, and every epoch reseeds from (seed, epoch)).
@@ -58,7 +59,6 @@ def enter_worker(resources: dict[str, Any], threads: int) -> None:
 def begin_trial(device: torch.device, seed: int) -> None:
     """Put the process state back for a new trial on `device` (see the module docstring)."""
     _PROCESS["trials"] += 1
-    gc.collect()  # the last trial's tensors, before the allocator is emptied
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = False
@@ -69,6 +69,7 @@ def begin_trial(device: torch.device, seed: int) -> None:
         torch.set_autocast_enabled(kind, False)
     torch.clear_autocast_cache()
     if torch.cuda.is_initialized():
+        gc.collect()  # the last trial's tensors still held in reference cycles
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
     reset_peak_memory(device)
