@@ -120,3 +120,17 @@ def test_loader_workers_from_the_trials_cpus():
     assert loader_workers(2, 16) == 2 and loader_workers(0, 16) == 0  # an explicit value wins
     with pytest.raises(ConfigError, match="num_workers"):
         ScheduleConfig(num_workers=-1)
+
+
+def test_each_seed_and_epoch_has_its_own_order():
+    from harness.trial.loaders import EpochSampler
+
+    def order(seed: int, epoch: int) -> list[int]:
+        sampler = EpochSampler(range(200), seed)
+        sampler.set_epoch(epoch)
+        return [i for _, i in sampler]
+
+    assert sorted(order(0, 1)) == list(range(200)) and order(0, 1) == order(0, 1)
+    orders = [order(s, e) for s in (0, 1) for e in (1, 2)]
+    assert len({tuple(o) for o in orders}) == 4
+    assert order(1, 1) != order(0, 2)  # not seed + epoch, as torch's DistributedSampler seeds it

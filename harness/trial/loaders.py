@@ -20,33 +20,39 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 PREFETCH_BATCHES = 2  # per worker (the DataLoader's default, stated): enough to hide a slow batch
+ORDER_STREAM = 1  # the spawn key of an epoch's order, apart from the samples' (seed, epoch, index)
 
 
 class EpochSampler(Sampler):
     """A rank's share of a permutation drawn from (seed, epoch), as `(epoch, index)` keys.
 
     The epoch travels with every key because persistent workers hold their own copy of the
-    dataset: setting an attribute on the parent's copy would not reach them.
+    dataset: setting an attribute on the parent's copy would not reach them. The permutation
+    comes from its own stream of (seed, epoch) (not torch's `DistributedSampler`, whose order
+    seeded with seed + epoch makes seed 1's epoch k seed 0's epoch k + 1). Ranks get equal shares,
+    the order padded with its own start where the count does not divide.
     """
 
     def __init__(self, dataset: Dataset, seed: int, rank: int = 0, world_size: int = 1):
-        self.order = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+        self.n, self.seed, self.rank, self.world_size = len(dataset), int(seed) % 2**64, rank, world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-        self.order.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch = self.epoch
-        return ((epoch, int(i)) for i in self.order)
+        stream = np.random.SeedSequence((self.seed, epoch), spawn_key=(ORDER_STREAM,))
+        order = np.resize(np.random.default_rng(stream).permutation(self.n), len(self) * self.world_size)
+        return ((epoch, int(i)) for i in order[self.rank::self.world_size])
 
     def __len__(self) -> int:
-        return len(self.order)
+        return -(-self.n // self.world_size)
 
 
 def _loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
