@@ -84,7 +84,9 @@ class ScheduleConfig:
     flip_test: bool = True
     max_train_instances: int | None = bounded(None, ge=1)  # cap (smaller scales), chosen deterministically
     max_val_instances: int | None = bounded(None, ge=1)
-    num_workers: int = bounded(0, ge=0)
+    # DataLoader worker processes per rank; None = from the trial's CPUs (`loader_workers`), which
+    # the runner resolves. Not part of the trial's identity: the numbers do not depend on it.
+    num_workers: int | None = bounded(None, ge=0)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -118,11 +120,20 @@ class TrialConfig:
     def trial_id(self) -> str:
         """A hash of the resolved config (seed included), independent of key order.
 
-        `device` is left out: where a trial runs does not change which experiment it is (the
-        runner's `--device cpu` override and a checkpoint resumed on another device keep the id).
+        `device` and `schedule.num_workers` are left out: where a trial runs and how many
+        processes load its data do not change which experiment it is (the runner's `--device cpu`
+        override, a checkpoint resumed on another device or with another CPU count keep the id;
+        each sample's augmentation comes from (seed, epoch, index), not from a worker's stream).
         """
         identity = {k: v for k, v in self.to_dict().items() if k != "device"}
+        identity["schedule"] = {k: v for k, v in identity["schedule"].items() if k != "num_workers"}
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def loader_workers(num_workers: int | None, cpus_per_trial: float, ranks: int = 1) -> int:
+    """DataLoader worker processes per rank: an explicit `schedule.num_workers` wins; unset, each
+    rank's whole CPUs minus the one that trains (floor(cpus_per_trial / ranks) - 1, 0 with one CPU)."""
+    if num_workers is not None:
+        return num_workers
+    return max(0, int(cpus_per_trial / max(1, ranks)) - 1)

@@ -98,12 +98,30 @@ def measure_throughput(step: Callable[[], Any], batch_size: int, device: torch.d
 
 
 def peak_memory_mb(device: torch.device) -> float:
-    """Peak memory of this process: CUDA allocator peak on a GPU, max RSS on CPU."""
+    """Peak memory of this process since `reset_peak_memory`: CUDA allocator peak on a GPU, max
+    RSS on CPU (DataLoader workers are processes of their own and not counted)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def reset_peak_memory(device: torch.device) -> bool:
+    """Start `peak_memory_mb` afresh (a trial in a reused process measures its own peak).
+
+    On CPU this writes 5 to /proc/self/clear_refs (Linux >= 4.0: the peak RSS becomes the current
+    RSS); False where that is refused, and the CPU peak is then the process's since it started.
+    """
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return True
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def autocast_for(device: torch.device):

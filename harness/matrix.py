@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.config import TrialConfig, merge
+from harness.config import TrialConfig, loader_workers, merge
 from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.matrix_checks import (DATASET_KEYS, PLAIN_NAME, TOP_KEYS, MatrixError, apply_extends, check_keys,
@@ -58,6 +58,11 @@ class Resources:
     cpus_per_trial: float = 4.0
     max_failures: int = 2
     max_concurrent: int = 0  # 0 = as many as the resources allow
+
+    @property
+    def ranks(self) -> int:
+        """Data-parallel ranks of a trial: one per GPU when it takes several, else one."""
+        return int(self.gpus_per_trial) if self.gpus_per_trial > 1 else 1
 
 
 @dataclass
@@ -81,10 +86,15 @@ class PlannedTrial:
     missing_data: list[str] = field(default_factory=list)
 
     def to_json(self, resources: Resources) -> dict[str, Any]:
+        """`harness plan --json`'s object: the config as the trial will run it (loader workers
+        resolved from the resources, `harness.config.loader_workers`)."""
+        config = self.config.to_dict()
+        config["schedule"]["num_workers"] = loader_workers(self.config.schedule.num_workers,
+                                                           resources.cpus_per_trial, resources.ranks)
         return {
             "id": self.id,
             "studies": self.studies,
-            "config": self.config.to_dict(),
+            "config": config,
             "resources": {"gpus": resources.gpus_per_trial, "cpus": resources.cpus_per_trial},
             "missing_data": self.missing_data,
         }

@@ -8,8 +8,11 @@ This dataclass is the contract between the two (docs/architecture.md points here
 - `curve`: one entry per epoch, `{"epoch", "losses": {term: unweighted}, "weighted": {term:
   weighted}, "total", "lr"}`, and on the epochs that were evaluated `"val": {primary metric,
   location metric}` and `"ladder": {"mAP": {head: mAP}, "readouts": {read-out: location metric}}`;
-- `timings`: `train_s`, `eval_s`, `wall_s`, `started_at`, `finished_at`;
-- `cost`: `params`, `gmacs`, `train_img_per_s`, `infer_img_per_s`, `peak_mem_mb`, `device`;
+- `timings`: `train_s`, `data_wait_s` (of `train_s`: the training loop waiting for its next
+  batch), `eval_s`, `wall_s`, `started_at`, `finished_at`;
+- `cost`: `params`, `gmacs`, `train_img_per_s`, `data_wait_fraction` (`data_wait_s / train_s`),
+  `loader_workers` (DataLoader worker processes per rank), `infer_img_per_s`, `peak_mem_mb`
+  (this trial's own, even in a reused process), `device`;
 - `response_stats`: Table 7 group -> mean response at the ground-truth joints;
 - `data`: `train_instances`, `val_instances`, `skipped` {train, val};
 - the localisation ladder (`harness.trial.evaluation`), on the same instances as `metrics`:
@@ -21,6 +24,8 @@ This dataclass is the contract between the two (docs/architecture.md points here
   estimated from the joints); empty for COCO and CrowdPose;
 - `node` (the Ray node id that ran the trial, None outside Ray) and `host` (harness/placement.py);
 - `attempts` (1 + earlier failed attempts), `world_size` (data-parallel ranks);
+- `worker`: `pid` and `trial_in_process` (1 for a fresh process; more where the runner's Ray
+  worker was reused between trials, `harness.trial.process`);
 - failed records only: `error` (the exception's first line) and `traceback`.
 
 `from_json` checks the shape and raises `UserError` naming the file (bad input for the report);
@@ -60,6 +65,7 @@ class MetricsRecord:
     host: str | None = None
     attempts: int = 1
     world_size: int = 1
+    worker: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     traceback: str | None = None
 
@@ -84,7 +90,7 @@ class MetricsRecord:
             "timings": self.timings, "attempts": self.attempts, "world_size": self.world_size,
             "cost": self.cost, "response_stats": self.response_stats, "data": self.data,
             "classification": self.classification, "readouts": self.readouts, "errors": self.errors,
-            "evaluation": self.evaluation, "node": self.node, "host": self.host,
+            "evaluation": self.evaluation, "node": self.node, "host": self.host, "worker": self.worker,
         }
 
     @classmethod
@@ -105,7 +111,7 @@ class MetricsRecord:
         _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
               "'curve' must be a list of per-epoch objects")
         maps = {}
-        for key in ("timings", "cost", "data", "classification", "errors", "evaluation"):
+        for key in ("timings", "cost", "data", "classification", "errors", "evaluation", "worker"):
             value = data.get(key, {})
             _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
             maps[key] = value

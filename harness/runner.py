@@ -7,6 +7,12 @@ partial runs (`harness/layout.py`). Ray Tune schedules them over the GPUs (fract
 over an existing cluster (`--address`), or on CPU; `FailureConfig(max_failures)` retries a failing
 trial, which is then recorded as failed while the rest of the matrix goes on. A trial that needs
 more than one GPU trains data-parallel through Ray Train's TorchTrainer.
+
+Ray Tune reuses a trial's worker process for the next trial with the same resources
+(`reuse_actors`): no fresh process and imports per trial. Each trial starts from a clean process
+state (`harness.trial.process`); a failed trial's worker is not reused (Tune stops it), so a retry
+starts in a fresh one. Every payload carries the trial's loader workers resolved from its CPUs
+(`harness.config.loader_workers`).
 """
 from __future__ import annotations
 
@@ -173,7 +179,9 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         gpus = 0.0
     if gpus > cluster_gpus > 0:
         raise UserError(f"{gpus:g} GPUs per trial asked, the Ray cluster has {cluster_gpus:g}")
-    payloads = [trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial) for t in pending]
+    workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
+    payloads = [trial_payload(t, results_dir, twin_cache, device, r.cpus_per_trial, gpus, workers)
+                for t in pending]
     storage = results_dir / ".ray"
     run_config = tune.RunConfig(
         name="tune", storage_path=str(storage), verbose=0,
@@ -181,9 +189,8 @@ def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, resul
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=[board.tune_callback()],
     )
-    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=False,
+    tune_config = tune.TuneConfig(max_concurrent_trials=r.max_concurrent or None, reuse_actors=True,
                                   trial_name_creator=trial_name, trial_dirname_creator=trial_name)
-    workers = opts.ddp_workers or (int(gpus) if gpus > 1 else 1)
     if workers > 1:
         for p in payloads:
             p["workers"], p["gpus"], p["cpus"] = workers, gpus, r.cpus_per_trial

@@ -9,28 +9,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.config import TrialConfig
+from harness.config import TrialConfig, loader_workers
 from harness.matrix import PlannedTrial
 
 
 def trial_payload(t: PlannedTrial, results_dir: Path, twin_cache: Path, device: str | None,
-                   cpus: float) -> dict[str, Any]:
+                  cpus: float, gpus: float, ranks: int) -> dict[str, Any]:
+    """The trial's config with its loader workers resolved from its CPUs, and its resources (a
+    reused Ray worker refuses a trial whose resources differ: `harness.trial.process`)."""
     config = t.config.to_dict()
     if device:
         config["device"] = device
+    config["schedule"]["num_workers"] = loader_workers(t.config.schedule.num_workers, cpus, ranks)
     return {"id": t.id, "config": config, "out": str(results_dir / t.id), "twin_cache": str(twin_cache),
-            "threads": max(1, int(cpus))}
+            "threads": max(1, int(cpus)), "resources": {"cpus": cpus, "gpus": gpus, "ranks": ranks}}
 
 
 def tune_trainable(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: run one trial (single process) and report every epoch."""
-    import torch
     from ray import tune
 
     from harness.trial import run_trial
+    from harness.trial.process import enter_worker
 
     p = config["trial"]
-    torch.set_num_threads(p["threads"])
+    enter_worker(p["resources"], p["threads"])
     cfg = TrialConfig.from_dict(p["config"])
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report)
 
@@ -58,13 +61,13 @@ def ddp_tune_driver(config: dict[str, Any]) -> None:
 
 def ddp_train_loop(config: dict[str, Any]) -> None:
     """Ray Train worker loop: one trial trained data-parallel (rank 0 writes the artifacts)."""
-    import torch
     from ray import train
 
     from harness.trial import run_trial
+    from harness.trial.process import enter_worker
 
     p = config["trial"]
-    torch.set_num_threads(p["threads"])
+    enter_worker(p["resources"], p["threads"])
     ctx = train.get_context()
     cfg = TrialConfig.from_dict(p["config"])
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=train.report,

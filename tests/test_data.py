@@ -181,9 +181,9 @@ def test_flip_mirrors_the_image_and_swaps_left_and_right(sample_root, monkeypatc
     spec = SPECS["coco"]
     plain = quiet_build(cfg, "train", SIZE, augment=True, location_fraction=1.0)
     flipped = quiet_build(cfg, "train", SIZE, augment=True, location_fraction=1.0)
-    monkeypatch.setattr(dataset_module, "sample_crop", lambda c, s, aspect, aug, joints: (c, s, False))
+    monkeypatch.setattr(dataset_module, "sample_crop", lambda c, s, aspect, aug, joints, rng: (c, s, False))
     a = plain[0]
-    monkeypatch.setattr(dataset_module, "sample_crop", lambda c, s, aspect, aug, joints: (c, s, True))
+    monkeypatch.setattr(dataset_module, "sample_crop", lambda c, s, aspect, aug, joints, rng: (c, s, True))
     b = flipped[0]
     # the flipped crop is the mirror image (the flip is folded into the one warp; cv2's fixed-point
     # interpolation may round a rare pixel the other way: one grey level)
@@ -430,10 +430,10 @@ def test_half_body_reads_keypoints_only_of_labelled_instances(twin, monkeypatch)
 
     seen: list[bool] = []
 
-    def spy(center, scale, aspect, augment, joints):
+    def spy(center, scale, aspect, augment, joints, rng):
         seen.append(joints is not None)
         assert augment.half_body_joints == SPECS["mpii"].upper_body  # MPII uses half-body
-        return sample_crop(center, scale, aspect, augment, joints)
+        return sample_crop(center, scale, aspect, augment, joints, rng=rng)
 
     monkeypatch.setattr(dataset_module, "sample_crop", spy)
     free = quiet_build(twin["mpii"], "train", SIZE, augment=True, location_fraction=0.0)

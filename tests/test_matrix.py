@@ -95,6 +95,33 @@ def test_plan_json_cli(capsys):
     assert set(items[0]) == {"id", "studies", "config", "resources", "missing_data"}
 
 
+def test_plan_json_resolves_loader_workers_from_the_cpus_per_trial(tmp_path, capsys):
+    assert main(["plan", str(MATRIX), "--json"]) == 0  # full scale: 4 CPUs, 1 GPU per trial
+    items = json.loads(capsys.readouterr().out)
+    assert {i["config"]["schedule"]["num_workers"] for i in items} == {3}
+    assert expand(MATRIX, "full").trials[0].config.schedule.num_workers is None  # resolved in the view
+    data = yaml.safe_load(MATRIX.read_text())
+
+    def plan_json(resources: dict, schedule: dict | None = None) -> list[dict]:
+        changed = copy.deepcopy(data)
+        changed["resources"] = resources
+        if schedule:
+            changed["defaults"]["schedule"].update(schedule)
+        path = tmp_path / "m.yaml"
+        path.write_text(yaml.safe_dump(changed))
+        assert main(["plan", str(path), "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    six = plan_json({"gpus_per_trial": 1, "cpus_per_trial": 6})
+    assert {i["config"]["schedule"]["num_workers"] for i in six} == {5}
+    two_gpus = plan_json({"gpus_per_trial": 2, "cpus_per_trial": 8})  # data-parallel: per rank
+    assert {i["config"]["schedule"]["num_workers"] for i in two_gpus} == {3}
+    explicit = plan_json({"gpus_per_trial": 1, "cpus_per_trial": 6}, {"num_workers": 1})
+    assert {i["config"]["schedule"]["num_workers"] for i in explicit} == {1}
+    # the worker count is not part of a trial's identity
+    assert {i["id"] for i in explicit} == {i["id"] for i in six} == {i["id"] for i in items}
+
+
 def test_plan_reports_missing_data_and_run_refuses(tmp_path, capsys):
     plan = expand(MATRIX, "full")
     assert all(t.missing_data for t in plan.trials)  # no real datasets on this machine

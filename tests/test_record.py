@@ -19,7 +19,8 @@ def _completed() -> MetricsRecord:
         classification={"cnn": {"mAP": 0.9, "chance_mAP": 0.75, "joints_scored": 17}},
         readouts={"responses": {"PCK@0.1": 0.25}, "cams": {"PCK@0.1": None}},
         errors={"overall": {"good": 0.25, "miss": 0.75}}, evaluation={"head_size_source": "mat"},
-        node="9eaec29ef6437aaf", host="lab-gpu-2", attempts=2, world_size=1)
+        node="9eaec29ef6437aaf", host="lab-gpu-2", attempts=2, world_size=1,
+        worker={"pid": 4321, "trial_in_process": 2})
 
 
 def test_completed_record_round_trips_through_json():
@@ -28,7 +29,7 @@ def test_completed_record_round_trips_through_json():
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
                                      "cost", "response_stats", "data", "classification", "readouts", "errors",
-                                     "evaluation", "node", "host"}
+                                     "evaluation", "node", "host", "worker"}
 
 
 def test_failed_record_keeps_only_why_it_failed():

@@ -144,10 +144,13 @@ def test_failed_and_missing_trials_are_shown_with_their_error(built):
     assert by_id[missing_id][3] == "missing" and "no metrics.json" in by_id[missing_id][-1]
     rows = page.table("Table 5")["body"]
     assert "1 failed" in rows[FAILED[0] - 1][-1] and "1 missing" in rows[MISSING[0] - 1][-1]
-    cost = Page((index.parent / "cost.html").read_text()).table("Cost per trial")["body"]
-    cost_by_id = {r[0]: r for r in cost}
+    cost_table = Page((index.parent / "cost.html").read_text()).table("Cost per trial")
+    cost_by_id = {r[0]: r for r in cost_table["body"]}
     assert cost_by_id[failed_id][4] == "failed" and cost_by_id[failed_id][-1] == FAIL_ERROR.splitlines()[0]
     assert cost_by_id[missing_id][4] == "missing"
+    wait = cost_table["head"][0].index("data wait (%)")  # the fixture's cost.data_wait_fraction 0.125
+    assert {r[wait] for r in cost_table["body"] if r[4] == "completed"} == {"12.5"}
+    assert cost_by_id[failed_id][wait] == ""
 
 
 def test_mean_std_and_n_of_a_row(built):

@@ -136,8 +136,8 @@ def completed(cfg: dict, metrics: dict, rng: np.random.Generator, wall_s: float)
               "total": 1.5 / e + base, "val": {"Mean": base * e / 2}} for e in (1, 2)]
     return {"status": "completed", "config": cfg, "metrics": metrics, "curve": curve,
             "timings": {"train_s": wall_s * 0.8, "eval_s": wall_s * 0.1, "wall_s": wall_s},
-            "cost": {"params": 1234567, "gmacs": 0.42, "train_img_per_s": 55.5, "infer_img_per_s": 123.4,
-                     "peak_mem_mb": 321.0, "device": "cpu"},
+            "cost": {"params": 1234567, "gmacs": 0.42, "train_img_per_s": 55.5, "data_wait_fraction": 0.125,
+                     "infer_img_per_s": 123.4, "peak_mem_mb": 321.0, "device": "cpu"},
             "response_stats": {g: float(rng.random()) for g in MPII.response_groups}}
 
 

@@ -162,3 +162,41 @@ def test_two_worker_data_parallel_sup_only_and_semi_rows_train_several_steps(tmp
     regimes = {m["config"]["supervision"]["regime"]: m for m in metrics.values()}
     assert set(regimes["sup_only"]["curve"][0]["losses"]) == {"mse"}
     assert {"cls_cnn", "mse"} <= set(regimes["semi"]["curve"][0]["losses"])
+    
+
+FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from harness.config import TrialConfig
+from harness.trial import run_trial
+from harness.trial.process import enter_worker
+p = json.loads(sys.argv[1])
+enter_worker(p["resources"], p["threads"])  # what the runner's trainable does, in a new process
+run_trial(TrialConfig.from_dict(p["config"]), Path(p["out"]), twin_cache=Path(p["twin_cache"]))
+"""
+
+
+def test_two_trials_in_one_reused_worker_give_the_numbers_of_fresh_processes(tmp_path, ray_shutdown):
+    rows = [{"model": {"spe": False, "pdc": False}}, {"model": {"spe": True, "pdc": True}}]
+    matrix = _matrix(tmp_path, rows, name="r", epochs=2, seeds=(0, 1))
+    results = tmp_path / "results"
+    run_matrix(matrix, RunOptions(scale="smoke", results_root=results, num_cpus=1, cpus_per_trial=1,
+                                  max_concurrent=1, device="cpu", quiet=True))
+    reused = _metrics(results / "r" / "smoke")
+    assert len(reused) == 4 and all(m["status"] == "completed" for m in reused.values())
+    # Ray Tune ran all four, one after the other, in one worker process
+    assert sorted(m["worker"]["trial_in_process"] for m in reused.values()) == [1, 2, 3, 4]
+    assert len({m["worker"]["pid"] for m in reused.values()}) == 1
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    for tid, m in reused.items():
+        payload = {"config": m["config"], "out": str(tmp_path / "fresh" / tid), "threads": 1,
+                   "twin_cache": str(results / ".twins"), "resources": {"cpus": 1.0, "gpus": 0.0, "ranks": 1}}
+        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, json.dumps(payload)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        fresh = json.loads((tmp_path / "fresh" / tid / "metrics.json").read_text())
+        assert fresh["worker"]["trial_in_process"] == 1
+        assert fresh["metrics"] == m["metrics"] and fresh["readouts"] == m["readouts"], tid
+        assert [r["losses"] for r in fresh["curve"]] == [r["losses"] for r in m["curve"]], tid
+        assert (tmp_path / "fresh" / tid / "predictions.json").read_bytes() == \
+            (results / "r" / "smoke" / tid / "predictions.json").read_bytes()

@@ -4,7 +4,8 @@ Supervision (paper, Sec. 3.5 and Table 4): `location_fraction` 0 is location-fre
 carries coordinates or heatmaps), 1 labels every instance, 0.05 / 0.1 / 0.25 a seeded subset;
 `labelled_only` keeps just the labelled instances (Sup-only). `max_instances` takes a seeded
 subset first (training: any instances; validation: whole images, so that an image is evaluated
-with all of its people), and the labelled subset is drawn from what remains.
+with all of its people), and the labelled subset is drawn from what remains. `seed` also seeds
+the augmentation (with each sample's epoch and index).
 """
 from __future__ import annotations
 
@@ -75,4 +76,4 @@ def build_dataset(dataset: DatasetConfig, split: str, input_size: tuple[int, int
     return KeypointDataset(
         table, spec, input_size, augment=aug, labelled=labelled, heatmap_sigma=heatmap_sigma,
         with_meta=split == "val", ann_path=extras["ann_path"], head_boxes=extras["head_boxes"],
-        detections=extras["detections"], skipped=extras["skipped"])
+        detections=extras["detections"], skipped=extras["skipped"], seed=seed)

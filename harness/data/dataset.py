@@ -9,6 +9,11 @@ the labels from the joints warped with the same matrix. Keys (docs/architecture.
 - the validation split only: `meta` (center, scale, image_id, score, area, index, joints in crop
   px with visibility).
 
+A sample is indexed by its instance index `i`, or by `(epoch, i)` (what
+`harness.trial.loaders.EpochSampler` yields): its augmentation is drawn from a generator seeded
+with (seed, epoch, i), so it does not depend on which process loads it or in what order (an
+index alone is epoch 0).
+
 A location-free sample never holds a coordinate or a heatmap, and a training sample never holds
 `meta`. An image that fails to decode is skipped with a warning: a training sample is replaced by
 the next readable instance; a validation sample keeps its meta with a black crop (its instance
@@ -47,15 +52,17 @@ class KeypointDataset(torch.utils.data.Dataset):
             boxes, joints) over the whole annotation list, or None.
         detections: the detections file the crops come from, or None (ground-truth boxes).
         skipped: items skipped so far (at indexing and, later, images that failed to decode).
+        seed: the augmentation's seed (with the epoch and the instance index, see the module docstring).
     """
 
     def __init__(self, table: InstanceTable, spec: KeypointSpec, input_size: tuple[int, int], *,
                  augment: CropAugment | None, labelled: np.ndarray, heatmap_sigma: float,
                  with_meta: bool, ann_path: Path, head_boxes: MpiiGroundTruth | None = None,
-                 detections: Path | None = None, skipped: int = 0):
+                 detections: Path | None = None, skipped: int = 0, seed: int = 0):
         self.table, self.spec = table, spec
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.augment = augment
+        self.seed = int(seed) % 2**64  # SeedSequence entropy is non-negative
         self.labelled = np.asarray(labelled, bool)
         self.heatmap_sigma = float(heatmap_sigma)
         self.with_meta = with_meta
@@ -107,15 +114,17 @@ class KeypointDataset(torch.utils.data.Dataset):
                 return row, None
         raise RuntimeError(f"{self.ann_path}: no image of this split can be decoded")
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        row, img = self._image(int(i))
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        epoch, i = (int(key[0]), int(key[1])) if isinstance(key, tuple) else (0, int(key))
+        row, img = self._image(i)
         height, width = self.input_size
         labelled = bool(self.labelled[row])
         center, scale, flip = self.center[row], self.scale[row], False
         if self.augment is not None:
             # Half-body reads keypoints, so only instances with location labels get it.
             joints_for_aug = self.table.joints[row] if labelled else None
-            center, scale, flip = sample_crop(center, scale, self.aspect, self.augment, joints_for_aug)
+            rng = np.random.default_rng((self.seed, epoch, i))
+            center, scale, flip = sample_crop(center, scale, self.aspect, self.augment, joints_for_aug, rng=rng)
         matrix = get_affine(center, scale, self.input_size)
         if flip:
             matrix = flip_affine(matrix, width)

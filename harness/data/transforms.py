@@ -8,7 +8,8 @@ Conventions (pixel centres at integer coordinates, as cv2 draws and warps):
 - `rot` is in degrees, counter-clockwise as seen on screen (positive turns the content left).
 - A flip mirrors x and swaps the spec's left/right pairs: a left joint becomes the right one.
 
-Augmentation draws from NumPy's global RNG, which the trial seeds per epoch (and per worker).
+Augmentation draws from the generator it is given: the dataset makes one per sample from
+(seed, epoch, index), so a sample's crop is the same whichever process loads it.
 """
 from __future__ import annotations
 
@@ -95,19 +96,20 @@ class CropAugment:
     half_body_joints: tuple[int, ...] = ()  # the upper body (spec.upper_body); empty = off
 
 
-def half_body_box(joints: np.ndarray, upper: tuple[int, ...], aspect: float) -> tuple[np.ndarray, np.ndarray] | None:
+def half_body_box(joints: np.ndarray, upper: tuple[int, ...], aspect: float,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
     """HRNet's half-body crop from the labelled joints of a random half; None when too few.
 
     Reads keypoint coordinates, so it is applied only to instances that carry location labels.
     """
     labelled = joints[:, 2] > 0
-    if labelled.sum() <= HALF_BODY_MIN_JOINTS or np.random.random() >= HALF_BODY_PROB:
+    if labelled.sum() <= HALF_BODY_MIN_JOINTS or rng.random() >= HALF_BODY_PROB:
         return None
     is_upper = np.zeros(len(joints), bool)
     is_upper[list(upper)] = True
     upper_pts = joints[labelled & is_upper, :2]
     lower_pts = joints[labelled & ~is_upper, :2]
-    pts = upper_pts if (np.random.random() < 0.5 and len(upper_pts) > 2) else lower_pts
+    pts = upper_pts if (rng.random() < 0.5 and len(upper_pts) > 2) else lower_pts
     if len(pts) < 2:
         pts = upper_pts
     if len(pts) < 2:
@@ -120,13 +122,14 @@ def half_body_box(joints: np.ndarray, upper: tuple[int, ...], aspect: float) -> 
 
 
 def sample_crop(center: np.ndarray, scale: np.ndarray, aspect: float, augment: CropAugment,
-                joints: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
-    """A random crop (centre, scale, flip) around a box; `joints` only for labelled instances."""
+                joints: np.ndarray | None = None, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A random crop (centre, scale, flip) around a box, drawn from `rng`; `joints` only for
+    labelled instances."""
     if joints is not None and augment.half_body_joints:
-        half = half_body_box(joints, augment.half_body_joints, aspect)
+        half = half_body_box(joints, augment.half_body_joints, aspect, rng)
         if half is not None:
             center, scale = half
     lo, hi = augment.scale_range
-    factor = min(max(np.random.randn() * SCALE_SIGMA + 1.0, lo), hi)
-    flip = augment.flip and np.random.random() < FLIP_PROB
+    factor = min(max(rng.standard_normal() * SCALE_SIGMA + 1.0, lo), hi)
+    flip = augment.flip and rng.random() < FLIP_PROB
     return center, scale * factor, flip

@@ -151,9 +151,9 @@ def _is_gpu(device) -> bool | None:
 
 
 def cost_table(folder: ResultsFolder) -> tuple[TableView, str]:
-    """Per trial: parameters, GMACs, throughput, device-hours, peak memory, device; and the totals."""
+    """Per trial: parameters, GMACs, throughput, data wait, device-hours, peak memory, device; and the totals."""
     header = ["trial", "studies", "config", "seed", "status", "params (M)", "GMACs", "train img/s",
-              "infer img/s", "GPU-h", "CPU-h", "peak mem (MB)", "device", "note"]
+              "data wait (%)", "infer img/s", "GPU-h", "CPU-h", "peak mem (MB)", "device", "note"]
     body = []
     gpu_h = cpu_h = 0.0
     for t in folder.trials.values():
@@ -177,7 +177,7 @@ def cost_table(folder: ResultsFolder) -> tuple[TableView, str]:
         body.append([
             Cell(t.id, cls="mono"), Cell(", ".join(t.studies)), Cell(config), Cell(str(t.seed)),
             Cell(t.status, cls=status_cls), num("params", 1e-6, 2), num("gmacs", 1.0, 2),
-            num("train_img_per_s", 1.0, 1), num("infer_img_per_s", 1.0, 1),
+            num("train_img_per_s", 1.0, 1), num("data_wait_fraction", 100.0, 1), num("infer_img_per_s", 1.0, 1),
             Cell(f"{hours:.4f}" if hours is not None and gpu else "", cls="num"),
             Cell(f"{hours:.4f}" if hours is not None and gpu is False else "", cls="num"),
             num("peak_mem_mb", 1.0, 0), Cell(str(cost.get("device") or "")),
@@ -185,10 +185,12 @@ def cost_table(folder: ResultsFolder) -> tuple[TableView, str]:
         ])
     counts = _counts(list(folder.trials.values()))
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    foot = [[Cell(f"matrix total: {len(folder.trials)} trials ({summary})", colspan=9, cls="label"),
+    foot = [[Cell(f"matrix total: {len(folder.trials)} trials ({summary})", colspan=10, cls="label"),
              Cell(f"{gpu_h:.4f}", cls="num"), Cell(f"{cpu_h:.4f}", cls="num"), Cell("", colspan=3)]]
     notes = ["GPU-h / CPU-h: the trial's wall time (timings.wall_s) on its device; a trial that shared a GPU "
-             "(fractional GPUs) is counted whole. Failed and missing trials have no cost record."]
+             "(fractional GPUs) is counted whole. Failed and missing trials have no cost record.",
+             "Data wait: the share of the training time its loop waited for the next batch "
+             "(cost.data_wait_fraction); a GPU trial with a high one needs more loader workers."]
     total = (f"Matrix total: {len(folder.trials)} trials ({summary}); {gpu_h:.3f} GPU-hours and {cpu_h:.3f} "
              f"CPU-hours of wall time.")
     return TableView("Cost per trial", header, body, foot, css="cost", notes=notes), total

@@ -6,7 +6,10 @@ epoch. Every epoch is seeded from (seed, epoch), so an interrupted-then-resumed 
 same numbers as an uninterrupted one on CPU.
 
 The parts, by what changes together:
-- `setup`: the trial's datasets, network, criterion and optimiser (`Trial`), device and seeds;
+- `setup`: the trial's datasets, loaders, network, criterion and optimiser (`Trial`), device and seeds;
+- `loaders`: the DataLoaders (workers from the trial's CPUs, batches that do not depend on them,
+  the time the loop waits for data);
+- `process`: the process state a trial starts from (a reused Ray worker runs it as a fresh one);
 - `checkpoint`: save / resume;
 - `training`: one epoch of the training loop;
 - `evaluation`: predictions on the validation set (flip test, decoding) and their metrics;

@@ -58,16 +58,15 @@ class Evaluation:
 @torch.no_grad()
 def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
     """Run the validation set (flip test as configured) through the network; see `Predictions`."""
-    from harness.data import collate_eval
     from harness.data.transforms import crop_to_image
     from harness.evaluation.response import joint_responses
+    from harness.trial.loaders import val_loader
     from models.decode import decode_responses
 
     cfg = trial.cfg
     net = trial.net
     net.eval()
-    loader = torch.utils.data.DataLoader(trial.val_set, batch_size=cfg.schedule.batch_size, shuffle=False,
-                                         collate_fn=collate_eval, num_workers=cfg.schedule.num_workers)
+    loader = val_loader(trial.val_set, cfg.schedule.batch_size, trial.num_workers, trial.device)
     perm = trial.spec.flip_permutation()
     instances: dict[str, list] = {name: [] for name in READOUTS}
     labels, probs = [], {h: [] for h in HEADS}
@@ -75,7 +74,7 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
     maps: dict[str, list] = {"cams": [], "responses": [], "pred": [], "gt": [], "images": [], "sample_index": []}
     n_seen, t0 = 0, time.perf_counter()
     for batch in loader:
-        images = batch["image"].to(trial.device)
+        images = batch["image"].to(trial.device, non_blocking=True)
         with autocast_for(trial.device):
             out = net(images)
             flipped = net(torch.flip(images, dims=[3])) if cfg.schedule.flip_test else None

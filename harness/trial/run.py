@@ -1,5 +1,6 @@
-"""`run_trial`: a trial's lifecycle (skip if completed, resume, train, evaluate, record), and
-`is_completed`. What it writes is a `harness.record.MetricsRecord`."""
+"""`run_trial`: a trial's lifecycle (skip if completed, clean process state, resume, train,
+evaluate, record, stop the loader's workers), and `is_completed`. What it writes is a
+`harness.record.MetricsRecord`."""
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from harness.placement import where_this_runs
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
 from harness.trial.evaluation import Evaluation, curve_point, evaluate
+from harness.trial.process import begin_trial, worker_facts
 from harness.trial.setup import Trial, pick_device
 from harness.trial.training import train_epoch
 
@@ -44,12 +46,10 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
     wall0, started_at = time.perf_counter(), time.time()
     attempts = _previous_attempts(done) + 1
     say = progress or (lambda msg: None)
+    trial = None
     try:
         device = pick_device(cfg.device)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        else:
-            torch.use_deterministic_algorithms(True, warn_only=True)
+        begin_trial(device, cfg.seed)
         trial = Trial(cfg, out_dir, twin_cache, device, say, world)
         if load_checkpoint(trial):
             say(f"resuming at epoch {trial.epoch + 1}")
@@ -76,9 +76,9 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             trial.curve[-1].update(curve_point(final, *metrics))
         record = MetricsRecord(
             status=COMPLETED, config=cfg.to_dict(), metrics=final.metrics, curve=trial.curve,
-            timings={"train_s": trial.train_s, "eval_s": final.eval_s, "wall_s": time.perf_counter() - wall0,
-                     "started_at": started_at, "finished_at": time.time()},
-            attempts=attempts, world_size=world_size, cost=_cost(trial, final, device),
+            timings={"train_s": trial.train_s, "data_wait_s": trial.data_wait_s, "eval_s": final.eval_s,
+                     "wall_s": time.perf_counter() - wall0, "started_at": started_at, "finished_at": time.time()},
+            attempts=attempts, world_size=world_size, cost=_cost(trial, final, device), worker=worker_facts(),
             response_stats=final.response_stats, classification=final.classification,
             readouts=final.readouts, errors=final.errors, evaluation=final.details, **where_this_runs(),
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
@@ -94,6 +94,9 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             write_json(mpath, MetricsRecord.failed(cfg.to_dict(), error, traceback.format_exc(limit=8),
                                                    attempts).to_json())
         raise
+    finally:
+        if trial is not None:
+            trial.close()
 
 
 def _ladder_line(row: dict[str, Any]) -> str:
@@ -112,6 +115,8 @@ def _cost(trial: Trial, final: Evaluation, device: torch.device) -> dict[str, An
         "params": count_params(trial.net),
         "gmacs": count_gmacs(trial.cfg.model, model=trial.net),
         "train_img_per_s": trial.train_images / trial.train_s if trial.train_s > 0 else None,
+        "data_wait_fraction": trial.data_wait_s / trial.train_s if trial.train_s > 0 else None,
+        "loader_workers": trial.num_workers,
         "infer_img_per_s": final.infer_img_per_s,
         "peak_mem_mb": peak_memory_mb(device),
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),

@@ -1,7 +1,9 @@
-"""`Trial`: what one trial holds while it trains (data, network, criterion, optimiser, curve),
-and how it is set up: the regime's labels, the synthetic twin, the device, the seeds."""
+"""`Trial`: what one trial holds while it trains (data, loaders, network, criterion, optimiser,
+curve), and how it is set up: the regime's labels, the synthetic twin, the device, the seeds, the
+loader workers."""
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from harness.config import DatasetConfig, TrialConfig
+from harness.config import DatasetConfig, TrialConfig, loader_workers
 from harness.errors import UserError
 
 
@@ -63,16 +65,27 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7919) % 2**31
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (a trial started outside the runner takes them all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class Trial:
     """Everything one trial holds while it trains: model, criterion, optimiser, data, curve.
 
     `net` is the bare network (evaluation, artifacts); `model` is what trains: the network, or
-    its DistributedDataParallel wrapper when `world` = (rank, size) has size > 1.
+    its DistributedDataParallel wrapper when `world` = (rank, size) has size > 1. `num_workers`:
+    the loader workers per rank (`schedule.num_workers`, which the runner resolves from the
+    trial's CPUs; unset outside the runner: from this process's CPUs). `close()` stops them.
     """
 
     def __init__(self, cfg: TrialConfig, out_dir: Path, twin_cache: Path, device: torch.device,
                  progress: Callable[[str], None] | None = None, world: tuple[int, int] = (0, 1)):
         from harness.data import build_dataset
+        from harness.trial.loaders import TrainLoader
         from models import CheckpointError, build_criterion, build_model, param_groups
 
         self.cfg, self.out, self.device = cfg, out_dir, device
@@ -90,6 +103,8 @@ class Trial:
             self.dataset_cfg, "val", cfg.model.input_size, augment=False, seed=0,
             max_instances=s.max_val_instances, heatmap_sigma=cfg.model.heatmap_sigma)
         self.spec = self.val_set.spec
+        self.num_workers = loader_workers(s.num_workers, available_cpus(), self.world_size)
+        self.train_loader = TrainLoader(self.train_set, s.batch_size, cfg.seed, self.num_workers, device, world)
         torch.manual_seed(cfg.seed)
         try:
             self.net = build_model(cfg.model).to(device)
@@ -110,3 +125,8 @@ class Trial:
         self.curve: list[dict[str, Any]] = []
         self.train_s = 0.0
         self.train_images = 0
+        self.data_wait_s = 0.0  # of train_s: the training loop waiting for its next batch
+
+    def close(self) -> None:
+        """Stop the loader's worker processes (the trial is over, or failed)."""
+        self.train_loader.close()

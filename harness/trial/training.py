@@ -1,12 +1,11 @@
-"""One epoch of a trial's training loop: seeded batches, forward, the criterion's weighted total,
-the optimiser step, and the epoch's row of the curve (mean unweighted and weighted terms)."""
+"""One epoch of a trial's training loop: the loader's batches (timed waits), forward, the
+criterion's weighted total, the optimiser step, and the epoch's row of the curve (mean unweighted
+and weighted terms)."""
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
 from harness.cost import autocast_for
@@ -21,29 +20,17 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 def train_epoch(trial: Trial) -> dict[str, Any]:
     """Train epoch `trial.epoch + 1`; return its curve row (`harness.record`: curve)."""
-    from harness.data import collate_train
-
     cfg, s = trial.cfg, trial.cfg.schedule
     epoch = trial.epoch + 1
+    # The network's own randomness (dropout) from (seed, epoch); the batches' order and
+    # augmentation come from the loader, from (seed, epoch, index) (harness/trial/loaders.py).
     seed_everything(epoch_seed(cfg.seed, epoch))
-    gen = torch.Generator().manual_seed(epoch_seed(cfg.seed, epoch))
-    sampler = None
-    if trial.world_size > 1:
-        sampler = torch.utils.data.DistributedSampler(
-            trial.train_set, num_replicas=trial.world_size, rank=trial.rank, shuffle=True, seed=cfg.seed)
-        sampler.set_epoch(epoch)
-    loader = torch.utils.data.DataLoader(
-        trial.train_set, batch_size=s.batch_size, shuffle=sampler is None, sampler=sampler,
-        drop_last=len(trial.train_set) > s.batch_size * trial.world_size,
-        collate_fn=collate_train, num_workers=s.num_workers, generator=gen,
-        worker_init_fn=_worker_init if s.num_workers else None,
-        persistent_workers=False, pin_memory=trial.device.type == "cuda")
     location_free = cfg.supervision.regime == "location_free"
     trial.model.train()
     sums: dict[str, float] = {}
-    n_batches, t0 = 0, time.perf_counter()
+    n_batches, t0, waited = 0, time.perf_counter(), trial.train_loader.wait_s
     weights = trial.criterion.weight_dict
-    for batch in loader:
+    for batch in trial.train_loader.batches(epoch):
         if location_free and (LOCATION_KEYS & batch.keys()):
             # the data layer must never hand coordinates to a location-free trial
             raise RuntimeError("a location-free batch carries location labels")
@@ -75,6 +62,7 @@ def train_epoch(trial: Trial) -> dict[str, Any]:
     if trial.device.type == "cuda":
         torch.cuda.synchronize(trial.device)
     trial.train_s += time.perf_counter() - t0
+    trial.data_wait_s += trial.train_loader.wait_s - waited
     trial.scheduler.step()
     trial.epoch = epoch
     n = max(n_batches, 1)
@@ -86,8 +74,3 @@ def train_epoch(trial: Trial) -> dict[str, Any]:
         "lr": trial.optimizer.param_groups[0]["lr"],
     }
 
-
-def _worker_init(worker_id: int) -> None:
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)

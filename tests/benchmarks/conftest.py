@@ -58,7 +58,8 @@ class Figures:
     def record(self, benchmark, key: str, items: float, unit: str, *, seconds: list[float] | None = None,
                cpu_seconds: list[float] | None = None, baseline: str | None = None,
                baseline_seconds: list[float] | None = None, baseline_cpu_seconds: list[float] | None = None,
-               target: tuple[str, str, float] | None = None,
+               target: tuple[str, str, float] | list[tuple[str, str, float]] | None = None,
+               macs: tuple[float, float] | None = None,
                value: dict[str, Any] | None = None, **info: Any) -> float | None:
         """Put the rate, and its ratio to a baseline measured in this run, into `extra_info`.
 
@@ -71,9 +72,12 @@ class Figures:
         The baseline's rates come from `baseline_seconds` / `baseline_cpu_seconds` when given
         (timed by the same test, interleaved with its rounds), else from the rates recorded under
         the key `baseline` earlier in this session; `ratio`, `ratio_best_round` and
-        `ratio_by_cpu_time` compare them. `value` adds figures computed by the test; `target` =
-        (figure, op, threshold), e.g. ("ratio", ">=", 0.75), is checked against the figure it
-        names. Returns the rate (None when benchmarks are disabled: nothing was timed).
+        `ratio_by_cpu_time` compare them. `macs` = (GMACs per item, the baseline's) turns the
+        ratios into `mac_throughput_ratio` (and its best-round / CPU-time forms): GMACs x img/s
+        against the baseline's, the share of the baseline's arithmetic rate this work reaches.
+        `value` adds figures computed by the test; `target` = (figure, op, threshold), e.g.
+        ("ratio", ">=", 0.75), or a list of them, is checked against the figure each names
+        (`target_met`: all of them). Returns the rate (None when benchmarks are disabled).
         """
         timed = not benchmark.disabled and benchmark.stats is not None
         if timed and seconds is None:
@@ -103,9 +107,18 @@ class Figures:
             if cpu_seconds is not None:
                 extra.update(baseline_rate_by_cpu_time=base_cpu if timed else None,
                              ratio_by_cpu_time=_ratio(cpu, base_cpu))
+        if macs is not None and baseline is not None:
+            work = macs[0] / macs[1]
+            for suffix in ("", "_best_round", "_by_cpu_time"):
+                if f"ratio{suffix}" in extra:
+                    r = extra[f"ratio{suffix}"]
+                    extra[f"mac_throughput_ratio{suffix}"] = None if r is None else r * work
+            value = {"mac_throughput_ratio": extra["mac_throughput_ratio"], **(value or {})}
         if target is not None:
-            t = Target(*target)
-            extra.update(target=str(t), target_met=t.check(extra.get(t.name)))
+            targets = [Target(*t) for t in ([target] if isinstance(target, tuple) else target)]
+            checks = [t.check(extra.get(t.name)) for t in targets]
+            extra.update(target="; ".join(map(str, targets)),
+                         target_met=None if None in checks else all(checks))
         benchmark.extra_info.update(extra)
         if rate is not None:
             self.lines.append(_summary_line(key, unit, extra, value or {}))
