@@ -27,6 +27,7 @@ from harness.atomic import write_json
 from harness.errors import UserError
 from harness.layout import merge_index, run_dir, twin_cache_dir
 from harness.matrix import Plan, PlannedTrial, Resources, expand
+from harness.ordering import longest_first
 from harness.record import MetricsRecord
 from harness.progress import ProgressBoard
 from harness.reference import reference_name
@@ -153,7 +154,7 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     if pending:
         prepare_data(plan, results_dir, twin_cache, board.say)
         _init_ray(opts)
-        _run_tune(pending, resources, opts, results_dir.resolve(), twin_cache, board)
+        _run_tune(longest_first(pending), resources, opts, results_dir.resolve(), twin_cache, board)
     completed = sum(is_completed(results_dir / t.id) for t in plan.trials)
     failed = len(plan.trials) - completed
     board.finish(completed, failed)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pytest
@@ -87,13 +87,17 @@ IDS = [f"{dev}-{name}" for dev, name, _ in CASES]
 
 
 def _trial_config(plans, setting: Setting, name: str, want: dict) -> TrialConfig:
-    """The matrix's (deduplicated) trial for this row of Table 5 / 6 on COCO."""
-    study = {"t5": "table5", "t6": "table6"}[name.split("-")[0]]
+    """The matrix's (deduplicated) trial for this row of Table 5 on COCO; a Table 6 depth is the
+    full model (Table 5's last row) at that depth (the synthetic scale does not run Table 6)."""
+    depth = {k: want[k] for k in ("enc_layers", "dec_layers") if k in want}
+    if name.startswith("t6"):
+        want = {"spe": True, "multi_scale": True, "reppg": True, "pdc": True}
     found = {t.config.trial_id(): t.config for t in plans[setting.scale].trials
-             if study in t.studies and t.config.dataset.kind == "coco"
+             if "table5" in t.studies and t.config.dataset.kind == "coco"
              and all(getattr(t.config.model, k) == v for k, v in want.items())}
-    assert len(found) == 1, f"{study} at scale {setting.scale} has {len(found)} trials matching {want}"
-    return next(iter(found.values()))
+    assert len(found) == 1, f"table5 at scale {setting.scale} has {len(found)} trials matching {want}"
+    cfg = next(iter(found.values()))
+    return replace(cfg, model=replace(cfg.model, **depth)) if depth else cfg
 
 
 def _device(setting: Setting) -> torch.device:
