@@ -9,7 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.data.specs import SPECS
 from harness.matrix import Plan
+
+
+# What an epoch's line shows: each dataset's primary and location metric (`harness/data/specs/`).
+SHOWN_METRICS = tuple(dict.fromkeys(m for spec in SPECS.values() for m in (spec.primary_metric, spec.location_metric)))
 
 
 def _error_line(trial) -> str:
@@ -65,7 +70,7 @@ class ProgressBoard:
 
     def result(self, tid: str, res: dict[str, Any]) -> None:
         epoch = res.get("epoch")
-        metric = {k: v for k, v in res.items() if k in ("AP", "Mean") and v is not None}
+        metric = {k: v for k, v in res.items() if k in SHOWN_METRICS and v is not None}
         text = f"epoch {epoch}/{self.epochs.get(tid, '?')} loss {res.get('loss', float('nan')):.4f}"
         text += "".join(f" {k} {v:.3f}" for k, v in metric.items())
         self.running[tid] = text

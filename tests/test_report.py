@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
-from test_report_fixture import (FAIL_ERROR, FAILED, MISSING, SCRIPT, SWITCH_ROWS, config, make_full_scale,
+from test_report_fixture import (FAIL_ERROR, FAILED, MISSING, SWITCH_ROWS, config, make_full_scale,
                                  make_results, trial_id)
 
 from harness.errors import UserError

@@ -201,6 +201,17 @@ def test_the_twin_cache_key_covers_every_parameter(monkeypatch):
     key = base.cache_key()
     monkeypatch.setattr(params_module, "GENERATOR_VERSION", params_module.GENERATOR_VERSION + 1)
     assert base.cache_key() != key  # a new drawing is a new twin
+    import harness.data.synth.scene as scene_module
+
+    monkeypatch.undo()
+    style = scene_module.STYLES["coco"]
+    monkeypatch.setitem(scene_module.STYLES, "coco", dataclasses.replace(style, occluder_prob=style.occluder_prob / 2))
+    assert base.cache_key() != key  # another scene style is another twin
+    monkeypatch.undo()
+    monkeypatch.setattr(scene_module, "OCCLUDED_LABELLED", 0.25)
+    assert base.cache_key() != key  # so is another annotation rule for occluded joints
+    monkeypatch.undo()
+    assert base.cache_key() == key
     assert TwinParams("coco", 8).num_val == 4 and TwinParams("coco", 100).num_val == 25
 
 

@@ -13,7 +13,7 @@ time exactly what the matrix trains:
 
 The batch is the trial's own `schedule.batch_size` (2 when benchmarks are disabled).
 
-A training step is what `harness/trial.py` does per batch: forward under `autocast_for`, the
+A training step is what `harness/trial/training.py` does per batch: forward under `autocast_for`, the
 criterion, the weighted total, zero_grad, backward, Adam over `models.param_groups` with the
 trial's schedule. The forward pass is one `eval()` pass under `no_grad` (a trial's validation
 runs it twice, with the flip test). Inputs are random tensors of the contract's shapes: the data
@@ -130,7 +130,7 @@ def _network(cfg: TrialConfig, device: torch.device) -> torch.nn.Module:
 
 @dataclass
 class Training:
-    """One trial's training state on a fixed batch; `step()` is harness/trial.py's loop body."""
+    """One trial's training state on a fixed batch; `step()` is harness/trial/training.py's loop body."""
 
     net: torch.nn.Module
     groups: list[dict]

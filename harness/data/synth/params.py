@@ -40,8 +40,14 @@ class TwinParams:
                    seed=dataset.synth_seed)
 
     def manifest(self) -> dict[str, Any]:
-        """Every parameter, with the generator's own (what twin.json records and the key hashes)."""
-        return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY}
+        """Every parameter, with the generator's own (what twin.json records and the key hashes):
+        the scene settings of the kind (`scene.STYLES`: sizes, people, truncation ranges, occluder
+        rate) and the chance that an occluded joint is still annotated are in it, so a change of
+        any of them makes another twin."""
+        from harness.data.synth.scene import OCCLUDED_LABELLED, STYLES
+
+        return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY,
+                "scene": dataclasses.asdict(STYLES[self.kind]), "occluded_labelled": OCCLUDED_LABELLED}
 
     def cache_key(self) -> str:
         """The twin's cache folder name: readable parameters and a hash of all of them."""
