@@ -255,3 +255,26 @@ def test_location_bootstrap_against_a_by_hand_resample():
     assert lo < point < hi and lo > 0  # a row 30 points above the reference on 40 images
     # the same row against itself: a zero difference on every resample
     assert location_vs_reference(ref, ref, visible, n=200) == (0.0, 0.0, 0.0)
+
+
+def test_weight_norms_groups_layers_and_matches_the_norm_of_all_weights_together():
+    """experiments/ladder/weight_norms.py: one group per module across layer numbers; its norm is
+    the norm of every weight in it, concatenated (computed another way with torch.cat)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "ladder" / "weight_norms.py"
+    spec = importlib.util.spec_from_file_location("weight_norms", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    g = torch.Generator().manual_seed(0)
+    state = {f"decoder.layers.{i}.q_proj.{p}": torch.randn(4, 4 if p == "weight" else 1, generator=g)
+             for i in range(3) for p in ("weight", "bias")}
+    state["decoder.layers.0.q_proj.num_batches_tracked"] = torch.tensor(7)  # not a weight: left out
+    state["query_embed"] = torch.full((2, 3), -2.0)
+    norms = module.module_norms(state)
+    assert set(norms) == {"decoder.layers.*.q_proj", "query_embed"}
+    together = torch.cat([v.flatten() for k, v in state.items() if k.startswith("decoder") and v.dtype.is_floating_point])
+    assert abs(norms["decoder.layers.*.q_proj"][0] - float(torch.linalg.norm(together))) < 1e-5
+    assert abs(norms["decoder.layers.*.q_proj"][1] - float(together.abs().max())) < 1e-6
+    assert norms["query_embed"] == (pytest.approx(24 ** 0.5), 2.0)
