@@ -5,8 +5,8 @@
 Reads each trial's last `checkpoint.pt` and prints, per module (a parameter's name without its
 last part, layer numbers as `*`: `decoder.layers.*.cross_attn.q_proj` gathers the query
 projections of every decoder layer), the Frobenius norm of all its weights together and its
-largest single value. `--match` keeps the modules whose name holds a given text. A module whose weights have shrunk to
-~0 (e.g. under the paper's Adam with an L2 weight decay, which moves a parameter that gets
+largest single value; `--match` keeps the modules whose name holds a given text. A module whose
+weights have shrunk to ~0 (e.g. under the paper's Adam with an L2 weight decay, which moves a parameter that gets
 almost no loss gradient towards zero by ~lr per step whatever its size) computes nothing: its
 attention is uniform and its outputs constant. `maps.npz` shows the same from the outside.
 """
@@ -25,11 +25,11 @@ def module_norms(state: dict[str, torch.Tensor]) -> dict[str, tuple[float, float
     squares: dict[str, float] = defaultdict(float)
     largest: dict[str, float] = defaultdict(float)
     for name, value in state.items():
-        if not value.dtype.is_floating_point:
+        if not value.dtype.is_floating_point or not value.numel():
             continue
         module = ".".join("*" if part.isdigit() else part for part in name.split(".")[:-1]) or name
         squares[module] += float(value.double().pow(2).sum())
-        largest[module] = max(largest[module], float(value.abs().max())) if value.numel() else largest[module]
+        largest[module] = max(largest[module], float(value.abs().max()))
     return {m: (math.sqrt(squares[m]), largest[m]) for m in sorted(squares)}
 
 

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from harness.data.synth import scene
+
 GENERATOR_VERSION = 2  # bump when the drawing changes: cached twins are keyed by it
 JPEG_QUALITY = 92
 
@@ -44,10 +46,8 @@ class TwinParams:
         the scene settings of the kind (`scene.STYLES`: sizes, people, truncation ranges, occluder
         rate) and the chance that an occluded joint is still annotated are in it, so a change of
         any of them makes another twin."""
-        from harness.data.synth.scene import OCCLUDED_LABELLED, STYLES
-
         return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY,
-                "scene": dataclasses.asdict(STYLES[self.kind]), "occluded_labelled": OCCLUDED_LABELLED}
+                "scene": dataclasses.asdict(scene.STYLES[self.kind]), "occluded_labelled": scene.OCCLUDED_LABELLED}
 
     def cache_key(self) -> str:
         """The twin's cache folder name: readable parameters and a hash of all of them."""
