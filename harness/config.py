@@ -7,20 +7,23 @@ the dotted key, is `harness.typed` (re-exported here).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.identity import digest, identity
 from harness.typed import (ConfigError, bounded, check_fields, check_partial, field_type, from_dict, merge,
                            to_dict)
+from models.choices import TRANSFORMER_SCOPES
 from models.config import LOFRConfig
 
 __all__ = ["ConfigError", "DatasetConfig", "ScheduleConfig", "SupervisionConfig", "TrialConfig", "check_partial",
            "field_type", "from_dict", "merge", "to_dict"]
 
 REGIMES = ("location_free", "semi", "full", "sup_only")
+# Declared readings of the paper (harness/paper/readings.py), the first of each the literal one:
+LABEL_RULES = ("in_crop", "annotated")  # which joints an image-level label calls present
+DECAYS = ("l2", "decoupled", "cnn_only")  # how "Adam ... with a weight decay" decays
 DATASET_KINDS = ("coco", "mpii", "crowdpose")
 
 
@@ -52,6 +55,9 @@ class SupervisionConfig:
 
     regime: str = bounded("location_free", choices=REGIMES)
     fraction: float | None = bounded(None, gt=0.0, le=1.0)  # semi / sup_only: 0.05, 0.1, 0.25; None = ALL for sup_only
+    # present = labelled (v > 0) and inside the augmented crop ("in_crop"), or labelled whatever
+    # the crop ("annotated"); the same rule scores the ladder's classification (harness/data/targets.py)
+    labels: str = bounded("in_crop", choices=LABEL_RULES)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -76,6 +82,11 @@ class ScheduleConfig:
     lr: float = bounded(4e-3, gt=0.0)
     transformer_lr_mult: float = bounded(0.1, gt=0.0)
     weight_decay: float = bounded(1e-4, ge=0.0)
+    # "l2": Adam with the decay as an L2 term in the gradient (torch.optim.Adam); "decoupled":
+    # AdamW; "cnn_only": Adam + L2 on the CNN group alone (harness/trial/optimizer.py)
+    decay: str = bounded("l2", choices=DECAYS)
+    # which parameters get transformer_lr_mult: "all_but_cnn" or "layers" (models/build.py)
+    transformer_scope: str = bounded("all_but_cnn", choices=TRANSFORMER_SCOPES)
     lr_steps: tuple[int, ...] = bounded((170, 200), ge=1)  # epochs after which the lr is multiplied by lr_gamma
     lr_gamma: float = bounded(0.1, gt=0.0, le=1.0)
     warmup_iters: int = bounded(0, ge=0)
@@ -118,17 +129,20 @@ class TrialConfig:
         return from_dict(cls, data, where)
 
     def trial_id(self) -> str:
-        """A hash of the resolved config (seed included), independent of key order.
+        """A hash of the resolved config (seed included), independent of key order
+        (`harness.identity`: which values it hashes).
 
         `device` and `schedule.num_workers` are left out: where a trial runs and how many
         processes load its data do not change which experiment it is (the runner's `--device cpu`
         override, a checkpoint resumed on another device or with another CPU count keep the id;
         each sample's augmentation comes from (seed, epoch, index), not from a worker's stream).
+        A field added after 2026-11-30 counts only where it differs from its default, so new
+        fields leave today's ids (and results folders) as they are.
         """
-        identity = {k: v for k, v in self.to_dict().items() if k != "device"}
-        identity["schedule"] = {k: v for k, v in identity["schedule"].items() if k != "num_workers"}
-        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return digest(identity(self.to_dict(), _DEFAULTS))
+
+
+_DEFAULTS = TrialConfig().to_dict()
 
 
 def loader_workers(num_workers: int | None, cpus_per_trial: float, ranks: int = 1) -> int:

@@ -17,8 +17,14 @@ This dataclass is the contract between the two (docs/architecture.md points here
 - `data`: `train_instances`, `val_instances`, `skipped` {train, val};
 - the localisation ladder (`harness.trial.evaluation`), on the same instances as `metrics`:
   `classification`: {cnn, encoder, decoder: {mAP, accuracy, chance_mAP, chance_accuracy, gain,
-  joints_scored}}; `readouts`: {responses, cams, product: {location metric: value}};
+  joints_scored}}; `readouts`: {responses, cams, product, token_scores: {location metric: value}}
+  (token_scores absent where the decoder head has no w_k: the "score_map" reading);
   `errors`: {"overall": {good, jitter, inversion, swap, miss: fraction}, "joints": {name: {...}}};
+- `diagnostics`: why link 3 fails (`harness.evaluation.diagnostics`): attention_entropy,
+  uniform_fraction, prototype_cos, part_feature_cos, response_cam_agreement(_shuffled),
+  decoder_weight_norm; the curve's evaluated epochs carry them too;
+- `readings`: the paper's ambiguous passages as this trial read them (`harness.paper.readings`):
+  {passage: {key, value, tag}};
 - `evaluation`: how the metrics were computed where a dataset allows several ways: MPII's
   `head_size_source`, "mat" (standard PCKh with mpii_gt_val.mat) or "joints" (head sizes
   estimated from the joints); empty for COCO and CrowdPose;
@@ -44,7 +50,7 @@ COMPLETED, FAILED = "completed", "failed"
 # The ladder's logit heads and read-outs (keys of `classification` and `readouts`), shared by the
 # trial that measures them and the report that reads them.
 HEADS = ("cnn", "encoder", "decoder")
-READOUTS = ("responses", "cams", "product")
+READOUTS = ("responses", "cams", "product", "token_scores")
 
 
 @dataclass
@@ -61,6 +67,8 @@ class MetricsRecord:
     readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    diagnostics: dict[str, float | None] = field(default_factory=dict)
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     node: str | None = None
     host: str | None = None
     attempts: int = 1
@@ -90,7 +98,8 @@ class MetricsRecord:
             "timings": self.timings, "attempts": self.attempts, "world_size": self.world_size,
             "cost": self.cost, "response_stats": self.response_stats, "data": self.data,
             "classification": self.classification, "readouts": self.readouts, "errors": self.errors,
-            "evaluation": self.evaluation, "node": self.node, "host": self.host, "worker": self.worker,
+            "evaluation": self.evaluation, "diagnostics": self.diagnostics, "readings": self.readings,
+            "node": self.node, "host": self.host, "worker": self.worker,
         }
 
     @classmethod
@@ -111,7 +120,7 @@ class MetricsRecord:
         _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
               "'curve' must be a list of per-epoch objects")
         maps = {}
-        for key in ("timings", "cost", "data", "classification", "errors", "evaluation", "worker"):
+        for key in ("timings", "cost", "data", "classification", "errors", "evaluation", "worker", "readings"):
             value = data.get(key, {})
             _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
             maps[key] = value
@@ -125,6 +134,7 @@ class MetricsRecord:
                    readouts=readouts, node=node if isinstance(node, str) else None,
                    host=host if isinstance(host, str) else None,
                    curve=curve, response_stats=number_map(data.get("response_stats") or {}, path, "response_stats"),
+                   diagnostics=number_map(data.get("diagnostics") or {}, path, "diagnostics"),
                    attempts=attempts, world_size=world if isinstance(world, int) else 1, **maps)
 
 

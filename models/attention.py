@@ -49,12 +49,17 @@ class MultiHeadAttention(nn.Module):
 
     def weights(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         """Attention weights B x h x Lq x Lk (float32; each row sums to 1 over the keys)."""
+        logits = self.logits(query, key)
+        with no_autocast(logits.device.type):
+            return logits.softmax(dim=-1)
+
+    def logits(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """Attention logits QK^T / sqrt(d_k), B x h x Lq x Lk (float32), before the softmax."""
         q, k = self._heads(self.q_proj(query)), self._heads(self.k_proj(key))
         # Why autocast is off: bf16 logits over thousands of keys lose the small differences
         # that the response maps are made of.
         with no_autocast(q.device.type):
-            logits = torch.matmul(q.float(), k.float().transpose(-2, -1)) * self.head_dim ** -0.5
-            return logits.softmax(dim=-1)
+            return torch.matmul(q.float(), k.float().transpose(-2, -1)) * self.head_dim ** -0.5
 
 
 def no_autocast(device_type: str):

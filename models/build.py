@@ -6,9 +6,11 @@ the backbone keeps). Input projections are plain 1x1 convs to d_model (DETR's `i
 With MS and `shared_encoder` one encoder serves the three scales; otherwise one per scale.
 
 Parameter groups (the paper's "the learning rate of transformer is decreased by a factor of
-10"): the CNN (backbone and CAM branch, Sec. 3.2) at `lr`; everything else -- input
-projections, SPE / position embeddings, encoders, RePPG, queries, decoder and heads -- at
-`lr * transformer_lr_mult`.
+10"; which modules count as "the transformer" is a declared reading, `harness/paper/readings.py`,
+"transformer_lr"): with `transformer_scope="all_but_cnn"` (literal) the CNN (backbone and CAM
+branch, Sec. 3.2) is at `lr` and everything else -- input projections, SPE / position
+embeddings, encoders, RePPG, queries, decoder and heads -- at `lr * transformer_lr_mult`; with
+"layers" only the encoder and decoder layers are at the lower rate, the rest at `lr`.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from torch import nn
 
 from models.backbone import build_backbone
 from models.cam import CAMHead
+from models.choices import TRANSFORMER_SCOPES
 from models.config import LOFRConfig
 from models.criterion import LOFRCriterion
 from models.decoder import Decoder
@@ -28,6 +31,7 @@ from models.reppg import RePPG, skeleton_adjacency
 from models.spe import SpatialPositionEncoding
 
 CNN_PREFIXES = ("backbone.", "cam.")
+TRANSFORMER_LAYER_PREFIXES = ("encoders.", "decoder.")
 
 
 def build_model(cfg: LOFRConfig) -> LOFR:
@@ -36,7 +40,7 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     channels = backbone.num_channels
     k, d = cfg.num_keypoints, cfg.d_model
     cam = CAMHead(channels[cfg.cam_stride], k, embed_dim=d if cfg.reppg else None,
-                  pooling=cfg.cam_pooling, lse_r=cfg.cam_lse_r)
+                  pooling=cfg.cam_pooling, lse_r=cfg.cam_lse_r, vector_weights=cfg.keypoint_vector_weights)
     input_proj = nn.ModuleDict({str(s): nn.Conv2d(channels[s], d, kernel_size=1) for s in strides})
     spe = position = None
     if cfg.spe:
@@ -49,11 +53,12 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     encoders = nn.ModuleList(Encoder(cfg.enc_layers, d, cfg.nhead, cfg.dim_feedforward, cfg.dropout)
                              for _ in range(n_encoders))
     reppg = RePPG(d, skeleton_adjacency(k, cfg.skeleton), cfg.gcn_layers) if cfg.reppg else None
-    decoder = Decoder(cfg.dec_layers, d, cfg.nhead, cfg.dim_feedforward, cfg.dropout)
+    decoder = Decoder(cfg.dec_layers, d, cfg.nhead, cfg.dim_feedforward, cfg.dropout,
+                      read="logits" if cfg.part_pooling == "score_map" else "weights")
     return LOFR(backbone, cam, input_proj, encoders, decoder, num_keypoints=k, d_model=d, strides=strides,
                 cam_stride=cfg.cam_stride, spe=spe, spe_sigma_px=cfg.spe_sigma * cfg.cam_stride,
                 position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
-                response_merge=cfg.response_merge)
+                response_merge=cfg.response_merge, part_pooling=cfg.part_pooling)
 
 
 def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:
@@ -61,14 +66,23 @@ def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:
                          mse_weight=cfg.mse_weight, cls_losses=cfg.cls_losses, pdc=cfg.pdc)
 
 
-def param_groups(model: nn.Module, lr: float, transformer_lr_mult: float) -> list[dict]:
-    """Optimizer parameter groups: {"name": "cnn", lr} and {"name": "transformer", lr * mult}.
+def param_groups(model: nn.Module, lr: float, transformer_lr_mult: float,
+                 transformer_scope: str = "all_but_cnn") -> list[dict]:
+    """Optimizer parameter groups: {"name": "cnn", lr} and {"name": "transformer", lr * mult}
+    (module docstring: `transformer_scope` says which parameters are "the transformer"; with
+    "layers" the "cnn" group holds every parameter outside the encoder and decoder layers).
 
     Every trainable parameter is in exactly one group; an empty group is left out.
     """
+    if transformer_scope not in TRANSFORMER_SCOPES:
+        raise ValueError(f"transformer_scope must be one of {TRANSFORMER_SCOPES}, got {transformer_scope!r}")
     cnn, transformer = [], []
     for name, p in model.named_parameters():
-        if p.requires_grad:
+        if not p.requires_grad:
+            continue
+        if transformer_scope == "layers":
+            (transformer if name.startswith(TRANSFORMER_LAYER_PREFIXES) else cnn).append(p)
+        else:
             (cnn if name.startswith(CNN_PREFIXES) else transformer).append(p)
     groups = [{"name": "cnn", "params": cnn, "lr": lr},
               {"name": "transformer", "params": transformer, "lr": lr * transformer_lr_mult}]

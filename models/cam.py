@@ -11,6 +11,12 @@ channels (D' = d_model, the width of the prototypes it initialises). Literally a
 grid, as the paper writes it; RePPG normalises its output, so the sum's input-size-dependent
 scale does not reach the decoder. X^c exists only when RePPG uses F_c (`embed_dim` given).
 
+Which map weights X^c in Eq. 2 is a declared reading (`harness/paper/readings.py`, "eq2_weights";
+`vector_weights`): "x_prime" (literal: x'_c, the c-th channel of X'; once the FC mixes the channels
+it is not class c's map), "cam" (M_c = ReLU(S_c), class c's CAM), "cam_normalised" (M_c divided by
+its sum over the grid: the mean feature where class c fires) or "cam_softmax" (a spatial softmax
+of S_c). `VECTOR_WEIGHTS` lists them.
+
 Beyond the paper (off by default): `pooling="lse"` replaces the mean by the log-sum-exp pooling
 (1/r) log mean_ij exp(r S_c(i, j)), which lets one peak decide a class instead of the whole map.
 """
@@ -21,14 +27,18 @@ import math
 import torch
 from torch import nn
 
+from models.choices import VECTOR_WEIGHTS
+
 
 class CAMHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, embed_dim: int | None = None,
-                 pooling: str = "gap", lse_r: float = 5.0):
+                 pooling: str = "gap", lse_r: float = 5.0, vector_weights: str = "x_prime"):
         super().__init__()
         if pooling not in ("gap", "lse"):
             raise ValueError(f"pooling must be 'gap' or 'lse', got {pooling!r}")
-        self.pooling, self.lse_r = pooling, lse_r
+        if vector_weights not in VECTOR_WEIGHTS:
+            raise ValueError(f"vector_weights must be one of {VECTOR_WEIGHTS}, got {vector_weights!r}")
+        self.pooling, self.lse_r, self.vector_weights = pooling, lse_r, vector_weights
         self.reduce = nn.Conv2d(in_channels, num_classes, kernel_size=1)  # X -> X'
         self.fc = nn.Linear(num_classes, num_classes)  # w^c_k, applied after GAP and, for Eq. 1, per position
         self.embed = nn.Conv2d(in_channels, embed_dim, kernel_size=1) if embed_dim else None  # X -> X^c
@@ -48,12 +58,29 @@ class CAMHead(nn.Module):
             pooled = (torch.logsumexp(r * scores.flatten(2), dim=2) - math.log(n)) / r
         fc = None
         if self.embed is not None:
-            fc = keypoint_vectors(x_prime, self.embed(x))
+            fc = keypoint_vectors(eq2_weights(self.vector_weights, x_prime, scores), self.embed(x))
         return {"logits": pooled + self.fc.bias.float(), "class_maps": scores, "cams": scores.relu(),
                 "x_prime": x_prime, "keypoint_vectors": fc}
 
 
+def eq2_weights(reading: str, x_prime: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """The B x K x h x w map that weights X^c in Eq. 2 under `reading` (module docstring);
+    `scores`: the class maps S (float32), `x_prime`: X'."""
+    if reading == "x_prime":
+        return x_prime
+    if reading == "cam":
+        weights = scores.relu()
+    elif reading == "cam_normalised":
+        cams = scores.relu()
+        # a class that fires nowhere gets the zero vector (eps: no division by zero)
+        weights = cams / cams.sum(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    else:  # cam_softmax
+        weights = scores.flatten(2).softmax(dim=2).view_as(scores)
+    return weights.to(x_prime.dtype)
+
+
 def keypoint_vectors(x_prime: torch.Tensor, x_c: torch.Tensor) -> torch.Tensor:
-    """Eq. 2: F_c[b, c] = sum_ij x'[b, c, i, j] * X^c[b, :, i, j]  (B x K x d)."""
+    """Eq. 2: F_c[b, c] = sum_ij x'[b, c, i, j] * X^c[b, :, i, j]  (B x K x d); `x_prime` is
+    whichever map weights the sum (`eq2_weights`)."""
     b, k = x_prime.shape[:2]
     return torch.bmm(x_prime.flatten(2), x_c.flatten(2).transpose(1, 2))

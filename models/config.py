@@ -2,12 +2,16 @@
 
 Only `models.build_model` / `models.build_criterion` read it; the modules they build receive
 plain values. Switch names follow the paper: `spe`, `multi_scale`, `reppg`, `pdc`,
-`enc_layers`, `dec_layers`. Fields marked "beyond the paper" are probes that default to the
-paper's behaviour.
+`enc_layers`, `dec_layers`. Where the paper's words admit several readings, the field's values are
+the readings and its default the literal one; each such passage is declared once, with its quote
+and tagged choices, in `harness/paper/readings.py` (`harness readings` prints them). Fields marked
+"beyond the paper" are probes that default to the paper's behaviour.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from models.choices import CAM_POOLINGS, PART_POOLINGS, RESPONSE_MERGES, SPE_FUSIONS, VECTOR_WEIGHTS
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -50,7 +54,12 @@ class LOFRConfig:
     spe_sigma: float = 1.0  # SPE: Gaussian sigma of F_key, in feature cells
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
     cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept) or stride-8 backbone map
-    spe_fusion: str = "product"  # SPE Eq. 3: phi = F * W_key(F_key) ("product") or W_key(F_key) ("embed")
+    spe_fusion: str = "product"  # SPE Eq. 3 (models/spe.py): "product", "embed" or "outer"
+    # Eq. 2: which map weights X^c in the keypoint vectors (models/cam.py): "x_prime" (literal),
+    # "cam", "cam_normalised", "cam_softmax"
+    keypoint_vector_weights: str = "x_prime"
+    # RGP-De's "pooling operation" (models/decoder_head.py): "mean" (literal), "lse", "score_map"
+    part_pooling: str = "mean"
     # MS: how each scale's slice of R reaches the stride-4 `responses` grid (see models/lofr.py):
     # "value" resamples the attention weights as they are; "density" divides them by the area of
     # a memory cell in stride-4 cells, so the merged map is one distribution over the crop.
@@ -58,8 +67,8 @@ class LOFRConfig:
     # Beyond the paper (off by default): CAM pooling `gap` (the paper) or `lse`.
     cam_pooling: str = "gap"
     cam_lse_r: float = 5.0  # sharpness r of the log-sum-exp CAM pooling (only with cam_pooling="lse")
-    # Decoder logit as (1/r) log sum_p R_k(p) exp(r w_k.F_m(p)); 0 = the paper's linear head on
-    # the response-pooled part feature (the r -> 0 limit of the same formula).
+    # r of part_pooling "lse" (logit (1/r) log sum_p R_k(p) exp(r w_k.F_m(p)), > 0) and "score_map"
+    # (0 = r 1); must stay 0 with "mean" (the paper's linear head, the r -> 0 limit of "lse").
     decoder_lse_r: float = 0.0
 
     def __post_init__(self) -> None:
@@ -79,13 +88,23 @@ class LOFRConfig:
             raise ValueError(f"d_model {self.d_model} is not divisible by nhead {self.nhead}")
         if self.enc_layers < 0 or self.dec_layers < 1:
             raise ValueError("enc_layers must be >= 0 and dec_layers >= 1")
-        if self.cam_pooling not in ("gap", "lse"):
+        if self.cam_pooling not in CAM_POOLINGS:
             raise ValueError(f"cam_pooling must be 'gap' or 'lse', got {self.cam_pooling!r}")
         if self.cam_stride not in (8, 16):
             raise ValueError(f"cam_stride must be 8 or 16, got {self.cam_stride!r}")
-        if self.spe_fusion not in ("product", "embed"):
-            raise ValueError(f"spe_fusion must be 'product' or 'embed', got {self.spe_fusion!r}")
-        if self.response_merge not in ("value", "density"):
+        if self.spe_fusion not in SPE_FUSIONS:
+            raise ValueError(f"spe_fusion must be one of {', '.join(SPE_FUSIONS)}, got {self.spe_fusion!r}")
+        if self.keypoint_vector_weights not in VECTOR_WEIGHTS:
+            raise ValueError(f"keypoint_vector_weights must be one of {', '.join(VECTOR_WEIGHTS)}, "
+                             f"got {self.keypoint_vector_weights!r}")
+        if self.part_pooling not in PART_POOLINGS:
+            raise ValueError(f"part_pooling must be one of {', '.join(PART_POOLINGS)}, got {self.part_pooling!r}")
+        if self.part_pooling == "lse" and self.decoder_lse_r <= 0:
+            raise ValueError("part_pooling 'lse' needs decoder_lse_r > 0 (its sharpness r)")
+        if self.part_pooling == "mean" and self.decoder_lse_r != 0:
+            raise ValueError("decoder_lse_r is the r of part_pooling 'lse' or 'score_map'; with 'mean' it must be 0 "
+                             "(set part_pooling: lse for the log-sum-exp decoder head)")
+        if self.response_merge not in RESPONSE_MERGES:
             raise ValueError(f"response_merge must be 'value' or 'density', got {self.response_merge!r}")
         if self.cam_lse_r <= 0 or self.decoder_lse_r < 0:
             raise ValueError("cam_lse_r must be > 0 and decoder_lse_r >= 0")

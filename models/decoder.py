@@ -44,10 +44,14 @@ class DecoderLayer(nn.Module):
 
 
 class ResponseLayer(nn.Module):
-    """The last decoder layer: query self-attention, then cross-attention weights only."""
+    """The last decoder layer: query self-attention, then cross-attention weights only (or, with
+    `read="logits"`, their logits before the softmax: the "score_map" reading of `models.decoder_head`)."""
 
-    def __init__(self, d_model: int, nhead: int, dropout: float):
+    def __init__(self, d_model: int, nhead: int, dropout: float, read: str = "weights"):
         super().__init__()
+        if read not in ("weights", "logits"):
+            raise ValueError(f"read must be 'weights' or 'logits', got {read!r}")
+        self.read = read
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout)
         self.cross_attn = MultiHeadAttention(d_model, nhead, values=False)
         self.norm1 = nn.LayerNorm(d_model)
@@ -61,21 +65,24 @@ class ResponseLayer(nn.Module):
                 memory_pos: torch.Tensor | None) -> torch.Tensor:
         tgt = self.self_attend(tgt, query_pos)
         keys = memory if memory_pos is None else memory + memory_pos
-        return self.cross_attn.weights(tgt + query_pos, keys).mean(dim=1)
+        read = self.cross_attn.weights if self.read == "weights" else self.cross_attn.logits
+        return read(tgt + query_pos, keys).mean(dim=1)
 
 
 class Decoder(nn.Module):
-    def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int, dropout: float):
+    def __init__(self, num_layers: int, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+                 read: str = "weights"):
         super().__init__()
         if num_layers < 1:
             raise ValueError("the decoder needs at least one layer (the response layer)")
         self.layers = nn.ModuleList(DecoderLayer(d_model, nhead, dim_feedforward, dropout)
                                     for _ in range(num_layers - 1))
-        self.response_layer = ResponseLayer(d_model, nhead, dropout)
+        self.response_layer = ResponseLayer(d_model, nhead, dropout, read)
 
     def forward(self, prototypes: torch.Tensor, memory: torch.Tensor,
                 memory_pos: torch.Tensor | None = None) -> torch.Tensor:
-        """prototypes B x K x d, memory B x L x d -> response maps R: B x K x L (float32)."""
+        """prototypes B x K x d, memory B x L x d -> response maps R: B x K x L (float32; with
+        `read="logits"` the attention logits whose softmax over L would be R)."""
         tgt = prototypes
         for layer in self.layers:
             tgt = layer(tgt, memory, prototypes, memory_pos)

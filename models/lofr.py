@@ -5,7 +5,9 @@ import math
 import torch
 from torch import nn
 
-from models.decoder_head import part_features_and_logits
+from models.choices import PART_POOLINGS
+from models.decoder_head import decoder_outputs
+from models.grid import resample
 from models.response_merge import MERGES, RESPONSE_STRIDE, merge_scales
 from models.spe import cam_peaks, gaussian_maps
 
@@ -15,7 +17,7 @@ class LOFR(nn.Module):
                  decoder: nn.Module, *, num_keypoints: int, d_model: int, strides: tuple[int, ...], cam_stride: int,
                  spe: nn.ModuleDict | None = None, spe_sigma_px: float = 16.0,
                  position: nn.ModuleDict | None = None, reppg: nn.Module | None = None,
-                 decoder_lse_r: float = 0.0, response_merge: str = "density"):
+                 decoder_lse_r: float = 0.0, response_merge: str = "density", part_pooling: str = "mean"):
         """
         Args:
             backbone: images -> {stride: feature map}, covering `strides` and `cam_stride`.
@@ -28,8 +30,11 @@ class LOFR(nn.Module):
             spe_sigma_px: sigma of the F_key Gaussians in crop pixels.
             position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE).
             reppg: `models.reppg.RePPG`, or None for learned query embeddings.
-            decoder_lse_r: 0 for the paper's decoder head, > 0 for its log-sum-exp form (`models.decoder_head`).
+            decoder_lse_r: the log-sum-exp sharpness r of `part_pooling` "lse" (> 0) and "score_map"
+                (0 there means r = 1); unused by "mean".
             response_merge: "value" or "density" (`models.response_merge`).
+            part_pooling: "mean" (the paper's head), "lse" or "score_map" (`models.decoder_head`);
+                `decoder` must read attention logits (`read="logits"`) for "score_map", weights otherwise.
         """
         super().__init__()
         if (spe is None) == (position is None):
@@ -39,14 +44,23 @@ class LOFR(nn.Module):
         self.backbone, self.cam, self.input_proj, self.encoders, self.decoder = backbone, cam, input_proj, encoders, decoder
         self.spe, self.position, self.reppg = spe, position, reppg
         self.strides, self.cam_stride, self.spe_sigma_px = tuple(strides), cam_stride, spe_sigma_px
-        self.decoder_lse_r = decoder_lse_r
         if response_merge not in MERGES:
             raise ValueError(f"response_merge must be 'value' or 'density', got {response_merge!r}")
-        self.response_merge = response_merge
+        if part_pooling not in PART_POOLINGS:
+            raise ValueError(f"part_pooling must be one of {PART_POOLINGS}, got {part_pooling!r}")
+        if part_pooling == "lse" and decoder_lse_r <= 0:
+            raise ValueError("part_pooling 'lse' needs decoder_lse_r > 0")
+        self.response_merge, self.part_pooling = response_merge, part_pooling
+        # score_map's logit pools the attention logits themselves; r = 1 unless given
+        self.decoder_lse_r = decoder_lse_r if decoder_lse_r > 0 or part_pooling != "score_map" else 1.0
         self.encoder_head = nn.Linear(d_model, num_keypoints)
-        self.decoder_head_weight = nn.Parameter(torch.empty(num_keypoints, d_model))
+        # w_k of the decoder head; "score_map" has none (its logit is the pooled attention logits)
+        self.decoder_head_weight = None
+        if part_pooling != "score_map":
+            self.decoder_head_weight = nn.Parameter(torch.empty(num_keypoints, d_model))
         self.decoder_head_bias = nn.Parameter(torch.zeros(num_keypoints))
-        nn.init.uniform_(self.decoder_head_weight, -1 / math.sqrt(d_model), 1 / math.sqrt(d_model))
+        if self.decoder_head_weight is not None:
+            nn.init.uniform_(self.decoder_head_weight, -1 / math.sqrt(d_model), 1 / math.sqrt(d_model))
         # Fig. 6a, "random initialization": the learned queries as built (a copy, untouched by
         # training); with RePPG, which has no free queries, the same random draw stands for them.
         initial = torch.randn(num_keypoints, d_model)
@@ -60,6 +74,8 @@ class LOFR(nn.Module):
             responses: B x K x H/4 x W/4 (float32; last decoder layer's cross-attention, head mean,
                 scales merged onto the stride-4 grid)
             part_features: B x K x d (float32), prototypes: B x K x d (decoder queries)
+            attention: B x K x L (float32; R over the concatenated memory, before the scales are merged)
+            memory: B x L x d (F_m); grids: [(stride, h, w)] of its scales, in order
         """
         b, _, height, width = images.shape
         feats = self.backbone(images)
@@ -70,15 +86,33 @@ class LOFR(nn.Module):
             prototypes = self.reppg(cam["keypoint_vectors"])
         else:
             prototypes = self.query_embed.unsqueeze(0).expand(b, -1, -1)
-        response = self.decoder(prototypes, memory, memory_pos)  # B x K x L, float32
-        part_features, logits_decoder = part_features_and_logits(
-            response, memory, self.decoder_head_weight, self.decoder_head_bias, self.decoder_lse_r)
+        decoded = self.decoder(prototypes, memory, memory_pos)  # B x K x L, float32
+        response, part_features, logits_decoder = decoder_outputs(
+            self.part_pooling, decoded, memory, self.decoder_head_weight, self.decoder_head_bias, self.decoder_lse_r)
         size = (math.ceil(height / RESPONSE_STRIDE), math.ceil(width / RESPONSE_STRIDE))
         return {
             "logits": {"cnn": cam["logits"], "encoder": logits_encoder, "decoder": logits_decoder},
             "cams": cam["cams"], "class_maps": cam["class_maps"], "responses": merge_scales(response, grids, size, self.response_merge),
-            "part_features": part_features, "prototypes": prototypes,
+            "part_features": part_features, "prototypes": prototypes, "attention": response,
+            "memory": memory, "grids": grids,
         }
+
+    def token_scores(self, memory: torch.Tensor, grids: list[tuple[int, int, int]],
+                     size: tuple[int, int]) -> torch.Tensor | None:
+        """The decoder head's class score of every memory token, w_k . F_m(p), on the stride-4 grid
+        `size` (B x K x h x w, float32; each scale resampled there, the scales' maximum kept): where
+        the memory holds joint k, whether or not the attention looks there. None without a w_k
+        ("score_map", whose responses are these scores' softmax)."""
+        if self.decoder_head_weight is None:
+            return None
+        scores = torch.einsum("kd,bld->bkl", self.decoder_head_weight.float(), memory.float())
+        b, k = scores.shape[:2]
+        merged, offset = None, 0
+        for stride, h, w in grids:
+            part = resample(scores[:, :, offset: offset + h * w].reshape(b, k, h, w), stride, RESPONSE_STRIDE, size)
+            merged = part if merged is None else torch.maximum(merged, part)
+            offset += h * w
+        return merged
 
     def encode(self, feats: dict[int, torch.Tensor], class_maps: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor | None, list[tuple[int, int, int]]]:

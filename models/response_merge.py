@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import torch
 
+from models.choices import RESPONSE_MERGES
 from models.grid import resample
 
 RESPONSE_STRIDE = 4  # `responses` always lives on the stride-4 grid
-MERGES = ("value", "density")
+MERGES = RESPONSE_MERGES
 
 
 def merge_scales(response: torch.Tensor, grids: list[tuple[int, int, int]], size: tuple[int, int],

@@ -208,6 +208,10 @@ def test_classification_map_against_scikit_learn_and_chance_levels_by_hand():
     assert tiny["mAP"] == pytest.approx((1 / 1 + 2 / 3) / 2)  # precision at each positive, averaged
 
 
+DIAGNOSTICS = {"attention_entropy", "uniform_fraction", "prototype_cos", "part_feature_cos",
+               "response_cam_agreement", "response_cam_agreement_shuffled", "decoder_weight_norm"}
+
+
 def test_every_trial_records_the_ladder(tmp_path, twin_cache):
     from tiny import tiny_config
 
@@ -222,18 +226,30 @@ def test_every_trial_records_the_ladder(tmp_path, twin_cache):
     for head in saved["classification"].values():
         assert set(head) == {"mAP", "accuracy", "chance_mAP", "chance_accuracy", "gain", "joints_scored"}
         assert 0 <= head["chance_mAP"] <= 1 and 0 <= head["mAP"] <= 1
-    assert set(saved["readouts"]) == {"responses", "cams", "product"}
+    assert set(saved["readouts"]) == {"responses", "cams", "product", "token_scores"}
     assert saved["readouts"]["responses"] == {PCK_NAME: saved["metrics"][PCK_NAME]}  # the paper's output
     assert saved["errors"]["overall"]["good"] == pytest.approx(saved["metrics"][PCK_NAME], abs=1e-12)
     assert sum(saved["errors"]["overall"].values()) == pytest.approx(1.0)
     assert set(saved["errors"]["joints"]) == set(COCO.joints)
     # both epochs were evaluated: the location metric and the ladder are in the curve
     for row in saved["curve"]:
-        assert PCK_NAME in row["val"] and set(row["ladder"]["readouts"]) == {"responses", "cams", "product"}
+        assert PCK_NAME in row["val"] and set(row["ladder"]["readouts"]) == {"responses", "cams", "product",
+                                                                             "token_scores"}
+        assert set(row["diagnostics"]) == DIAGNOSTICS
     assert saved["curve"][-1]["val"][PCK_NAME] == saved["metrics"][PCK_NAME]
     per = np.load(tmp_path / "t" / "per_image.npz")
     assert per["loc_correct"].sum() / per["loc_visible"].sum() == pytest.approx(saved["metrics"][PCK_NAME])
-    for name in ("cams", "product"):
+    # why link 3 fails: every diagnostic recorded, in its range; the decoder's norm computed another way
+    d = saved["diagnostics"]
+    assert set(d) == DIAGNOSTICS and saved["curve"][-1]["diagnostics"] == d
+    for key in DIAGNOSTICS - {"decoder_weight_norm"}:
+        assert 0.0 <= d[key] <= 1.0, key
+    state = torch.load(tmp_path / "t" / "checkpoint.pt", weights_only=True)["model"]
+    decoder = torch.cat([v.flatten().float() for k, v in state.items() if k.startswith("decoder.")])
+    assert d["decoder_weight_norm"] == pytest.approx(float(torch.linalg.norm(decoder)), rel=1e-5)
+    # the readings as the trial read them: every literal choice
+    assert {r["tag"] for r in saved["readings"].values()} == {"literal"}
+    for name in ("cams", "product", "token_scores"):
         counts = per[f"{name}_loc_correct"]
         assert counts.sum() / per["loc_visible"].sum() == pytest.approx(saved["readouts"][name][PCK_NAME])
 

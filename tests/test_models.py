@@ -258,7 +258,7 @@ def test_bfloat16_autocast_and_channels_last():
 
 def test_decoder_lse_probe_changes_only_the_decoder_logit():
     cfg = small_cfg()
-    paper, probe = build(cfg), build(dataclasses.replace(cfg, decoder_lse_r=4.0))
+    paper, probe = build(cfg), build(dataclasses.replace(cfg, part_pooling="lse", decoder_lse_r=4.0))
     assert n_params(paper) == n_params(probe)
     torch.manual_seed(5)
     a = paper.eval()(images())
@@ -269,7 +269,7 @@ def test_decoder_lse_probe_changes_only_the_decoder_logit():
     # (error ~ r/2 * variance of the scores, until float32 rounding takes over below r ~ 1e-3)
     errors = []
     for r in (1e-1, 1e-2, 1e-3):
-        near = build(dataclasses.replace(cfg, decoder_lse_r=r)).eval()(images())
+        near = build(dataclasses.replace(cfg, part_pooling="lse", decoder_lse_r=r)).eval()(images())
         errors.append((near["logits"]["decoder"] - a["logits"]["decoder"]).abs().max().item())
     assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-3
 

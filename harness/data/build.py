@@ -58,8 +58,10 @@ def load_split(dataset: DatasetConfig, split: str) -> tuple[InstanceTable, dict]
 
 def build_dataset(dataset: DatasetConfig, split: str, input_size: tuple[int, int], *, augment: bool,
                   location_fraction: float = 0.0, labelled_only: bool = False, seed: int = 0,
-                  max_instances: int | None = None, heatmap_sigma: float = 2.0) -> KeypointDataset:
-    """Person crops of `split` ('train' | 'val') at `input_size` (H, W); see the module docstring."""
+                  max_instances: int | None = None, heatmap_sigma: float = 2.0,
+                  label_rule: str = "in_crop") -> KeypointDataset:
+    """Person crops of `split` ('train' | 'val') at `input_size` (H, W); see the module docstring.
+    `label_rule`: which joints the image-level labels call present (`harness.data.targets.image_labels`)."""
     spec = SPECS[dataset.kind]
     table, extras = load_split(dataset, split)
     if max_instances is not None and max_instances < len(table):
@@ -76,4 +78,4 @@ def build_dataset(dataset: DatasetConfig, split: str, input_size: tuple[int, int
     return KeypointDataset(
         table, spec, input_size, augment=aug, labelled=labelled, heatmap_sigma=heatmap_sigma,
         with_meta=split == "val", ann_path=extras["ann_path"], head_boxes=extras["head_boxes"],
-        detections=extras["detections"], skipped=extras["skipped"], seed=seed)
+        detections=extras["detections"], skipped=extras["skipped"], seed=seed, label_rule=label_rule)

@@ -4,7 +4,8 @@ One sample = one person instance: decode its image (cv2), warp the (augmented) c
 `cv2.warpAffine` -- the flip is folded into the affine, so no extra pass over pixels -- and compute
 the labels from the joints warped with the same matrix. Keys (docs/architecture.md):
 
-- `image` 3xHxW float32 (ImageNet-normalised), `labels` K float32 (v > 0 and inside the crop);
+- `image` 3xHxW float32 (ImageNet-normalised), `labels` K float32 (v > 0 and inside the crop, or
+  v > 0 alone under the label rule "annotated": `harness.data.targets.image_labels`);
 - labelled instances only: `heatmaps` KxH/4xW/4 float32, `target_weight` K float32;
 - the validation split only: `meta` (center, scale, image_id, score, area, index, joints in crop
   px with visibility).
@@ -36,7 +37,7 @@ from harness.data.instances import InstanceTable
 from harness.data.mpii_mat import MpiiGroundTruth
 from harness.data.skips import DataSkipWarning
 from harness.data.specs import KeypointSpec
-from harness.data.targets import gaussian_heatmaps, visible_in_crop
+from harness.data.targets import gaussian_heatmaps, image_labels, visible_in_crop
 from harness.data.transforms import CropAugment, flip_affine, get_affine, sample_crop, warp_points
 
 
@@ -58,7 +59,7 @@ class KeypointDataset(torch.utils.data.Dataset):
     def __init__(self, table: InstanceTable, spec: KeypointSpec, input_size: tuple[int, int], *,
                  augment: CropAugment | None, labelled: np.ndarray, heatmap_sigma: float,
                  with_meta: bool, ann_path: Path, head_boxes: MpiiGroundTruth | None = None,
-                 detections: Path | None = None, skipped: int = 0, seed: int = 0):
+                 detections: Path | None = None, skipped: int = 0, seed: int = 0, label_rule: str = "in_crop"):
         self.table, self.spec = table, spec
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.augment = augment
@@ -67,6 +68,7 @@ class KeypointDataset(torch.utils.data.Dataset):
         self.heatmap_sigma = float(heatmap_sigma)
         self.with_meta = with_meta
         self.ann_path, self.head_boxes, self.detections = ann_path, head_boxes, detections
+        self.label_rule = label_rule
         self._skipped_at_index = int(skipped)
         self._bad_images: set[str] = set()
         height, width = self.input_size
@@ -134,12 +136,13 @@ class KeypointDataset(torch.utils.data.Dataset):
             crop = cv2.warpAffine(img, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
         joints = self.crop_joints(row, matrix, flip)
-        labels = visible_in_crop(joints, self.input_size)
+        in_crop = visible_in_crop(joints, self.input_size)
+        labels = image_labels(joints, self.input_size, self.label_rule)
         sample: dict[str, Any] = {"image": to_tensor(crop), "labels": torch.from_numpy(labels)}
         if labelled:
-            heatmaps = gaussian_heatmaps(joints, labels, self.input_size, self.heatmap_sigma)
+            heatmaps = gaussian_heatmaps(joints, in_crop, self.input_size, self.heatmap_sigma)
             sample["heatmaps"] = torch.from_numpy(heatmaps)
-            sample["target_weight"] = torch.from_numpy(labels.copy())
+            sample["target_weight"] = torch.from_numpy(in_crop.copy())
         if self.with_meta:
             t = self.table
             sample["meta"] = {

@@ -9,6 +9,9 @@ visibility probabilities and the image-level labels. From them:
   `harness.evaluation.classification`), `readouts` (each read-out's location metric, with the
   same instances, flip test and evaluator as `metrics`), `errors` (the keypoint error categories
   of the paper's read-out, `harness.evaluation.error_categories`);
+- `diagnostics` (issue 20): why the paper's output does or does not localise
+  (`harness.evaluation.diagnostics`), from the unflipped pass's attention, prototypes and part
+  features and the flip-tested response and CAM read-outs, over the joints visible in the crop;
 - what the report keeps: maps of a few samples, responses at the ground-truth joints.
 """
 from __future__ import annotations
@@ -21,7 +24,8 @@ import numpy as np
 import torch
 
 from harness.cost import autocast_for
-from harness.trial.readouts import HEADS, READOUTS, SCORED_BY, head_probabilities, readout_maps
+from harness.evaluation import diagnostics as diag
+from harness.trial.readouts import HEADS, READOUTS, RESPONSE_STRIDE, SCORED_BY, head_probabilities, readout_maps
 from harness.trial.setup import Trial
 
 NUM_MAP_SAMPLES = 8  # fixed validation samples whose CAMs / responses are kept for the report
@@ -39,6 +43,7 @@ class Predictions:
     maps: dict[str, Any] | None
     infer_img_per_s: float
     eval_s: float
+    diagnostics: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Evaluation:
     eval_s: float
     response_stats: dict[str, float | None] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)  # how the metrics were computed (EvalResult.details)
+    diagnostics: dict[str, float | None] = field(default_factory=dict)
 
 
 @torch.no_grad()
@@ -71,6 +77,8 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
     instances: dict[str, list] = {name: [] for name in READOUTS}
     labels, probs = [], {h: [] for h in HEADS}
     responses_at_joints = []
+    per_instance: dict[str, list] = {"entropy": [], "visible": [], "prototype_cos": [], "part_cos": [],
+                                     "agree": [], "agree_shuffled": []}
     maps: dict[str, list] = {"cams": [], "responses": [], "pred": [], "gt": [], "images": [], "sample_index": []}
     n_seen, t0 = 0, time.perf_counter()
     for batch in loader:
@@ -78,12 +86,16 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
         with autocast_for(trial.device):
             out = net(images)
             flipped = net(torch.flip(images, dims=[3])) if cfg.schedule.flip_test else None
+        size = tuple(out["responses"].shape[-2:])
+        for o in (out, flipped):
+            if o is not None:
+                o["token_scores"] = net.token_scores(o["memory"], o["grids"], size)
         read = readout_maps(out, flipped, perm, cfg.model.cam_stride, cfg.model.input_size[1])
         head_probs = head_probabilities(out, flipped, perm)
         # Keypoint scores: the producing head's probabilities on the unflipped image.
         score = {name: torch.sigmoid(out["logits"][SCORED_BY[name]].float()) for name in READOUTS}
         meta = batch["meta"]
-        for name in READOUTS:
+        for name in read:
             kpts = decode_responses(read[name], cfg.model.input_size, score[name]).cpu().numpy()
             for i in range(kpts.shape[0]):
                 center, scale = meta["center"][i].numpy(), meta["scale"][i].numpy()
@@ -101,6 +113,7 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
         for h in HEADS:
             probs[h].append(head_probs[h].cpu().numpy())
         joints = meta["joints"].numpy()
+        _collect_diagnostics(per_instance, out, read, joints, cfg.model.input_size, cfg.model.cam_stride)
         responses = read["responses"]
         responses_at_joints.append(joint_responses(responses.cpu().numpy(), joints, cfg.model.input_size))
         if keep_maps and n_seen < NUM_MAP_SAMPLES:
@@ -125,7 +138,25 @@ def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
         labels=np.concatenate(labels) if labels else np.zeros((0, k)),
         probs={h: (np.concatenate(v) if v else np.zeros((0, k))) for h, v in probs.items()},
         responses_at_joints=np.concatenate(responses_at_joints) if responses_at_joints else np.zeros((0, k)),
-        maps=kept, infer_img_per_s=n_seen * passes / max(elapsed, 1e-9), eval_s=elapsed)
+        maps=kept, infer_img_per_s=n_seen * passes / max(elapsed, 1e-9), eval_s=elapsed,
+        diagnostics=diag.summarise(**{key: np.concatenate(v) if v else np.zeros((0, k))
+                                      for key, v in per_instance.items()}))
+
+
+def _collect_diagnostics(acc: dict[str, list], out: dict, read: dict, joints: np.ndarray,
+                         input_size: tuple[int, int], cam_stride: int) -> None:
+    """One batch's per-instance diagnostics (`harness.evaluation.diagnostics`) into `acc`."""
+    height, width = input_size
+    x, y = joints[..., 0], joints[..., 1]
+    visible = (joints[..., 2] > 0) & (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    acc["visible"].append(visible)
+    acc["entropy"].append(diag.normalised_entropy(out["attention"].float().cpu().numpy()))
+    acc["prototype_cos"].append(diag.mean_abs_cos(out["prototypes"].float().cpu().numpy()))
+    acc["part_cos"].append(diag.mean_abs_cos(out["part_features"].float().cpu().numpy()))
+    peaks = {name: diag.peak_positions(read[name].cpu().numpy(), RESPONSE_STRIDE) for name in ("responses", "cams")}
+    agree, shuffled = diag.peak_agreement(peaks["responses"], peaks["cams"], visible, cam_stride)
+    acc["agree"].append(agree)
+    acc["agree_shuffled"].append(shuffled)
 
 
 def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
@@ -149,7 +180,7 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
     ev = evaluate_predictions(spec.name, val.ann_path, results, head_boxes=head_boxes, image_ids=image_ids)
     readouts = {"responses": {spec.location_metric: ev.metrics.get(spec.location_metric)}}
     per_image = dict(ev.per_image)
-    for name in READOUTS[1:]:
+    for name in [r for r in READOUTS[1:] if pred.instances.get(r)]:
         other = build_results(spec.name, pred.instances[name], spec)
         loc = location_metrics(spec.name, val.ann_path, other, head_boxes=head_boxes, image_ids=image_ids)
         readouts[name] = loc.metrics
@@ -158,7 +189,8 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
     out = Evaluation(
         metrics=ev.metrics, readouts=readouts, errors=ev.errors, details=ev.details,
         classification={h: classification_metrics(pred.labels, pred.probs[h]) for h in HEADS},
-        infer_img_per_s=pred.infer_img_per_s, eval_s=time.perf_counter() - t0)
+        infer_img_per_s=pred.infer_img_per_s, eval_s=time.perf_counter() - t0,
+        diagnostics={**pred.diagnostics, "decoder_weight_norm": decoder_weight_norm(trial.net)})
     if keep_artifacts:
         out.response_stats = group_means(pred.responses_at_joints, spec)
         write_artifacts(trial, per_image, pred.maps)
@@ -168,10 +200,17 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
 
 
 def curve_point(ev: Evaluation, primary: str, location: str) -> dict[str, Any]:
-    """An evaluated epoch's curve entry: `val` {primary, location metric} and the ladder's
-    compact form {"mAP": {head: mAP}, "readouts": {read-out: location metric}}."""
+    """An evaluated epoch's curve entry: `val` {primary, location metric}, the ladder's compact
+    form {"mAP": {head: mAP}, "readouts": {read-out: location metric}} and the diagnostics."""
     return {
         "val": {primary: ev.metrics.get(primary), location: ev.metrics.get(location)},
         "ladder": {"mAP": {h: c["mAP"] for h, c in ev.classification.items()},
                    "readouts": {name: r.get(location) for name, r in ev.readouts.items()}},
+        "diagnostics": dict(ev.diagnostics),
     }
+
+
+@torch.no_grad()
+def decoder_weight_norm(net: torch.nn.Module) -> float:
+    """The L2 norm of all the decoder's parameters together (collapses under the literal decay)."""
+    return float(torch.sqrt(sum(p.detach().float().pow(2).sum() for p in net.decoder.parameters())))

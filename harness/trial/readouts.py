@@ -6,7 +6,10 @@
   convention (`models.grid.resample`);
 - `product`: the responses divided by their maximum, times the class maps min-max scaled to
   [0, 1] per map: attention gated by the CAM, the coupling TS-CAM uses to make transformer
-  attention localise (beyond the paper).
+  attention localise (beyond the paper);
+- `token_scores`: the decoder head's score of every memory token, w_k . F_m(p)
+  (`models.lofr.LOFR.token_scores`, put in the outputs as "token_scores" by the evaluation): where
+  the memory holds joint k, whether or not the attention looks there. Absent without a w_k.
 
 Each is decoded by the same decoder (`models.decode.decode_responses`); with the flip test, each
 is the mean of the map and the map of the mirrored image brought back (`unflip`).
@@ -28,7 +31,7 @@ from harness.record import HEADS, READOUTS  # noqa: F401 (the ladder's names, sh
 from models.grid import resample
 
 # The class probabilities that score each read-out's keypoints (the head that produced the map).
-SCORED_BY = {"responses": "decoder", "cams": "cnn", "product": "decoder"}
+SCORED_BY = {"responses": "decoder", "cams": "cnn", "product": "decoder", "token_scores": "decoder"}
 RESPONSE_STRIDE = 4
 
 
@@ -47,8 +50,9 @@ def unflip(maps: torch.Tensor, perm: list[int], width: int, stride: int = RESPON
 
 def readout_maps(out: dict, flipped: dict | None, perm: list[int], cam_stride: int,
                  width: int) -> dict[str, torch.Tensor]:
-    """The three read-outs' B x K x h x w float32 maps from the network's outputs (and the
-    outputs of the mirrored images, or None without the flip test); `width`: the crop's in px."""
+    """The read-outs' B x K x h x w float32 maps from the network's outputs (and the outputs of
+    the mirrored images, or None without the flip test); `width`: the crop's in px. `token_scores`
+    is there when the outputs carry it."""
     responses = out["responses"].float()
     size = tuple(responses.shape[-2:])
     cams = resample(out["class_maps"].float(), cam_stride, RESPONSE_STRIDE, size)
@@ -56,7 +60,14 @@ def readout_maps(out: dict, flipped: dict | None, perm: list[int], cam_stride: i
         responses = 0.5 * (responses + unflip(flipped["responses"].float(), perm, width))
         back = resample(flipped["class_maps"].float(), cam_stride, RESPONSE_STRIDE, size)
         cams = 0.5 * (cams + unflip(back, perm, width))
-    return {"responses": responses, "cams": cams, "product": product(responses, cams)}
+    maps = {"responses": responses, "cams": cams, "product": product(responses, cams)}
+    tokens = out.get("token_scores")
+    if tokens is not None:
+        tokens = tokens.float()
+        if flipped is not None:
+            tokens = 0.5 * (tokens + unflip(flipped["token_scores"].float(), perm, width))
+        maps["token_scores"] = tokens
+    return maps
 
 
 def product(responses: torch.Tensor, cams: torch.Tensor) -> torch.Tensor:

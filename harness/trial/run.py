@@ -14,6 +14,8 @@ import torch
 from harness.atomic import write_json
 from harness.config import TrialConfig
 from harness.cost import count_gmacs, count_params, peak_memory_mb
+from harness.identity import flatten
+from harness.paper import readings
 from harness.placement import where_this_runs
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
@@ -81,6 +83,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             attempts=attempts, world_size=world_size, cost=_cost(trial, final, device), worker=worker_facts(),
             response_stats=final.response_stats, classification=final.classification,
             readouts=final.readouts, errors=final.errors, evaluation=final.details, **where_this_runs(),
+            diagnostics=final.diagnostics, readings=readings.resolved(flatten(cfg.to_dict())),
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
                   "skipped": {"train": int(getattr(trial.train_set, "skipped", 0)),
                               "val": int(getattr(trial.val_set, "skipped", 0))}},

@@ -86,7 +86,8 @@ class Trial:
                  progress: Callable[[str], None] | None = None, world: tuple[int, int] = (0, 1)):
         from harness.data import build_dataset
         from harness.trial.loaders import TrainLoader
-        from models import CheckpointError, build_criterion, build_model, param_groups
+        from harness.trial.optimizer import build_optimizer, build_scheduler
+        from models import CheckpointError, build_criterion, build_model
 
         self.cfg, self.out, self.device = cfg, out_dir, device
         self.rank, self.world_size = world
@@ -98,10 +99,11 @@ class Trial:
         self.train_set = build_dataset(
             self.dataset_cfg, "train", cfg.model.input_size, augment=True, location_fraction=fraction,
             labelled_only=labelled_only, seed=cfg.seed, max_instances=s.max_train_instances,
-            heatmap_sigma=cfg.model.heatmap_sigma)
+            heatmap_sigma=cfg.model.heatmap_sigma, label_rule=cfg.supervision.labels)
         self.val_set = build_dataset(
             self.dataset_cfg, "val", cfg.model.input_size, augment=False, seed=0,
-            max_instances=s.max_val_instances, heatmap_sigma=cfg.model.heatmap_sigma)
+            max_instances=s.max_val_instances, heatmap_sigma=cfg.model.heatmap_sigma,
+            label_rule=cfg.supervision.labels)
         self.spec = self.val_set.spec
         self.num_workers = loader_workers(s.num_workers, available_cpus(), self.world_size)
         self.train_loader = TrainLoader(self.train_set, s.batch_size, cfg.seed, self.num_workers, device, world)
@@ -118,9 +120,8 @@ class Trial:
 
             self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
         self.criterion = build_criterion(cfg.model)
-        self.optimizer = torch.optim.Adam(param_groups(self.net, s.lr, s.transformer_lr_mult),
-                                          lr=s.lr, weight_decay=s.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(s.lr_steps), s.lr_gamma)
+        self.optimizer = build_optimizer(self.net, s)
+        self.scheduler = build_scheduler(self.optimizer, s)
         self.epoch = 0
         self.curve: list[dict[str, Any]] = []
         self.train_s = 0.0

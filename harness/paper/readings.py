@@ -1,0 +1,226 @@
+"""The paper's ambiguous passages, declared once: each a quote, its config key and tagged choices.
+
+Where the paper's words admit several implementations, the harness implements each reading as a
+config value and declares the passage here: its name, where it is, the paper's own words, the
+dotted config key, and its choices, each tagged
+
+- `literal` -- the default, today's behaviour: the harness's first reading of the words;
+- `reading` -- another defensible reading of the same words;
+- `beyond the paper` -- a choice the words do not suggest (a probe, a coupling the paper lacks).
+
+`harness readings` prints them; `harness plan` marks the rows whose choices differ from the
+literal ones; each completed trial records its readings (`metrics.json["readings"]`) and the report
+shows, beside each row, the choices that differ, with their tags. A choice's `params` name the
+other config keys that choice reads (shown beside it, never declared as readings themselves).
+
+To add a passage: implement its choices as the values of one config field (its default the
+literal reading; a string field gets `choices=` in `bounded`, a model field is checked in
+`LOFRConfig.__post_init__`), then add a `Passage` to `PASSAGES` below. `tests/test_readings.py`
+checks that every passage's key exists, that its literal value is the field's default, and that
+its choices are exactly the values the field accepts. A field added after 2026-11-30 leaves
+trial ids unchanged at its default (`harness/identity.py`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+LITERAL, READING, BEYOND = "literal", "reading", "beyond the paper"
+TAGS = (LITERAL, READING, BEYOND)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: Any  # the config value
+    tag: str  # LITERAL | READING | BEYOND
+    meaning: str  # what the harness computes with it
+    params: tuple[str, ...] = ()  # other dotted keys this choice reads (e.g. its sharpness r)
+
+    def __post_init__(self) -> None:
+        if self.tag not in TAGS:
+            raise ValueError(f"choice {self.value!r}: tag must be one of {TAGS}, got {self.tag!r}")
+
+
+@dataclass(frozen=True)
+class Passage:
+    name: str  # short identifier (`harness readings`, metrics.json)
+    where: str  # section / equation
+    quote: str  # the paper's words
+    key: str  # the dotted config key whose values are the choices
+    choices: tuple[Choice, ...]  # the literal one first
+    why: str  # why the words admit several readings, and what was measured
+
+    def __post_init__(self) -> None:
+        tags = [c.tag for c in self.choices]
+        if tags.count(LITERAL) != 1 or tags[0] != LITERAL:
+            raise ValueError(f"passage {self.name}: exactly one literal choice, listed first")
+
+    @property
+    def literal(self) -> Choice:
+        return self.choices[0]
+
+    def choice(self, value: Any) -> Choice | None:
+        return next((c for c in self.choices if c.value == value), None)
+
+
+PASSAGES: tuple[Passage, ...] = (
+    Passage(
+        name="eq2_weights", where="Sec. 3.2, Eq. 2",
+        quote="we compute category-specific keypoint vectors F_c = [f_1, f_2, ..., f_c] ∈ R^{C×D'} as: "
+              "f_c = x'^T X^c = Σ_i Σ_j x'_{i,j} x^c_{i,j}",
+        key="model.keypoint_vector_weights",
+        choices=(
+            Choice("x_prime", LITERAL, "X^c weighted by x'_c, the c-th channel of the 1x1-reduced map X'"),
+            Choice("cam", READING, "X^c weighted by class c's CAM m_c = ReLU(S_c) (Eq. 1)"),
+            Choice("cam_normalised", READING, "X^c weighted by m_c / Σ m_c: the mean feature where class c fires"),
+            Choice("cam_softmax", READING, "X^c weighted by a spatial softmax of S_c"),
+        ),
+        why="The FC of Eq. 1 mixes X' into the class maps (S_c = Σ_k w^c_k x'_k), so x'_c is not class "
+            "c's map; at init the F_c are nearly parallel (pairwise |cos| 0.93) and the prototypes "
+            "start interchangeable. Weighting by a CAM makes F_c the feature where joint c fires."),
+    Passage(
+        name="part_pooling", where="Sec. 3.1 and 3.4 (RGP-De)",
+        quote="Part features can be obtained by pooling operation where the location maps are treated as "
+              "different spatial keypoint locations. [...] We then obtain i-th part feature by pooling operation.",
+        key="model.part_pooling",
+        choices=(
+            Choice("mean", LITERAL, "F^p_k = Σ_p R_k(p) F_m(p), logit w_k · F^p_k + b_k"),
+            Choice("score_map", READING, "R_k = softmax_p of the prototype-memory score map (the response "
+                   "layer's attention logits); F^p_k and the logit, (1/r) log mean_p exp(r s_k(p)), "
+                   "pooled from that same map", ("model.decoder_lse_r",)),
+            Choice("lse", BEYOND, "logit (1/r) log Σ_p R_k(p) exp(r w_k · F_m(p)) + b_k",
+                   ("model.decoder_lse_r",)),
+        ),
+        why="With the weighted mean a uniform R_k meets the classification loss as well as a peaked one "
+            "(the logit becomes w_k · mean(F_m) + b_k): nothing asks the attention to find the joint. "
+            "At init the gradient on decoder layer 0's cross-attention is ~3e-8."),
+    Passage(
+        name="weight_decay", where="Sec. 4.2",
+        quote="We adopt Adam [17] optimizer with a learning rate of 4×10^-3 and a weight decay of 10^-4.",
+        key="schedule.decay",
+        choices=(
+            Choice("l2", LITERAL, "Adam with an L2 term in the gradient (torch.optim.Adam's weight_decay)",
+                   ("schedule.weight_decay",)),
+            Choice("decoupled", READING, "AdamW: the decay applied beside the Adam step, as DETR trains",
+                   ("schedule.weight_decay",)),
+            Choice("cnn_only", READING, "Adam + L2 on the CNN group, no decay on the transformer group",
+                   ("schedule.weight_decay",)),
+        ),
+        why="Inside Adam's normalised step an L2 term shrinks any weight the loss barely trains by about "
+            "the learning rate per step: at the synthetic scale every location-free decoder weight "
+            "shrank to ~1e-7 and the cross-attention collapsed to uniform."),
+    Passage(
+        name="transformer_lr", where="Sec. 4.2",
+        quote="The learning rate of transformer is decreased by a factor of 10.",
+        key="schedule.transformer_scope",
+        choices=(
+            Choice("all_but_cnn", LITERAL, "everything but the backbone and the CAM branch (input "
+                   "projections, SPE / position embeddings, encoder, RePPG, queries, decoder, heads)",
+                   ("schedule.transformer_lr_mult",)),
+            Choice("layers", READING, "the encoder and decoder layers only",
+                   ("schedule.transformer_lr_mult",)),
+        ),
+        why="'The transformer' may be DETR's transformer (its encoder and decoder layers) or every "
+            "module beside the CNN."),
+    Passage(
+        name="spe_fusion", where="Sec. 3.3, Eq. 3",
+        quote="φ = F ⊗ F^key, [...] The ⊗, ⊕ depicts the cross-product and element-wise sum operation.",
+        key="model.spe_fusion",
+        choices=(
+            Choice("product", LITERAL, "φ = F ∗ W_key(F^key): the features gated by an embedding of the location maps"),
+            Choice("embed", READING, "φ = W_key(F^key): the location maps as an additive position code"),
+            Choice("outer", READING, "φ = W(F ⊗ F^key): the outer product at each position (d × K) "
+                   "projected to d, one linear map of the features per keypoint"),
+        ),
+        why="A 'cross-product' of a d-channel and a K-channel map is not defined; gating or adding a "
+            "learned code tells a token that some joint is near, the outer product which one."),
+    Passage(
+        name="labels", where="Sec. 3.5 and 4.2",
+        quote="The classification output denotes joint-wise one-hots O. [...] we apply random flip and "
+              "random resize with scale ∈ [0.65, 1.35] (cutout not used).",
+        key="supervision.labels",
+        choices=(
+            Choice("in_crop", LITERAL, "joint present = labelled (v > 0) and inside the augmented crop"),
+            Choice("annotated", READING, "joint present = labelled (v > 0), whatever the crop"),
+        ),
+        why="The paper leaves cutout out 'to avoid information leakage', which hints that its labels "
+            "come from the annotation and ignore what the augmented crop cuts off."),
+    Passage(
+        name="shared_encoder", where="Sec. 3.3",
+        quote="Given F' as input, the multiple SA modules are employed to learn pixel-level human contextual "
+              "dependencies of multi-scale features.",
+        key="model.shared_encoder",
+        choices=(
+            Choice(True, LITERAL, "one encoder (its layers shared) for the three scales"),
+            Choice(False, READING, "one encoder per scale"),
+        ),
+        why="'Multiple SA modules' may be an encoder's several layers or one encoder per scale."),
+    Passage(
+        name="response_merge", where="Sec. 3.3 and 3.4",
+        quote="we concat the multi-level output {F'_i} [...] as the final context memory F_m. [...] we obtain "
+              "the keypoint location map via finding the max value of their response map.",
+        key="model.response_merge",
+        choices=(
+            Choice("density", LITERAL, "each scale's slice of R resampled to the stride-4 grid and divided "
+                   "by its cell area: one distribution over the crop"),
+            Choice("value", READING, "each scale's slice resampled as it is (favours the coarse scales)"),
+        ),
+        why="R spans every position of every scale; the paper does not say how it becomes one map."),
+    Passage(
+        name="cam_pooling", where="Sec. 3.2",
+        quote="Then, followed by GAP, FC and a softmax layer for classification as in Fig. 2",
+        key="model.cam_pooling",
+        choices=(
+            Choice("gap", LITERAL, "global average pooling"),
+            Choice("lse", BEYOND, "log-sum-exp pooling (1/r) log mean exp(r S_c): one peak can decide a class",
+                   ("model.cam_lse_r",)),
+        ),
+        why="Not ambiguous; with GAP on labels that say 'present' ~76 % of the time the class maps learn "
+            "evidence of absence and peak away from the joint (the synthetic scale uses lse)."),
+    Passage(
+        name="cam_stride", where="Sec. 3.2",
+        quote="the detected single person images are fed into the CNN-based network to acquire the feature "
+              "map X ∈ R^{H×W×D}",
+        key="model.cam_stride",
+        choices=(
+            Choice(16, LITERAL, "X = the stride-16 map, the deepest the backbone keeps"),
+            Choice(8, BEYOND, "X = the stride-8 map (an 8 × 6 grid at 64 × 48 where stride 16 gives 4 × 3)"),
+        ),
+        why="At small inputs the stride-16 grid is too coarse to localise (the synthetic scale uses 8)."),
+)
+
+BY_NAME: Mapping[str, Passage] = {p.name: p for p in PASSAGES}
+
+
+def resolved(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every passage as the flattened config `flat` reads it: {name: {key, value, tag, params}}
+    (tag None: a value the declaration does not know, e.g. from an older harness)."""
+    out = {}
+    for p in PASSAGES:
+        value = flat.get(p.key, p.literal.value)
+        choice = p.choice(value)
+        params = {k: flat.get(k) for k in (choice.params if choice else ()) if k in flat}
+        out[p.name] = {"key": p.key, "value": value, "tag": choice.tag if choice else None, "params": params}
+    return out
+
+
+def departures(flat: Mapping[str, Any]) -> list[tuple[Passage, Choice | None, Any]]:
+    """The passages whose choice in `flat` is not the literal one: [(passage, choice, value)]."""
+    out = []
+    for p in PASSAGES:
+        value = flat.get(p.key, p.literal.value)
+        if value != p.literal.value:
+            out.append((p, p.choice(value), value))
+    return out
+
+
+def describe(flat: Mapping[str, Any]) -> str:
+    """The departures in a few words: "part_pooling=score_map (reading), cam_stride=8 (beyond the
+    paper)"; "" where every choice is literal."""
+    parts = []
+    for p, choice, value in departures(flat):
+        params = ", ".join(f"{k.split('.')[-1]} {flat[k]:g}" if isinstance(flat.get(k), float) else
+                           f"{k.split('.')[-1]} {flat.get(k)}" for k in (choice.params if choice else ()) if k in flat)
+        parts.append(f"{p.name}={value}" + (f" [{params}]" if params else "")
+                     + f" ({choice.tag if choice else 'undeclared'})")
+    return ", ".join(parts)

@@ -1,0 +1,14 @@
+"""The values a model field may take where the paper admits several readings, in one light module.
+
+`LOFRConfig` validates against them and the modules that implement them check them; both import
+them from here, so that reading the config needs no torch. Which of them is the paper's literal
+reading, with the quote, is declared in `harness/paper/readings.py`.
+"""
+from __future__ import annotations
+
+VECTOR_WEIGHTS = ("x_prime", "cam", "cam_normalised", "cam_softmax")  # Eq. 2 (models/cam.py)
+PART_POOLINGS = ("mean", "lse", "score_map")  # RGP-De's pooling (models/decoder_head.py)
+SPE_FUSIONS = ("product", "embed", "outer")  # Eq. 3 (models/spe.py)
+RESPONSE_MERGES = ("value", "density")  # MS: responses onto one grid (models/response_merge.py)
+CAM_POOLINGS = ("gap", "lse")  # the CNN branch's pooling (models/cam.py)
+TRANSFORMER_SCOPES = ("all_but_cnn", "layers")  # which parameters get the x0.1 lr (models/build.py)

@@ -1,0 +1,83 @@
+"""The decoder's diagnostics (harness/evaluation/diagnostics.py) on constructed inputs: uniform maps,
+identical prototypes, response peaks on the CAM peaks; and the flags the report names."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.evaluation import diagnostics as diag
+
+
+def test_uniform_maps_have_entropy_one_and_are_flagged_collapsed():
+    n, k, length = 3, 4, 192
+    uniform = np.full((n, k, length), 1 / length)
+    h = diag.normalised_entropy(uniform)
+    assert np.allclose(h, 1.0)
+    one_hot = np.zeros((n, k, length))
+    one_hot[..., 7] = 1.0
+    assert np.allclose(diag.normalised_entropy(one_hot), 0.0)
+    # two equal peaks: log 2 / log L
+    two = np.zeros((1, 1, length))
+    two[..., [3, 9]] = 0.5
+    assert diag.normalised_entropy(two)[0, 0] == pytest.approx(np.log(2) / np.log(length))
+    visible = np.ones((n, k), bool)
+    visible[0, 0] = False
+    cos = np.zeros(n)
+    d = diag.summarise(h, visible, cos, cos, np.zeros((n, k), bool), np.zeros((n, k)))
+    assert d["attention_entropy"] == pytest.approx(1.0) and d["uniform_fraction"] == 1.0
+    assert diag.flags(d)[0] == "collapsed attention"
+    peaked = diag.summarise(diag.normalised_entropy(one_hot), visible, cos, cos, np.ones((n, k), bool), np.zeros((n, k)))
+    assert peaked["uniform_fraction"] == 0.0 and diag.flags(peaked) == []
+
+
+def test_identical_prototypes_have_cos_one_and_orthogonal_ones_zero():
+    same = np.tile(np.array([1.0, -2.0, 0.5]), (2, 5, 1))
+    assert np.allclose(diag.mean_abs_cos(same), 1.0)
+    opposite = same.copy()
+    opposite[:, 1] *= -1  # |cos|: antiparallel counts as indistinct too
+    assert np.allclose(diag.mean_abs_cos(opposite), 1.0)
+    assert np.allclose(diag.mean_abs_cos(np.eye(4)[None]), 0.0)
+    # by hand: three vectors, pairs (0, 1) cos 0.6, (0, 2) 0, (1, 2) 0.8 -> mean |cos| = 1.4 / 3
+    v = np.array([[[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, 1.0, 0.0]]])
+    assert diag.mean_abs_cos(v)[0] == pytest.approx((0.6 + 0.0 + 0.8) / 3)
+    d = diag.summarise(np.zeros((2, 5)), np.ones((2, 5), bool), diag.mean_abs_cos(same), np.zeros(2),
+                       np.ones((2, 5), bool), np.zeros((2, 5)))
+    assert diag.flags(d) == ["indistinct prototypes"]
+
+
+def test_response_peaks_on_the_cam_peaks_agree_and_the_shuffle_is_lower():
+    rng = np.random.default_rng(0)
+    n, k, h, w, stride = 6, 5, 16, 12, 4
+    cams = rng.random((n, k, h, w))
+    peaks_cam = diag.peak_positions(cams, stride)
+    # a response map peaking exactly where the CAM does
+    responses = np.zeros_like(cams)
+    idx = cams.reshape(n, k, -1).argmax(-1)
+    responses.reshape(n, k, -1)[np.arange(n)[:, None], np.arange(k)[None, :], idx] = 1.0
+    assert np.array_equal(diag.peak_positions(responses, stride), peaks_cam)
+    assert np.array_equal(peaks_cam[..., 0] % stride, np.zeros((n, k)))  # x = column * stride
+    visible = np.ones((n, k), bool)
+    own, shuffled = diag.peak_agreement(diag.peak_positions(responses, stride), peaks_cam, visible, cell=8)
+    assert own.all()
+    d = diag.summarise(np.zeros((n, k)), visible, np.zeros(n), np.zeros(n), own, shuffled)
+    assert d["response_cam_agreement"] == 1.0 and d["response_cam_agreement_shuffled"] < 1.0
+    # the shuffle by hand: joint j's response peak against joint (j + s)'s CAM peak, s = 1 .. k - 1
+    by_hand = np.mean([[[np.abs(peaks_cam[i, j] - peaks_cam[i, (j + s) % k]).max() <= 8 for s in range(1, k)]
+                        for j in range(k)] for i in range(n)])
+    assert d["response_cam_agreement_shuffled"] == pytest.approx(by_hand)
+    # responses that ignore the CAMs (all at one corner) agree no better than chance: flagged
+    corner = np.zeros_like(cams)
+    corner[..., 0, 0] = 1.0
+    own, shuffled = diag.peak_agreement(diag.peak_positions(corner, stride), peaks_cam, visible, cell=8)
+    d = diag.summarise(np.zeros((n, k)), visible, np.zeros(n), np.zeros(n), own, shuffled)
+    assert "responses not following the CAMs" in diag.flags(d)
+
+
+def test_only_visible_joints_count_and_nothing_visible_gives_none():
+    own = np.array([[True, False]])
+    d = diag.summarise(np.array([[1.0, 0.0]]), np.array([[True, False]]), np.zeros(1), np.zeros(1),
+                       own, np.zeros((1, 2)))
+    assert d["attention_entropy"] == 1.0 and d["response_cam_agreement"] == 1.0
+    none = diag.summarise(np.zeros((1, 2)), np.zeros((1, 2), bool), np.zeros(0), np.zeros(0),
+                          np.zeros((1, 2), bool), np.zeros((1, 2)))
+    assert none["attention_entropy"] is None and none["prototype_cos"] is None and diag.flags(none) == []

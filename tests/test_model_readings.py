@@ -1,0 +1,159 @@
+"""Each declared reading of the paper's ambiguous passages computes what its reading says, on tiny
+tensors (harness/paper/readings.py lists them): Eq. 2's weights, the part pooling, SPE's fusion,
+the transformer's parameter group."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from models import LOFRConfig, build_model, param_groups
+from models.cam import CAMHead, eq2_weights, keypoint_vectors
+from models.decoder_head import decoder_outputs, part_features_and_logits, score_map_outputs
+from models.spe import SpatialPositionEncoding
+
+SMALL = dict(backbone="resnet18", input_size=(64, 48), d_model=32, nhead=4, dim_feedforward=64,
+             enc_layers=1, dec_layers=2)
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# -- Eq. 2: which map weights X^c -----------------------------------------------------------------
+
+def test_cam_weighted_keypoint_vectors_equal_the_feature_at_a_one_hot_cams_peak():
+    x_c = torch.randn(2, 5, 3, 4, generator=gen(1))  # B x d x h x w
+    x_prime = torch.randn(2, 3, 3, 4, generator=gen(2))
+    scores = torch.full((2, 3, 3, 4), -1.0)  # every class negative but at one cell: a one-hot CAM
+    peaks = [(0, 1), (2, 3), (1, 0)]
+    for c, (i, j) in enumerate(peaks):
+        scores[:, c, i, j] = 2.5
+    fc = keypoint_vectors(eq2_weights("cam_normalised", x_prime, scores), x_c)
+    for c, (i, j) in enumerate(peaks):
+        assert torch.allclose(fc[:, c], x_c[:, :, i, j], atol=1e-6)
+    # "cam": the same vector times the CAM's value there (ReLU(S) = 2.5)
+    assert torch.allclose(keypoint_vectors(eq2_weights("cam", x_prime, scores), x_c), 2.5 * fc, atol=1e-5)
+    # "cam_softmax": a spatial softmax, close to one-hot when the peak stands far above the rest
+    sharp = keypoint_vectors(eq2_weights("cam_softmax", x_prime, 20 * scores), x_c)
+    assert torch.allclose(sharp, fc, atol=1e-4)
+    # "x_prime" (literal): X' weights the sum, whatever the class maps say
+    assert torch.equal(eq2_weights("x_prime", x_prime, scores), x_prime)
+
+
+def test_a_class_that_fires_nowhere_gets_the_zero_vector():
+    x_c = torch.randn(1, 4, 2, 2, generator=gen(3))
+    scores = -torch.rand(1, 2, 2, 2, generator=gen(4)) - 0.1
+    fc = keypoint_vectors(eq2_weights("cam_normalised", scores, scores), x_c)
+    assert torch.equal(fc, torch.zeros_like(fc))
+
+
+def test_cam_head_passes_its_class_maps_to_eq2():
+    torch.manual_seed(0)
+    head = CAMHead(6, 3, embed_dim=4, vector_weights="cam_softmax")
+    x = torch.randn(2, 6, 3, 4, generator=gen(5))
+    out = head(x)
+    weights = out["class_maps"].flatten(2).softmax(2).view_as(out["class_maps"])
+    assert torch.allclose(out["keypoint_vectors"], torch.einsum("bchw,bdhw->bcd", weights, head.embed(x)), atol=1e-5)
+    with pytest.raises(ValueError, match="vector_weights"):
+        CAMHead(6, 3, vector_weights="x")
+
+
+# -- RGP-De's pooling -----------------------------------------------------------------------------
+
+def test_lse_pooling_tends_to_the_best_attended_score_as_r_grows():
+    response = torch.softmax(torch.randn(2, 3, 7, generator=gen(6)), dim=-1)
+    memory = torch.randn(2, 7, 5, generator=gen(7))
+    weight, bias = torch.randn(3, 5, generator=gen(8)), torch.zeros(3)
+    scores = torch.einsum("kd,bld->bkl", weight, memory)
+    errors = []
+    for r in (1.0, 10.0, 100.0, 1000.0):
+        _, logits = part_features_and_logits(response, memory, weight, bias, lse_r=r)
+        errors.append((logits - scores.amax(dim=-1)).abs().max().item())
+    # (1/r) log sum_p R(p) exp(r s(p)) = max s + (1/r) log R(argmax) + o(1): the gap closes like 1/r
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-2
+    _, mean_logits = part_features_and_logits(response, memory, weight, bias, lse_r=0.0)
+    assert torch.allclose(mean_logits, torch.einsum("bkl,bld,kd->bk", response, memory, weight), atol=1e-5)
+
+
+def test_score_map_logit_is_the_pooled_map_that_is_read_out():
+    scores = torch.randn(2, 3, 6, generator=gen(9)) * 3
+    memory = torch.randn(2, 6, 4, generator=gen(10))
+    bias = torch.tensor([0.5, -1.0, 0.0])
+    response, part, logits = score_map_outputs(scores, memory, bias, r=1.0)
+    assert torch.allclose(response, scores.softmax(-1)) and torch.allclose(part, response @ memory, atol=1e-6)
+    # r = 1: the log of the attention's partition function over L positions
+    assert torch.allclose(logits - bias, torch.log(scores.exp().mean(-1)), atol=1e-5)
+    # large r: the logit is the map's maximum, at the position the read-out decodes
+    _, _, sharp = score_map_outputs(scores, memory, bias, r=200.0)
+    assert torch.allclose(sharp - bias, scores.amax(-1), atol=0.02)
+    assert torch.equal(response.argmax(-1), scores.argmax(-1))
+    same = decoder_outputs("score_map", scores, memory, None, bias, 1.0)
+    assert all(torch.equal(a, b) for a, b in zip(same, (response, part, logits)))
+
+
+def test_score_map_model_reads_out_the_attention_its_logit_pools():
+    torch.manual_seed(0)
+    net = build_model(LOFRConfig(**SMALL, part_pooling="score_map")).eval()
+    assert net.decoder_head_weight is None and net.decoder_lse_r == 1.0
+    x = torch.randn(2, 3, 64, 48, generator=gen(11))
+    with torch.no_grad():
+        out = net(x)
+        feats = net.backbone(x)
+        cam = net.cam(feats[net.cam_stride])
+        memory, pos, _ = net.encode(feats, cam["class_maps"])
+        scores = net.decoder(net.reppg(cam["keypoint_vectors"]), memory, pos)
+    assert torch.allclose(out["attention"], scores.softmax(-1), atol=1e-6)
+    expect = torch.logsumexp(scores, -1) - math.log(scores.shape[-1]) + net.decoder_head_bias
+    assert torch.allclose(out["logits"]["decoder"], expect, atol=1e-5)
+    assert net.token_scores(out["memory"], out["grids"], (16, 12)) is None
+    for bad in (dict(part_pooling="lse"), dict(decoder_lse_r=2.0), dict(part_pooling="max")):
+        with pytest.raises(ValueError):
+            LOFRConfig(**SMALL, **bad)
+
+
+def test_token_scores_are_the_decoder_heads_score_of_each_memory_token():
+    torch.manual_seed(0)
+    net = build_model(LOFRConfig(**SMALL, spe=False, multi_scale=False, reppg=False, pdc=False)).eval()
+    with torch.no_grad():
+        out = net(torch.randn(1, 3, 64, 48, generator=gen(12)))
+        maps = net.token_scores(out["memory"], out["grids"], (16, 12))  # the stride-4 grid
+    expect = torch.einsum("kd,bld->bkl", net.decoder_head_weight, out["memory"]).reshape(1, 17, 8, 6)
+    # stride-4 point (2i, 2j) sits on stride-8 token (i, j) (crop pixel (8j, 8i))
+    assert out["grids"] == [(8, 8, 6)] and torch.allclose(maps[..., ::2, ::2], expect, atol=1e-5)
+
+
+# -- SPE's "cross-product" ------------------------------------------------------------------------
+
+def test_spe_outer_product_is_one_linear_map_per_keypoint_weighted_by_its_gaussian():
+    torch.manual_seed(0)
+    spe = SpatialPositionEncoding(3, 4, "outer")
+    assert spe.w_key is None
+    feature = torch.randn(2, 4, 5, 6, generator=gen(13))
+    key = torch.rand(2, 3, 5, 6, generator=gen(14))
+    w = spe.w_outer.weight.view(4, 4, 3)  # out x (d, K): channel d * K + k of the outer product
+    phi = torch.einsum("oik,bihw,bkhw->bohw", w, feature, key) + spe.w_outer.bias.view(1, 4, 1, 1)
+    assert torch.allclose(spe(feature, key), spe.psi(phi + feature), atol=1e-5)
+    # one keypoint's Gaussian moved: the code changes only through that keypoint's own map
+    moved = key.clone()
+    moved[:, 1] = moved[:, 1].flip(-1)
+    assert not torch.allclose(spe(feature, key), spe(feature, moved))
+
+
+# -- which parameters are "the transformer" -------------------------------------------------------
+
+def test_transformer_scope_layers_puts_only_encoder_and_decoder_layers_at_the_lower_rate():
+    torch.manual_seed(0)
+    net = build_model(LOFRConfig(**SMALL))
+    groups = {g["name"]: g for g in param_groups(net, 4e-3, 0.1, "layers")}
+    slow = {id(p) for p in groups["transformer"]["params"]}
+    layers = {id(p) for m in (net.encoders, net.decoder) for p in m.parameters()}
+    assert slow == layers and groups["transformer"]["lr"] == pytest.approx(4e-4)
+    fast = {id(p) for p in groups["cnn"]["params"]}
+    for module in (net.backbone, net.cam, net.reppg, net.spe, net.input_proj, net.encoder_head):
+        assert {id(p) for p in module.parameters()} <= fast
+    assert id(net.decoder_head_weight) in fast and not (fast & slow)
+    assert len(fast | slow) == sum(1 for _ in net.parameters())
+    literal = {g["name"]: g for g in param_groups(net, 4e-3, 0.1)}
+    assert id(net.decoder_head_weight) in {id(p) for p in literal["transformer"]["params"]}
