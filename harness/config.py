@@ -44,6 +44,9 @@ class DatasetConfig:
     synth_images: int = bounded(0, ge=0)  # twin size (train images); val = synth_val_images or N/4
     synth_val_images: int = bounded(0, ge=0)
     synth_seed: int = bounded(0, ge=0)
+    # the validation images' own seed (None: synth_seed): a fresh validation twin beside the same
+    # training images, for confirming on other images than a screening chose on
+    synth_val_seed: int | None = bounded(None, ge=0)
 
     def __post_init__(self) -> None:
         check_fields(self)

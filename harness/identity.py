@@ -58,15 +58,26 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def stable(config: dict[str, Any], defaults: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`config` (a section of a `TrialConfig.to_dict()` at dotted `prefix`) without the fields added
+    since 2026-11-30 that equal their defaults (`defaults`, the same section of the default config):
+    what a hash over it keeps stable as fields are added (trial ids, reference names)."""
+    flat, default = flatten(config, prefix), flatten(defaults, prefix)
+    kept = {k: v for k, v in flat.items()
+            if k not in NOT_HASHED and (k in HASHED_ALWAYS or k not in default or v != default[k])}
+    tree = unflatten(kept)
+    for part in prefix.split(".") if prefix else ():
+        tree = tree.get(part, {})
+    return tree
+
+
 def identity(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """The nested dict a trial id hashes: `config` (a `TrialConfig.to_dict()`) filtered by the rules
     of the module docstring; `defaults`: the `to_dict()` of the default config."""
-    flat, default = flatten(config), flatten(defaults)
-    kept = {k: v for k, v in flat.items()
-            if k not in NOT_HASHED and (k in HASHED_ALWAYS or k not in default or v != default[k])}
+    flat = flatten(stable(config, defaults))
     for key, value in RETIRED.items():
-        kept.setdefault(key, value)
-    return unflatten(kept)
+        flat.setdefault(key, value)
+    return unflatten(flat)
 
 
 def digest(identity_tree: dict[str, Any]) -> str:

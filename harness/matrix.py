@@ -11,7 +11,9 @@ A matrix file (see `run_matrix.yaml`) has these top-level keys:
 - ``seeds``: list of ints (default ``[0]``);
 - ``resources``: {gpus_per_trial, cpus_per_trial, max_failures, max_concurrent};
 - ``scales``: name -> {datasets: real | synthetic, twin_images: {kind: N}, twin_val_images: {kind: M},
-  override: partial config, resources: partial resources, studies: {study: all | {where: {...}}}};
+  twin_val_seed: S (the twins' validation images drawn with their own seed, the training images
+  unchanged), seeds: the scale's own seeds (the file's otherwise), override: partial config,
+  resources: partial resources, studies: {study: all | {where: {...}}}};
 - ``studies``: name -> {table, title, base, rows, cross, grid}: ``table`` is a declared paper
   table (`harness.tables.TABLES`; default: the study's name), ``title`` defaults to the table's
   description; ``rows`` is a list of partial
@@ -43,8 +45,8 @@ from harness.config import TrialConfig, loader_workers, merge
 from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.matrix_checks import (DATASET_KEYS, PLAIN_NAME, TOP_KEYS, MatrixError, apply_extends, check_keys,
-                                   check_partial_config, check_scale, check_study_partials, load_matrix, resources,
-                                   set_dotted)
+                                   check_partial_config, check_scale, check_seeds, check_study_partials, load_matrix,
+                                   resources, set_dotted)
 from harness.matrix_resolve import missing_paths, real_dataset, resolve_row
 from harness.tables import TABLES
 
@@ -221,11 +223,9 @@ def expand(path: str | Path, scale: str = "full", seeds: list[int] | None = None
     for dname, entry in datasets.items():
         check_partial_config(path, f"datasets.{dname}.overrides", entry.get("overrides", {}), datasets, backbones)
 
-    if seeds is None:
-        seeds = data.get("seeds", [0])
-    if (not isinstance(seeds, list) or not seeds
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
-        raise MatrixError(path, "seeds", f"must be a non-empty list of non-negative integers, got {seeds!r}")
+    file_seeds = check_seeds(path, "seeds", data.get("seeds", [0]))
+    if seeds is not None:
+        check_seeds(path, "seeds", seeds)
 
     base_resources = resources(path, "resources", data.get("resources", {}), Resources())
     studies = _parse_studies(path, data.get("studies"))
@@ -242,7 +242,8 @@ def expand(path: str | Path, scale: str = "full", seeds: list[int] | None = None
     for sname, (body, selected) in checked.items():
         try:
             plans[sname] = _expand_scale(path, name, sname, body, selected, studies, datasets, backbones, defaults,
-                                         seeds, resources(path, f"scales.{sname}.resources", body.get("resources", {}),
+                                         seeds or body.get("seeds") or file_seeds,
+                                         resources(path, f"scales.{sname}.resources", body.get("resources", {}),
                                                           base_resources), with_missing=sname == scale)
         except MatrixError as exc:
             if sname == scale:

@@ -27,7 +27,8 @@ TOP_KEYS = {"name", "datasets", "backbones", "defaults", "seeds", "resources", "
 DATASET_KEYS = {"kind", "root", "train_ann", "val_ann", "train_images", "val_images",
                 "detections", "head_boxes", "overrides"}
 RESOURCE_KEYS = {"gpus_per_trial", "cpus_per_trial", "max_failures", "max_concurrent"}
-SCALE_KEYS = {"datasets", "twin_images", "twin_val_images", "override", "resources", "studies"}
+SCALE_KEYS = {"datasets", "twin_images", "twin_val_images", "twin_val_seed", "seeds", "override", "resources",
+              "studies"}
 PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a folder name: results/<matrix>/<scale>/
 
 
@@ -207,6 +208,13 @@ def check_study_partials(path: Path, name: str, body: dict[str, Any], datasets: 
                 raise UserError(f"{exc} (value {i} of grid key {dotted})") from None
 
 
+def check_seeds(path: Path, key: str, seeds: Any) -> list[int]:
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+        raise MatrixError(path, key, f"must be a non-empty list of non-negative integers, got {seeds!r}")
+    return seeds
+
+
 def check_scale(path: Path, sname: str, body: Any, studies: dict[str, Any], datasets: dict[str, Any],
                  backbones: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A scale's own values; returns (its body, {study: "all" | checked where values})."""
@@ -222,6 +230,10 @@ def check_scale(path: Path, sname: str, body: Any, studies: dict[str, Any], data
     for key in ("twin_images", "twin_val_images"):
         for kind, n in check_keys(path, f"{where}.{key}", body.get(key) or {}, set(SPECS) | {"default"}).items():
             number(path, f"{where}.{key}.{kind}", n, integer=True, minimum=1)
+    if "twin_val_seed" in body:
+        number(path, f"{where}.twin_val_seed", body["twin_val_seed"], integer=True, minimum=0)
+    if "seeds" in body:
+        check_seeds(path, f"{where}.seeds", body["seeds"])
     check_partial_config(path, f"{where}.override", body.get("override", {}), datasets, backbones)
     selected = body.get("studies", "all")
     if selected == "all":

@@ -58,7 +58,7 @@ def _resolve_dataset(path: Path, where: str, name: Any, datasets: dict[str, Any]
         m = twin_val.get(kind, twin_val.get("default", max(4, n // 4)))
         # The twin's paths are filled in by the runner once it has generated (or found) the twin.
         return DatasetConfig(name=f"{name}_synth", kind=kind, synthetic=True, synth_images=n,
-                             synth_val_images=m, synth_seed=0)
+                             synth_val_images=m, synth_seed=0, synth_val_seed=scale_body.get("twin_val_seed"))
     return real_dataset(path, name, entry)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from harness.atomic import write_json
 from harness.config import DatasetConfig, TrialConfig, to_dict
 from harness.evaluation.per_image import save_per_image
+from harness.identity import stable
 
 
 # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose);
@@ -30,7 +31,8 @@ REFERENCE_VERSION = 4
 
 def reference_name(cfg: TrialConfig) -> str:
     """The file stem of the mean-pose reference that `cfg`'s trial is compared with."""
-    shape = {"version": REFERENCE_VERSION, "dataset": to_dict(cfg.dataset), "input_size": list(cfg.model.input_size),
+    dataset = stable(to_dict(cfg.dataset), to_dict(DatasetConfig()), "dataset")  # new fields at default: same name
+    shape = {"version": REFERENCE_VERSION, "dataset": dataset, "input_size": list(cfg.model.input_size),
              "max_val_instances": cfg.schedule.max_val_instances}
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:10]
     return f"{cfg.dataset.name}-{digest}"

@@ -11,6 +11,7 @@ from harness.data.specs import SPECS
 from harness.tables.datasets import DATASETS
 from harness.tables.declaration import LOCATION, PRIMARY, Column, PaperNumbers, Table
 from harness.tables.factorial import FACTORIAL
+from harness.tables.readings import READINGS
 from harness.tables.table1 import TABLE1
 from harness.tables.table2 import TABLE2
 from harness.tables.table3 import TABLE3
@@ -19,7 +20,8 @@ from harness.tables.table5 import TABLE5
 from harness.tables.table6 import TABLE6
 from harness.tables.table7 import TABLE7
 
-TABLES: dict[str, Table] = {t.key: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, TABLE5, TABLE6, FACTORIAL, DATASETS)}
+TABLES: dict[str, Table] = {t.key: t for t in (TABLE1, TABLE2, TABLE3, TABLE4, TABLE5, TABLE6, FACTORIAL, DATASETS,
+                                               READINGS)}
 
 # Beyond the paper, every table shows its dataset's location metric (box PCK@0.1 for COCO-style
 # datasets: informative where OKS AP is 0 at small crops), unless the table already has it.

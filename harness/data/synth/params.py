@@ -24,12 +24,14 @@ def default_num_val(num_images: int) -> int:
 
 @dataclass(frozen=True)
 class TwinParams:
-    """A twin of dataset `kind`: `num_images` training and `num_val` validation images, `seed`."""
+    """A twin of dataset `kind`: `num_images` training and `num_val` validation images, `seed`
+    (the validation images' own `val_seed` where given: same training images, other validation ones)."""
 
     kind: str
     num_images: int
     num_val: int = 0  # 0: default_num_val(num_images)
     seed: int = 0
+    val_seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.num_val:
@@ -39,17 +41,25 @@ class TwinParams:
     def of(cls, dataset: Any) -> "TwinParams":
         """The twin a synthetic `DatasetConfig` describes."""
         return cls(kind=dataset.kind, num_images=dataset.synth_images, num_val=dataset.synth_val_images or 0,
-                   seed=dataset.synth_seed)
+                   seed=dataset.synth_seed, val_seed=dataset.synth_val_seed)
+
+    def split_seed(self, split: str) -> int:
+        """The seed that draws `split`'s images."""
+        return self.val_seed if split == "val" and self.val_seed is not None else self.seed
 
     def manifest(self) -> dict[str, Any]:
         """Every parameter, with the generator's own (what twin.json records and the key hashes):
         the scene settings of the kind (`scene.STYLES`: sizes, people, truncation ranges, occluder
         rate) and the chance that an occluded joint is still annotated are in it, so a change of
         any of them makes another twin."""
-        return {**dataclasses.asdict(self), "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY,
+        fields = dataclasses.asdict(self)
+        if self.val_seed is None:
+            del fields["val_seed"]  # twins without one keep the cache key they had before it existed
+        return {**fields, "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY,
                 "scene": dataclasses.asdict(scene.STYLES[self.kind]), "occluded_labelled": scene.OCCLUDED_LABELLED}
 
     def cache_key(self) -> str:
         """The twin's cache folder name: readable parameters and a hash of all of them."""
         digest = hashlib.sha256(json.dumps(self.manifest(), sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.kind}-n{self.num_images}-v{self.num_val}-s{self.seed}-{digest}"
+        val = "" if self.val_seed is None else f"-vs{self.val_seed}"
+        return f"{self.kind}-n{self.num_images}-v{self.num_val}-s{self.seed}{val}-{digest}"

@@ -1,6 +1,7 @@
 """`write_twin`: a synthetic dataset in the real layout of COCO, MPII or CrowdPose.
 
-Image i of a split is drawn from its own generator, seeded by (seed, split, i), so a file depends
+Image i of a split is drawn from its own generator, seeded by (seed, split, i) (the validation
+split's own seed where `TwinParams.val_seed` is given), so a file depends
 only on the parameters (byte-identical on rerun; generating in any order gives the same twin).
 JPEG quality is fixed and the json has no time stamps. `synth_main` is the `harness synth` command.
 """
@@ -52,7 +53,7 @@ def write_twin(params: TwinParams, out_dir: Path, progress: Progress | None = No
     Also writes `twin.json` (parameters and counts). `progress(done, total)` is called every
     250 images and at the end.
     """
-    kind, num_images, num_val, seed = params.kind, params.num_images, params.num_val, params.seed
+    kind, num_images, num_val = params.kind, params.num_images, params.num_val
     if kind not in SPECS:
         raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
     if num_images < 1:
@@ -70,7 +71,8 @@ def write_twin(params: TwinParams, out_dir: Path, progress: Progress | None = No
         writer = AnnotationWriter(spec)
         instances = 0
         for i in range(count):
-            image, people = render_scene(np.random.default_rng((seed, _SPLIT_CODE[split], i)), style)
+            image, people = render_scene(np.random.default_rng((params.split_seed(split), _SPLIT_CODE[split], i)),
+                                         style)
             image_id, name = _image_name(kind, split, i)
             ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if not ok:

@@ -1,0 +1,18 @@
+"""The readings study (beyond the paper): LOFR under declared readings of the paper's ambiguous
+passages (`harness/paper/readings.py`), each row named by its method and the choices that differ
+from the literal ones, each compared with the baseline under the same readings."""
+from harness.paper.readings import PASSAGES, describe
+from harness.tables.declaration import METHOD, LabelColumn, Table
+from harness.tables.labels import method_label, switch_order
+
+READINGS_COLUMN = LabelColumn("Readings (not literal)", lambda f: describe(f) or "literal",
+                              tuple(p.key for p in PASSAGES))
+
+READINGS = Table(
+    key="readings",
+    title="Readings: which reading of the paper localises",
+    description="Readings: LOFR under declared readings of the paper's ambiguous passages",
+    labels=(METHOD, READINGS_COLUMN),
+    order=lambda f: (describe(f), switch_order(f)),
+    name=lambda f: f"{method_label(f)} [{describe(f) or 'literal'}]",
+)

@@ -1,0 +1,139 @@
+"""The paper's readings: the declaration against the config (keys, literal defaults, choices), trial
+ids that survive new fields (pinned on today's ids), and what the optimiser, label and twin
+readings compute, on tiny cases."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from harness.config import ConfigError, ScheduleConfig, TrialConfig, field_type
+from harness.data.synth import TwinParams, write_twin
+from harness.data.targets import image_labels
+from harness.identity import flatten, unflatten
+from harness.matrix import expand
+from harness.paper import readings
+from harness.trial.optimizer import build_optimizer
+from models import LOFRConfig, choices
+
+ROOT = Path(__file__).resolve().parents[1]
+# The values each model reading's field accepts (LOFRConfig checks them in __post_init__).
+MODEL_VALUES = {
+    "model.keypoint_vector_weights": choices.VECTOR_WEIGHTS, "model.part_pooling": choices.PART_POOLINGS,
+    "model.spe_fusion": choices.SPE_FUSIONS, "model.response_merge": choices.RESPONSE_MERGES,
+    "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": (8, 16),
+}
+# Choices that read another key need it set to build (e.g. the sharpness r of "lse").
+PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0}}
+
+
+def _field(dotted: str) -> dataclasses.Field:
+    section, name = dotted.split(".")
+    cls = typing.get_type_hints(TrialConfig)[section]
+    return next(f for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _with(flat: dict) -> TrialConfig:
+    return TrialConfig.from_dict(unflatten(flat))
+
+
+def test_every_passage_is_a_config_field_whose_default_is_the_literal_choice():
+    assert len({p.name for p in readings.PASSAGES}) == len(readings.PASSAGES)
+    default = flatten(TrialConfig().to_dict())
+    for p in readings.PASSAGES:
+        assert field_type(TrialConfig, p.key) is not None, p.key
+        assert default[p.key] == p.literal.value, p.name
+        assert p.quote and p.where and p.why
+        accepted = MODEL_VALUES.get(p.key) or _field(p.key).metadata["range"]["choices"]
+        assert {c.value for c in p.choices} == set(accepted), p.name
+        for c in p.choices:  # each choice is a config value that builds
+            cfg = _with({p.key: c.value, **PARAMS.get((p.key, c.value), {})})
+            assert flatten(cfg.to_dict())[p.key] == c.value
+            for param in c.params:
+                assert field_type(TrialConfig, param) is not None, param
+    with pytest.raises(ConfigError, match="decay"):
+        _with({"schedule.decay": "adamw"})
+
+
+def test_resolved_readings_and_their_departures_from_the_literal_ones():
+    flat = flatten(TrialConfig().to_dict())
+    assert all(r["tag"] == readings.LITERAL for r in readings.resolved(flat).values())
+    assert readings.departures(flat) == [] and readings.describe(flat) == ""
+    flat.update({"model.part_pooling": "score_map", "model.cam_stride": 8, "schedule.decay": "decoupled"})
+    tags = {p.name: c.tag for p, c, _ in readings.departures(flat)}
+    assert tags == {"part_pooling": readings.READING, "cam_stride": readings.BEYOND, "weight_decay": readings.READING}
+    text = readings.describe(flat)
+    assert "part_pooling=score_map" in text and "(beyond the paper)" in text and "weight_decay 0.0001" in text
+
+
+# -- trial ids ------------------------------------------------------------------------------------
+
+def test_trial_ids_of_today_survive_new_fields():
+    """Pinned: the synthetic scale's Table 5 baseline row had id 52833e5d6019 on 2026-12-01 (before
+    any reading was a field); a new field at its default leaves ids alone, another value moves them."""
+    plan = expand(ROOT / "run_matrix.yaml", "synthetic")
+    base = next(t for t in plan.trials if "table5" in t.studies and not any(
+        (t.config.model.spe, t.config.model.multi_scale, t.config.model.reppg, t.config.model.pdc)))
+    assert base.id == "52833e5d6019"
+    cfg = base.config
+    assert cfg.trial_id() == "52833e5d6019"
+    flat = flatten(cfg.to_dict())
+    for p in readings.PASSAGES:
+        for c in p.choices:
+            other = _with({**flat, p.key: c.value, **PARAMS.get((p.key, c.value), {})})
+            assert (other.trial_id() == base.id) == (c.value == flat[p.key]), p.name
+    # the same config rebuilt from its dict (defaults written out) keeps the id
+    assert TrialConfig.from_dict(cfg.to_dict()).trial_id() == base.id
+
+
+# -- what the readings compute --------------------------------------------------------------------
+
+class _Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Linear(2, 1, bias=False)  # the "cnn" group
+        self.decoder = nn.Linear(2, 1, bias=False)  # the "transformer" group
+
+
+@pytest.mark.parametrize("decay", ["l2", "decoupled", "cnn_only"])
+def test_adamw_and_adam_l2_differ_on_a_zero_gradient_parameter_as_their_formulas_say(decay):
+    net = _Tiny()
+    start = torch.tensor([[0.5, -2.0]])
+    for m in (net.backbone, net.decoder):
+        m.weight.data.copy_(start)
+    lr, wd = 0.01, 0.1
+    opt = build_optimizer(net, ScheduleConfig(lr=lr, transformer_lr_mult=1.0, weight_decay=wd, decay=decay))
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)  # the loss does not train them at all
+    opt.step()
+    # Adam + L2: the gradient is wd * theta; Adam's first step moves by lr * g / (|g| + eps)
+    l2 = start - lr * (wd * start) / ((wd * start).abs() + 1e-8)
+    # AdamW: theta * (1 - lr * wd) and no Adam step (its moments are zero)
+    decoupled = start * (1 - lr * wd)
+    expect = {"l2": (l2, l2), "decoupled": (decoupled, decoupled), "cnn_only": (l2, start)}[decay]
+    assert torch.allclose(net.backbone.weight, expect[0], atol=1e-7)
+    assert torch.allclose(net.decoder.weight, expect[1], atol=1e-7)
+
+
+def test_image_labels_in_the_crop_or_annotated():
+    joints = np.array([[10.0, 5.0, 2], [60.0, 5.0, 1], [-3.0, 5.0, 2], [10.0, 5.0, 0]])  # in, outside x2, unlabelled
+    assert image_labels(joints, (64, 48), "in_crop").tolist() == [1, 0, 0, 0]
+    assert image_labels(joints, (64, 48), "annotated").tolist() == [1, 1, 1, 0]
+
+
+def test_a_validation_seed_draws_other_validation_images_beside_the_same_training_images(tmp_path):
+    a = write_twin(TwinParams("coco", 3, 2, seed=0), tmp_path / "a")
+    b = write_twin(TwinParams("coco", 3, 2, seed=0, val_seed=7), tmp_path / "b")
+    def files(paths, split):
+        return sorted(Path(paths["root"], paths[f"{split}_images"]).glob("*.jpg"))
+    for x, y in zip(files(a, "train"), files(b, "train"), strict=True):
+        assert x.read_bytes() == y.read_bytes()
+    assert all(x.read_bytes() != y.read_bytes() for x, y in zip(files(a, "val"), files(b, "val"), strict=True))
+    assert TwinParams("coco", 3, 2).cache_key() != TwinParams("coco", 3, 2, val_seed=7).cache_key()
+    assert TwinParams("coco", 3, 2, val_seed=None).manifest() == TwinParams("coco", 3, 2).manifest()
+    assert "val_seed" not in TwinParams("coco", 3, 2).manifest()  # old twins keep their cache keys
