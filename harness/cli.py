@@ -1,4 +1,4 @@
-"""The `harness` command line: run, plan, report, evaluate, synth, trial.
+"""The `harness` command line: run, plan, report, readings, evaluate, synth, trial.
 
 This is the only place that turns exceptions into exit codes: a `UserError` (bad input the user
 must fix) is printed as one line on stderr with exit code 2; anything else is a bug or a failed
@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "folder <matrix>/<scale>/, or that run folder itself")
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
 
+    p = sub.add_parser("readings", help="list the paper's ambiguous passages and their declared readings",
+                       description="Print every passage of the paper that admits several readings: its "
+                                   "quote, its config key, its choices tagged literal / reading / beyond the "
+                                   "paper, and the default (harness/paper/readings.py). Needs no dataset.")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per passage")
+
     p = sub.add_parser("evaluate", help="evaluate a results file with the dataset's evaluator",
                        description="Evaluate PRED against GT as it is (no rescoring, no NMS) and print "
                                    "one JSON object of metrics (fractions in [0, 1]).")
@@ -148,6 +154,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_readings(args: argparse.Namespace) -> int:
+    from harness.paper import readings_view
+
+    print(json.dumps(readings_view.as_json(), indent=2) if args.json else readings_view.as_text(), end="\n" if args.json else "")
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from harness.evaluation import evaluate_command
 
@@ -187,8 +200,8 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "plan": _cmd_plan, "report": _cmd_report, "evaluate": _cmd_evaluate,
-            "synth": _cmd_synth, "trial": _cmd_trial}
+COMMANDS = {"run": _cmd_run, "plan": _cmd_plan, "report": _cmd_report, "readings": _cmd_readings,
+            "evaluate": _cmd_evaluate, "synth": _cmd_synth, "trial": _cmd_trial}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from harness.config import to_dict
 from harness.data.specs import SPECS
+from harness.identity import flatten
 from harness.matrix import Plan, PlannedTrial
+from harness.paper.readings import departures as departures_of
+from harness.paper.readings import describe
 from harness.rates import GmacsCache, measured_rates, rate_key
 from harness.tables import TABLES
 
@@ -60,7 +63,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
              f"({', '.join(f'{s}: {len(ids)}' for s, ids in plan.study_trials().items())})", ""]
     lines += _studies(plan)
     header = f"{'id':12}  {'dataset':14} {'backbone':9} {'input':7} {'SPE':3} {'MS':3} {'RePPG':5} {'PDC':3} " \
-             f"{'En/De':5} {'supervision':16} {'seed':4}  studies"
+             f"{'En/De':5} {'supervision':16} {'seed':4} {'rd':2}  studies"
     lines.append(header)
     lines.append("-" * len(header))
     device = "gpu" if plan.resources.gpus_per_trial > 0 else "cpu"
@@ -68,14 +71,20 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     gmacs = GmacsCache()
     total_img, measured_s, assumed_flop, sources = 0.0, 0.0, 0.0, set()
     missing = set()
+    departures: dict[str, list[str]] = {}  # the readings a trial takes that are not literal -> trial ids
     for t in plan.trials:
         c = t.config
         m = c.model
         yes = lambda b: "x" if b else "."  # noqa: E731
+        flat = flatten(c.to_dict())
+        not_literal, n_readings = describe(flat), len(departures_of(flat))
+        marks = f"{n_readings:<2}" if n_readings else ". "
+        if not_literal:
+            departures.setdefault(not_literal, []).append(t.id)
         lines.append(
-            f"{t.id:12}  {c.dataset.name[:14]:14} {m.backbone:9} {m.input_size[0]}x{m.input_size[1]:<3} "
+            f"{t.id:12}  {c.dataset.name[:14]:14} {m.backbone:9} {m.input_size[0]}x{m.input_size[1]:<4} "
             f"{yes(m.spe):3} {yes(m.multi_scale):3} {yes(m.reppg):5} {yes(m.pdc):3} "
-            f"{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4}  {','.join(t.studies)}")
+            f"{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4} {marks}  {','.join(t.studies)}")
         n, src = _instances(t)
         sources.add(src)
         images = n * c.schedule.epochs
@@ -97,6 +106,13 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     lines.append(f"{len(plan.trials)} trials, {total_img:,.0f} training images in all "
                  f"({', '.join(sorted(sources))}), ~ {seconds / 3600 / slots:,.1f} {unit}-hours "
                  f"({basis}), ~ {seconds / 86400 / 4 / slots:,.1f} days on 4 {unit}s")
+    if departures:
+        lines.append("")
+        lines.append("rd: how many of the paper's ambiguous passages a trial reads otherwise than literally "
+                     "('harness readings' lists them):")
+        for text, ids in departures.items():
+            lines.append(f"  {text}: {len(ids)} trial{'s' if len(ids) > 1 else ''} "
+                         f"({', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''})")
     if missing:
         lines.append(f"missing data ({len(missing)} paths): " + ", ".join(sorted(missing)[:4])
                      + (" ..." if len(missing) > 4 else ""))

@@ -248,11 +248,12 @@ def test_ladder_cells_and_curves_read_the_records(built):
     from harness.report.figures.ladder import ladder_panels
 
     entry = {"epoch": 3, "val": {"Mean": 0.4}, "ladder": {"mAP": {"cnn": 0.8, "encoder": 0.7, "decoder": 0.75},
-                                                         "readouts": {"responses": 0.4, "cams": 0.2, "product": 0.3}}}
+                                                         "readouts": {"responses": 0.4, "cams": 0.2, "product": 0.3,
+                                                                      "token_scores": 0.25}}}
     panels = ladder_panels("Mean", READOUTS, HEADS)
-    assert [get(entry) for _, get in panels] == [0.4, 0.2, 0.3, 0.8, 0.7, 0.75]
+    assert [get(entry) for _, get in panels] == [0.4, 0.2, 0.3, 0.25, 0.8, 0.7, 0.75]
     older = {"epoch": 3, "val": {"Mean": 0.4}}  # a curve from before the ladder: only the paper's read-out
-    assert [get(older) for _, get in panels] == [0.4, None, None, None, None, None]
+    assert [get(older) for _, get in panels] == [0.4, None, None, None, None, None, None]
 
 
 def test_results_without_the_ladder_still_render(built, tmp_path):

@@ -17,11 +17,16 @@ counted as location-free evidence: they were given the locations.
 For a study (one dataset group), `summarise` counts the location-free rows that pass each link
 and names the first link to fail: the first link, in the ladder's order, that fails in at least
 one location-free row; `first_fails` says at which link each row's chain breaks.
+
+Why link 3 fails: each row's decoder diagnostics (`harness.evaluation.diagnostics`, means over its
+seeds) and the ones that flag a failure (collapsed attention, indistinct prototypes, responses not
+following the CAMs), named beside every location-free row whose link 3 fails.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.evaluation import diagnostics as diag
 from harness.evaluation.error_categories import CATEGORIES
 from harness.record import HEADS, READOUTS
 from harness.report.bootstrap import PerImageCache
@@ -31,6 +36,8 @@ from harness.report.rows import Row
 from harness.report.stats import Summary, summarize_rows
 
 CLASSIFIER_GAIN = 0.5
+DIAGNOSTICS = ("attention_entropy", "uniform_fraction", "prototype_cos", "part_feature_cos",
+               "response_cam_agreement", "response_cam_agreement_shuffled", "decoder_weight_norm")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,15 @@ class RowLadder:
     against: dict[str, VsMeanPose | None]  # read-out -> minus the mean pose, with its interval
     errors: dict[str, float]  # category -> mean fraction over the seeds that recorded them
     links: tuple[bool | None, ...]
+    diagnostics: dict[str, Summary] = field(default_factory=dict)  # name -> over the seeds that recorded it
+
+    @property
+    def flags(self) -> list[str]:
+        """The diagnostics that flag why link 3 fails (on their means over the seeds); [] where link 3
+        does not fail, the row was given locations or nothing was recorded."""
+        if not self.location_free or self.links[2] is not False:
+            return []
+        return diag.flags({k: s.mean for k, s in self.diagnostics.items()})
 
     @property
     def first_fail(self) -> int | None:
@@ -77,6 +93,10 @@ def _head_value(t: TrialRecord, name: str) -> float | None:
     return _number(values.get(key)) if isinstance(values, dict) else None
 
 
+def _diagnostic_value(t: TrialRecord, name: str) -> float | None:
+    return _number(t.diagnostics.get(name))
+
+
 def _category_value(t: TrialRecord, name: str) -> float | None:
     overall = t.errors.get("overall")
     return _number(overall.get(name)) if isinstance(overall, dict) else None
@@ -88,6 +108,7 @@ def row_ladders(rows: list[Row], ref: Reference | None, metric: str | None, cach
     heads = summarize_rows(rows, [f"{h}.{k}" for h in HEADS for k in ("mAP", "chance_mAP", "gain")], _head_value)
     reads = summarize_rows(rows, READOUTS, lambda t, r: readout_value(t, r, metric) if metric else None)
     cats = summarize_rows(rows, CATEGORIES, _category_value)
+    diags = summarize_rows(rows, DIAGNOSTICS, _diagnostic_value)
     out = []
     for row in rows:
         done = row.completed
@@ -102,7 +123,8 @@ def row_ladders(rows: list[Row], ref: Reference | None, metric: str | None, cach
             location_free=row.flat.get("supervision.regime", "location_free") == "location_free",
             heads={h: {k: heads[(row.number, f"{h}.{k}")] for k in ("mAP", "chance_mAP", "gain")} for h in HEADS},
             readouts={r: reads[(row.number, r)] for r in READOUTS}, against=against,
-            errors={c: v for c, v in errors.items() if v is not None}, links=links))
+            errors={c: v for c, v in errors.items() if v is not None}, links=links,
+            diagnostics={d: diags[(row.number, d)] for d in DIAGNOSTICS if diags[(row.number, d)].mean is not None}))
     return out
 
 
@@ -117,11 +139,20 @@ class LadderSummary:
     supervised: int = 0  # rows given locations (with the ladder recorded)
     supervised_above: int = 0  # ... whose responses are above the mean pose
     unrecorded: int = 0  # rows with completed seeds but no ladder
+    link3_flags: dict[str, int] = field(default_factory=dict)  # diagnostic flag -> location-free rows it flags
+    link3_unflagged: int = 0  # location-free rows whose link 3 fails with no diagnostic flagging it
 
     @property
     def first_fail(self) -> int | None:
         """The first link that fails in at least one location-free row."""
         return min(self.first_fails) if self.first_fails else None
+
+    def link3_why(self) -> str:
+        """The diagnostics that flag the rows whose link 3 fails, with their counts ("" if none failed)."""
+        parts = [f"{name} ({n} row{'s' if n > 1 else ''})" for name, n in self.link3_flags.items()]
+        if self.link3_unflagged:
+            parts.append(f"no diagnostic flagging it ({self.link3_unflagged} row{'s' if self.link3_unflagged > 1 else ''})")
+        return ", ".join(parts)
 
     def verdict(self) -> str:
         if not self.rows and not self.supervised:
@@ -133,7 +164,9 @@ class LadderSummary:
             link = LINKS[first - 1]
             where = ", ".join(f"link {k} in {n} row{'s' if n > 1 else ''}"
                               for k, n in sorted(self.first_fails.items()))
-            return f"{first}: {link.name} ({link.test} fails). Each row's first failure: {where}"
+            why = self.link3_why()
+            return f"{first}: {link.name} ({link.test} fails). Each row's first failure: {where}" + (
+                f". Link 3 fails with {why}" if why else "")
         if any(d < self.rows for d in self.decided):
             return "none failed, some undecided (values or the mean-pose reference missing)"
         return "none: every location-free row passes all three links"
@@ -155,4 +188,8 @@ def summarise(ladders: list[RowLadder]) -> LadderSummary:
             out.passed[i] += ok is True
         if lad.first_fail is not None:
             out.first_fails[lad.first_fail] = out.first_fails.get(lad.first_fail, 0) + 1
+        if lad.links[2] is False:
+            for name in lad.flags:
+                out.link3_flags[name] = out.link3_flags.get(name, 0) + 1
+            out.link3_unflagged += not lad.flags
     return out

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from harness.record import HEADS, READOUTS
 from harness.report.cells import Cell, FigureView, Format, TableView
-from harness.report.ladder import CATEGORIES, CLASSIFIER_GAIN, LINKS, LadderSummary, RowLadder
+from harness.evaluation import diagnostics as diag
+from harness.report.ladder import CATEGORIES, CLASSIFIER_GAIN, DIAGNOSTICS, LINKS, LadderSummary, RowLadder
 from harness.report.loading import Reference
 from harness.report.mean_pose import vs_cell
 from harness.report.rows import short_label
@@ -68,7 +69,10 @@ def verdict_cell(lad: RowLadder) -> Cell:
     first = lad.first_fail
     if first is not None:
         link = LINKS[first - 1]
-        return Cell(f"{first}: {link.name}", sub=_marks(lad), cls="warn", title=f"{link.test}: fails")
+        why = ""
+        if lad.links[2] is False:
+            why = "; link 3 flagged by " + (", ".join(lad.flags) if lad.flags else "no diagnostic")
+        return Cell(f"{first}: {link.name}", sub=_marks(lad) + why, cls="warn", title=f"{link.test}: fails{why}")
     if None in lad.links:
         return Cell("undecided", sub=_marks(lad), title="no link fails, but some could not be decided")
     return Cell("none", sub=_marks(lad), cls="sig", title="every link holds")
@@ -110,6 +114,50 @@ def ladder_table(ladders: list[RowLadder], table: Table, metric: str, ref: Refer
     if ref_value is None:
         notes.append("No mean-pose reference with this metric: links 2 and 3 cannot be decided.")
     return TableView(caption, header, body, foot, css="ladder", notes=notes)
+
+
+DIAGNOSTIC_HEADERS = {"attention_entropy": "attention entropy", "uniform_fraction": "uniform maps",
+                      "prototype_cos": "prototype |cos|", "part_feature_cos": "part feature |cos|",
+                      "response_cam_agreement": "peak on own CAM", "response_cam_agreement_shuffled": "… on another's",
+                      "decoder_weight_norm": "decoder ‖θ‖"}
+
+
+def diagnostics_table(ladders: list[RowLadder], table: Table) -> TableView | None:
+    """Why link 3 fails, row by row: the decoder's diagnostics (means over seeds) and their flags."""
+    rows = [lad for lad in ladders if lad.diagnostics]
+    if not rows:
+        return None
+    body = []
+    for lad in rows:
+        cells = [Cell(str(lad.row.number), cls="label"), Cell(table.name(lad.row.flat), cls="label")]
+        for key in DIAGNOSTICS:
+            s = lad.diagnostics.get(key)
+            if s is None or s.mean is None:
+                cells.append(Cell("—", cls="num missing"))
+                continue
+            text = f"{s.mean:.3g}" if key == "decoder_weight_norm" else f"{s.mean:.2f}"
+            cells.append(Cell(text, cls="num", title=f"mean over {s.n} seed(s)"))
+        if not lad.location_free:
+            verdict = Cell("given locations", cls="wrap")
+        elif lad.links[2] is not False:
+            verdict = Cell("link 3 holds" if lad.links[2] else "undecided", cls="wrap")
+        else:
+            verdict = Cell(", ".join(lad.flags) or "no diagnostic flags it", cls="wrap warn")
+        body.append(cells + [verdict])
+    view = TableView("Why link 3 fails: the decoder's diagnostics (validation, mean over seeds)",
+                     ["#", "row"] + [DIAGNOSTIC_HEADERS[k] for k in DIAGNOSTICS] + ["link 3 fails with"],
+                     body, css="diagnostics")
+    view.notes.append(
+        "Attention entropy: each response map's entropy over its memory positions / log L (1 = uniform), mean over "
+        f"the joints visible in the crop; uniform maps: the share with 1 − H / log L ≤ {diag.UNIFORM_TOL:g}. "
+        "|cos|: mean pairwise |cos| of the prototypes entering the decoder and of the part features. Peak on own "
+        "CAM: the share of visible joints whose response peak lies within one CAM cell of the same joint's CAM "
+        "peak; on another's: the same against the other joints' CAM peaks (chance). Decoder ‖θ‖: the norm of "
+        f"every decoder weight (the literal weight decay shrinks it to ~0). Flags: collapsed attention (uniform "
+        f"maps ≥ {diag.COLLAPSED_UNIFORM_FRACTION:g}), indistinct prototypes (prototype or part feature |cos| ≥ "
+        f"{diag.INDISTINCT_COS:g}), responses not following the CAMs (peak on own CAM ≤ on another's + "
+        f"{diag.FOLLOW_MARGIN:g}).")
+    return view
 
 
 def error_table(ladders: list[RowLadder], table: Table, fmt: Format, metric: str) -> TableView | None:

@@ -52,6 +52,7 @@ class TrialRecord:
     classification: dict[str, dict[str, Any]] = field(default_factory=dict)
     readouts: dict[str, dict[str, float | None]] = field(default_factory=dict)
     errors: dict[str, Any] = field(default_factory=dict)
+    diagnostics: dict[str, float | None] = field(default_factory=dict)  # why link 3 fails; empty before issue 20
     evaluation: dict[str, Any] = field(default_factory=dict)  # how the metrics were computed (MPII: head_size_source)
     reference: str = ""  # its mean-pose reference's name (index.json); "" in folders written before it
 
@@ -140,6 +141,7 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
     rec.metrics, rec.curve, rec.timings, rec.cost = record.metrics, record.curve, record.timings, record.cost
     rec.response_stats, rec.evaluation = record.response_stats, record.evaluation
     rec.classification, rec.readouts, rec.errors = record.classification, record.readouts, record.errors
+    rec.diagnostics = record.diagnostics
     return rec
 
 

@@ -17,7 +17,7 @@ from harness.report.bootstrap import PerImageCache
 from harness.report.cells import FigureView, Format, TableView
 from harness.report.factorial_view import analyse, factorial_tables
 from harness.report.ladder import RowLadder
-from harness.report.ladder_view import NO_LADDER, error_table, ladder_figures, ladder_table
+from harness.report.ladder_view import NO_LADDER, diagnostics_table, error_table, ladder_figures, ladder_table
 from harness.report.loading import Reference
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
@@ -128,7 +128,8 @@ def _ladder(g: GroupInput) -> SectionView | None:
                            f"Localisation ladder — {g.dataset}", g.bootstrap_n)]
     tables[0].anchor = f"{g.stem}-ladder"  # the index links here
     errors = error_table(g.ladder, g.table, g.fmt, g.location)
-    tables += [errors] if errors is not None else []
+    why = diagnostics_table(g.ladder, g.table)
+    tables += [view for view in (why, errors) if view is not None]
     return SectionView(tables, figures=ladder_figures(g.writer, g.stem, g.ladder, g.table, g.location, g.reference))
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 from harness import tables
 from harness.data.specs import SPECS
+from harness.paper.readings import describe
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
@@ -21,6 +22,7 @@ from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
 from harness.tables.declaration import Table
 from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
+from harness.tables.readings import READING_KEYS, READINGS_COLUMN
 
 
 def _seen(rows: list[Row]) -> list[str]:
@@ -51,11 +53,28 @@ def location_metric(kind: str, ref: Reference | None, rows: list[Row]) -> str | 
 
 
 def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[dict], str]]]:
-    """The table's own label columns, then one per other differing setting."""
-    covered = table.label_keys
-    extra = [k for k in varying_keys(rows) if k not in covered and k != "dataset.name"]
-    return [(c.header, c.label) for c in table.labels] + [(k, (lambda key: lambda f: value_label(f.get(key)))(k))
-                                                          for k in extra]
+    """The table's own label columns, then the readings of the paper that differ from the literal
+    ones where rows differ in them (`harness.tables.readings.READINGS_COLUMN`, with their tags),
+    then one per other differing setting."""
+    own = list(table.labels)
+    varying = varying_keys(rows)
+    if READINGS_COLUMN not in own and any(k in READING_KEYS for k in varying):
+        own.append(READINGS_COLUMN)
+    covered = {k for c in own for k in c.keys}
+    if READINGS_COLUMN in own:
+        covered |= READING_KEYS
+    extra = [k for k in varying if k not in covered and k != "dataset.name"]
+    return [(c.header, c.label) for c in own] + [(k, (lambda key: lambda f: value_label(f.get(key)))(k))
+                                                 for k in extra]
+
+
+def shared_readings_note(rows: list[Row]) -> str | None:
+    """Where every row reads the paper alike but not literally: which readings, with their tags."""
+    texts = {describe(r.flat) for r in rows}
+    if len(texts) != 1 or not next(iter(texts)):
+        return None
+    return (f"Every row reads the paper's ambiguous passages this way (not the literal reading; "
+            f"'harness readings' lists them): {next(iter(texts))}.")
 
 
 @dataclass
@@ -141,7 +160,7 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
             cells.append(Cell("", cls="ref"))
         cells.append(Cell(f"split: {ref.split}", cls="ref"))
         foot.append(cells)
-    notes = []
+    notes = [note for note in (shared_readings_note(rows),) if note]
     if ref is None:
         notes.append("No mean-pose reference for this dataset (its file under references/ is absent).")
     if show_delta:

@@ -5,8 +5,9 @@ from harness.paper.readings import PASSAGES, describe
 from harness.tables.declaration import METHOD, LabelColumn, Table
 from harness.tables.labels import method_label, switch_order
 
-READINGS_COLUMN = LabelColumn("Readings (not literal)", lambda f: describe(f) or "literal",
-                              tuple(p.key for p in PASSAGES))
+# The passages' keys and the keys their choices read (a sharpness r, the decay's size): covered by the column.
+READING_KEYS = frozenset({p.key for p in PASSAGES} | {k for p in PASSAGES for c in p.choices for k in c.params})
+READINGS_COLUMN = LabelColumn("Readings (not literal)", lambda f: describe(f) or "literal", tuple(sorted(READING_KEYS)))
 
 READINGS = Table(
     key="readings",
