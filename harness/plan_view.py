@@ -17,6 +17,7 @@ from harness.config import to_dict
 from harness.data.specs import SPECS
 from harness.identity import flatten
 from harness.matrix import Plan, PlannedTrial
+from harness.paper.modules import modules, switches_on
 from harness.paper.readings import departures as departures_of
 from harness.paper.readings import describe
 from harness.rates import GmacsCache, measured_rates, rate_key
@@ -54,7 +55,7 @@ def _studies(plan: Plan) -> list[str]:
     for name, ids in plan.study_trials().items():
         table = TABLES[plan.studies[name].table]
         lines.append(f"{name:{w[0]}}  {table.key:{w[1]}}  {len(ids):6}  {table.title} "
-                     f"({', '.join(c.header for c in table.labels)})")
+                     f"({', '.join(c.header for c in table.label_columns)})")
     return lines + [""]
 
 
@@ -62,8 +63,9 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
     lines = [f"{plan.source}: scale {plan.scale}, {len(plan.trials)} trials "
              f"({', '.join(f'{s}: {len(ids)}' for s, ids in plan.study_trials().items())})", ""]
     lines += _studies(plan)
-    header = f"{'id':12}  {'dataset':14} {'backbone':9} {'input':7} {'SPE':3} {'MS':3} {'RePPG':5} {'PDC':3} " \
-             f"{'En/De':5} {'supervision':16} {'seed':4} {'rd':2}  studies"
+    switches = [(m.name, max(3, len(m.name))) for m in modules()]  # one column per declared module
+    header = f"{'id':12}  {'dataset':14} {'backbone':9} {'input':7} " \
+             + "".join(f"{name:{w}} " for name, w in switches) + f"{'En/De':5} {'supervision':16} {'seed':4} {'rd':2}  studies"
     lines.append(header)
     lines.append("-" * len(header))
     device = "gpu" if plan.resources.gpus_per_trial > 0 else "cpu"
@@ -77,14 +79,14 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         m = c.model
         yes = lambda b: "x" if b else "."  # noqa: E731
         flat = flatten(c.to_dict())
+        marks_on = "".join(f"{yes(on):{w}} " for on, (_, w) in zip(switches_on(flat), switches))
         not_literal, n_readings = describe(flat), len(departures_of(flat))
         marks = f"{n_readings:<2}" if n_readings else ". "
         if not_literal:
             departures.setdefault(not_literal, []).append(t.id)
         lines.append(
             f"{t.id:12}  {c.dataset.name[:14]:14} {m.backbone:9} {m.input_size[0]}x{m.input_size[1]:<4} "
-            f"{yes(m.spe):3} {yes(m.multi_scale):3} {yes(m.reppg):5} {yes(m.pdc):3} "
-            f"{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4} {marks}  {','.join(t.studies)}")
+            f"{marks_on}{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4} {marks}  {','.join(t.studies)}")
         n, src = _instances(t)
         sources.add(src)
         images = n * c.schedule.epochs

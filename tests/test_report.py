@@ -17,7 +17,10 @@ from harness.errors import UserError
 from harness.evaluation.per_image import load_per_image, paired_bootstrap
 from harness.report import build_report
 from harness.report.bootstrap import seed_paired_bootstrap
-from harness.report.factorial import CELLS, factorial_effects
+from harness.report.factorial import cells_of, factorial_effects
+
+CELLS = cells_of(4)
+FACTORS = ("SPE", "MS", "RePPG", "PDC")
 
 
 class Page(HTMLParser):
@@ -207,7 +210,7 @@ def test_rows_below_the_mean_pose_reference_are_marked(built):
 
 def test_factorial_effects_recovered_by_hand():
     cells = {c: [0.3 + 0.1 * c[0] + 0.05 * c[2] * c[3]] for c in CELLS}
-    r = factorial_effects(cells)
+    r = factorial_effects(cells, FACTORS)
     main = {e.name: e.estimate for e in r.main}
     inter = {e.name: e.estimate for e in r.interactions}
     assert main["SPE"] == pytest.approx(0.1) and main["MS"] == pytest.approx(0.0, abs=1e-12)
@@ -220,12 +223,12 @@ def test_factorial_effects_recovered_by_hand():
     assert all(e.lo is None for e in r.main)  # one seed: point estimates
     # Two seeds at ±d: the pooled within-cell sd is d*sqrt(2); SE = sd / (2 sqrt(2)); df = 16.
     d = 0.01
-    r2 = factorial_effects({c: [v[0] + d, v[0] - d] for c, v in cells.items()})
+    r2 = factorial_effects({c: [v[0] + d, v[0] - d] for c, v in cells.items()}, FACTORS)
     spe = r2.main[0]
     half = 2.1199 * d * np.sqrt(2) / (2 * np.sqrt(2))  # t(0.975, 16) from a printed t table
     assert spe.estimate == pytest.approx(0.1) and spe.hi - spe.estimate == pytest.approx(half, rel=1e-4)
     with pytest.raises(ValueError):
-        factorial_effects({c: v for c, v in cells.items() if c != CELLS[0]})
+        factorial_effects({c: v for c, v in cells.items() if c != CELLS[0]}, FACTORS)
 
 
 def test_factorial_page_shows_effects(built):

@@ -1,7 +1,7 @@
 """The factorial study's effects as tables: main effects, two-way interactions, conditional effects.
 
-Cells are the study's rows keyed by the four switches; each cell's values are the primary
-metric of its completed seeds. With fewer than two seeds in some cell the effects are point
+Cells are the study's rows keyed by the declared modules' switches (`harness.paper.modules`); each
+cell's values are the primary metric of its completed seeds. With fewer than two seeds in some cell the effects are point
 estimates (the page says so).
 """
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 
 from harness.report.cells import Cell, Format, TableView
-from harness.report.factorial import CELLS, FACTORS, Effect, FactorialResult, factorial_effects
+from harness.paper.modules import modules
+from harness.report.factorial import Effect, FactorialResult, cells_of, factorial_effects
 from harness.report.rows import Row
 
 
@@ -21,15 +22,18 @@ def factorial_cells(rows: list[Row], primary: str) -> tuple[dict[tuple[bool, ...
     for row in rows:
         key = row.switches()
         if key in owner:
-            problems.append(f"rows #{owner[key]} and #{row.number} have the same four switches "
+            problems.append(f"rows #{owner[key]} and #{row.number} have the same switches "
                             "(they differ in another setting), so the cells are ambiguous")
             continue
         owner[key] = row.number
         cells[key] = [t.metrics[primary] for t in row.completed if t.metrics.get(primary) is not None]
-    empty = [c for c in CELLS if not cells.get(c)]
+    factors = [m.name for m in modules()]
+    every = cells_of(len(factors))
+    empty = [c for c in every if not cells.get(c)]
     if empty:
-        names = ["+".join(f for f, on in zip(FACTORS, c) if on) or "none" for c in empty]
-        problems.append(f"{len(empty)} of the 16 cells have no completed trial (modules on: {', '.join(names)})")
+        names = ["+".join(f for f, on in zip(factors, c) if on) or "none" for c in empty]
+        problems.append(f"{len(empty)} of the {len(every)} cells have no completed trial "
+                        f"(modules on: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''})")
     return cells, problems
 
 
@@ -48,8 +52,9 @@ def factorial_tables(result: FactorialResult, primary: str, fmt: Format) -> list
                      [[Cell(e.name, cls="label"), _effect_cell(e, fmt)] for e in result.main], css="effects")
     by_pair = {(c.factor, c.given): c for c in result.conditionals}
     body = []
-    for (i, j), inter in zip(itertools.combinations(range(4), 2), result.interactions):
-        a, b = FACTORS[i], FACTORS[j]
+    factors = [e.name for e in result.main]
+    for (i, j), inter in zip(itertools.combinations(range(len(factors)), 2), result.interactions):
+        a, b = factors[i], factors[j]
         body.append([Cell(inter.name, cls="label"), _effect_cell(inter, fmt),
                      _effect_cell(by_pair[(a, b)].when_off, fmt), _effect_cell(by_pair[(a, b)].when_on, fmt),
                      _effect_cell(by_pair[(b, a)].when_off, fmt), _effect_cell(by_pair[(b, a)].when_on, fmt)])
@@ -62,9 +67,11 @@ def factorial_tables(result: FactorialResult, primary: str, fmt: Format) -> list
                            f"{result.df} degrees of freedom); * marks an interval that excludes zero.")
     else:
         inter.notes.append(f"Point estimates: intervals need at least 2 seeds in every cell (fewest: {lo}).")
-    inter.notes.append("Main effect = mean over the 8 cells with the module on − mean over the 8 with it off. "
-                       "Interaction A × B = half of (effect of A with B on − effect of A with B off), the standard "
-                       "2^4 contrast; the conditional effects are each a mean over 4 cells of the other two modules.")
+    n = len(factors)
+    inter.notes.append(f"Main effect = mean over the {2 ** (n - 1)} cells with the module on − mean over the "
+                       f"{2 ** (n - 1)} with it off. Interaction A × B = half of (effect of A with B on − effect of A "
+                       f"with B off), the standard 2^{n} contrast; the conditional effects are each a mean over "
+                       f"{2 ** (n - 2)} cells of the other modules.")
     return [main, inter]
 
 
@@ -72,4 +79,4 @@ def analyse(rows: list[Row], primary: str) -> tuple[FactorialResult | None, list
     cells, problems = factorial_cells(rows, primary)
     if problems:
         return None, problems
-    return factorial_effects(cells), []
+    return factorial_effects(cells, tuple(m.name for m in modules())), []

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.paper.modules import switches_on
 from harness.report.loading import TrialRecord
-from harness.tables.declaration import Comparison, Table
-from harness.tables.labels import SWITCHES
+from harness.tables.declaration import Comparison, Table, keys_of
 
 IGNORED_KEYS = ("seed", "device")
 
@@ -55,7 +55,7 @@ class Row:
         return str(self.flat.get("dataset.kind", "?"))
 
     def switches(self) -> tuple[bool, ...]:
-        return tuple(bool(self.flat.get(k, False)) for k in SWITCHES)
+        return switches_on(self.flat)
 
 
 def row_key(flat: dict[str, Any]) -> tuple:
@@ -99,7 +99,7 @@ def reference_row(row: Row, rows: list[Row], comparison: Comparison) -> Row | No
     """The row `row` is compared with, or None (it is the reference itself, or there is none)."""
     if comparison.is_reference(row.flat):
         return None
-    ignore = set(IGNORED_KEYS) | set(comparison.vary)
+    ignore = set(IGNORED_KEYS) | set(keys_of(comparison.vary))
 
     def rest(flat: dict[str, Any]) -> tuple:
         return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in ignore))

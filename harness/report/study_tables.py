@@ -20,7 +20,7 @@ from harness.report.loading import Reference
 from harness.report.mean_pose import VsMeanPose, vs_cell, vs_mean_pose
 from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
-from harness.tables.declaration import Table
+from harness.tables.declaration import Table, keys_of
 from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
 from harness.tables.readings import READING_KEYS, READINGS_COLUMN
 
@@ -56,11 +56,11 @@ def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[di
     """The table's own label columns, then the readings of the paper that differ from the literal
     ones where rows differ in them (`harness.tables.readings.READINGS_COLUMN`, with their tags),
     then one per other differing setting."""
-    own = list(table.labels)
+    own = list(table.label_columns)
     varying = varying_keys(rows)
     if READINGS_COLUMN not in own and any(k in READING_KEYS for k in varying):
         own.append(READINGS_COLUMN)
-    covered = {k for c in own for k in c.keys}
+    covered = {k for c in own for k in keys_of(c.keys)}
     if READINGS_COLUMN in own:
         covered |= READING_KEYS
     extra = [k for k in varying if k not in covered and k != "dataset.name"]

@@ -6,13 +6,24 @@ order, what each row is compared with, the paper's published numbers, and the re
 beyond the results table. The matrix checks a study's `table` against the declarations, the plan
 lists them, and the report renders them. Rows are read as flattened configs
 ({dotted key: value}, lists as tuples: `Flat`).
+
+What depends on the declared modules (`harness.paper.modules`: the method column's keys, the
+baseline comparison, the check-mark columns) is given as a function, read when used (`keys_of`,
+`Table.label_columns`), so that a module declared later is in every table.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from harness.tables.labels import SWITCHES, Flat, method_label, switch_order
+from harness.paper.modules import switch_keys
+from harness.tables.labels import Flat, method_label, switch_order
+
+Keys = tuple[str, ...] | Callable[[], tuple[str, ...]]  # config keys, or a function that reads them when used
+
+
+def keys_of(keys: Keys) -> tuple[str, ...]:
+    return keys() if callable(keys) else keys
 
 PRIMARY = "@primary"  # a column's metric: the dataset's primary metric (`KeypointSpec.primary_metric`)
 LOCATION = "@location"  # a column's metric: the dataset's location metric (`KeypointSpec.location_metric`)
@@ -34,22 +45,22 @@ class LabelColumn:
 
     header: str
     label: Callable[[Flat], str]
-    keys: tuple[str, ...]
+    keys: Keys
 
 
 @dataclass(frozen=True)
 class Comparison:
     """How a table picks each row's comparison row: `vary` keys may differ, the rest must match."""
 
-    vary: tuple[str, ...]
+    vary: Keys
     is_reference: Callable[[Flat], bool]
     label: str
 
 
 # The defaults of a `Table`, a module ablation's: rows named by their method, compared with the baseline.
-METHOD = LabelColumn("Method", method_label, SWITCHES)
-MODULE_BASELINE = Comparison(vary=SWITCHES, is_reference=lambda f: not any(f.get(k) for k in SWITCHES),
-                             label="the baseline row (all four modules off, other settings equal)")
+METHOD = LabelColumn("Method", method_label, switch_keys)
+MODULE_BASELINE = Comparison(vary=switch_keys, is_reference=lambda f: not any(f.get(k) for k in switch_keys()),
+                             label="the baseline row (every module off, other settings equal)")
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,8 @@ class Table:
         key: the name a matrix study gives in `table:`.
         title: the report page's title.
         description: a study's title when the matrix gives none.
-        labels: the columns that name a row (check marks, D_En / D_De, Method, ...).
+        labels: the columns that name a row (check marks, D_En / D_De, Method, ...), or a function
+            that gives them when used (`label_columns`).
         order: the sort key of a row in the paper's order (ties keep the matrix's order).
         name: a few words that name a row in legends and figure titles.
         comparison: each row's comparison row (the Δ column).
@@ -128,7 +140,7 @@ class Table:
     key: str
     title: str
     description: str
-    labels: tuple[LabelColumn, ...] = (METHOD,)
+    labels: tuple[LabelColumn, ...] | Callable[[], tuple[LabelColumn, ...]] = (METHOD,)
     order: Callable[[Flat], Any] = switch_order
     name: Callable[[Flat], str] = method_label
     comparison: Comparison = MODULE_BASELINE
@@ -138,6 +150,10 @@ class Table:
     sections: tuple[str, ...] = ()
 
     @property
+    def label_columns(self) -> tuple[LabelColumn, ...]:
+        return self.labels() if callable(self.labels) else self.labels
+
+    @property
     def label_keys(self) -> tuple[str, ...]:
         """The config keys that name this table's rows."""
-        return tuple(dict.fromkeys(k for column in self.labels for k in column.keys))
+        return tuple(dict.fromkeys(k for column in self.label_columns for k in keys_of(column.keys)))

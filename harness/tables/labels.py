@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from harness.paper.modules import modules
+
 Flat = Mapping[str, Any]
 
-SWITCHES = ("model.spe", "model.multi_scale", "model.reppg", "model.pdc")
-SWITCH_NAMES = {"model.spe": "SPE", "model.multi_scale": "MS", "model.reppg": "RePPG", "model.pdc": "PDC"}
 BACKBONE_SHORT = {"resnet18": "R18", "resnet50": "R50", "hrnet_w32": "HR32", "hrnet_w48": "HR48"}
 
 
@@ -25,18 +25,25 @@ def value_label(value: Any) -> str:
 
 
 def method_label(flat: Flat) -> str:
-    """Baseline / Ours-LOFR / the modules on; Table 4's Sup-only and Ours-WS by regime."""
+    """Baseline / Ours-LOFR / the modules on (`harness.paper.modules`); Table 4's Sup-only and
+    Ours-WS by regime. "Ours" = every one of the paper's modules on; a switch beyond the paper
+    that is on is named beside it ("Ours-LOFR + X")."""
     regime = flat.get("supervision.regime", "location_free")
-    on = [SWITCH_NAMES[k] for k in SWITCHES if flat.get(k)]
+    declared = modules()
+    on = [m for m in declared if flat.get(m.key)]
+    paper_on = [m for m in on if m.paper]
+    everything = len(paper_on) == sum(m.paper for m in declared)
+    extra = "".join(f" + {m.name}" for m in on if not m.paper)
+    names = " + ".join(m.name for m in on)
     if regime == "sup_only":
         return "Sup-only"
     if regime in ("semi", "full"):
-        return "Ours-WS" if len(on) == len(SWITCHES) else f"WS ({' + '.join(on) or 'baseline'})"
+        return "Ours-WS" + extra if everything else f"WS ({names or 'baseline'})"
     if not on:
         return "Baseline"
-    if len(on) == len(SWITCHES):
-        return "Ours-LOFR"
-    return "+ " + " + ".join(on)
+    if everything:
+        return "Ours-LOFR" + extra
+    return "+ " + names
 
 
 def backbone_label(flat: Flat) -> str:
@@ -62,8 +69,9 @@ def fraction_label(flat: Flat) -> str:
 
 
 def switch_order(flat: Flat) -> tuple:
-    """The paper's Table 5 order: by number of modules on, then SPE, MS, RePPG, PDC first."""
-    on = [bool(flat.get(k)) for k in SWITCHES]
+    """The paper's Table 5 order: by number of modules on, then in declaration order (SPE, MS,
+    RePPG, PDC) first."""
+    on = [bool(flat.get(m.key)) for m in modules()]
     return (sum(on), tuple(not v for v in on))
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from harness.paper.modules import by_name, modules
 from harness.tables.declaration import Column, LabelColumn, PaperRow
-from harness.tables.labels import SWITCH_NAMES, SWITCHES, backbone_label, value_label
+from harness.tables.labels import backbone_label, value_label
 
 
-def switch_match(*on: bool) -> dict[str, bool]:
-    """A published row's match on the four modules (SPE, MS, RePPG, PDC on or off)."""
-    return dict(zip(SWITCHES, on))
+def switch_match(*on: str) -> dict[str, bool]:
+    """A published row's match on the declared modules: the ones named in `on` (e.g. "SPE", "MS")
+    on, every other one off."""
+    keys = {by_name(name).key for name in on}
+    return {m.key: m.key in keys for m in modules()}
 
 
-BASELINE = switch_match(False, False, False, False)
-LOFR = switch_match(True, True, True, True)
+BASELINE = switch_match()
+LOFR = switch_match(*(m.name for m in modules() if m.paper))
 
 
 def published(label: str, match: Mapping[str, Any], columns: tuple[Column, ...], values: tuple,
@@ -23,9 +26,8 @@ def published(label: str, match: Mapping[str, Any], columns: tuple[Column, ...],
     return PaperRow(label, match, dict(zip((c.header for c in columns), values)), note)
 
 
-def _check(key: str) -> LabelColumn:
-    return LabelColumn(SWITCH_NAMES[key], lambda f: value_label(bool(f.get(key))), (key,))
-
-
-SWITCH_COLUMNS = tuple(_check(k) for k in SWITCHES)  # Table 5's check marks
+def switch_columns() -> tuple[LabelColumn, ...]:
+    """One check-mark column per declared module (Table 5, the factorial), read when used."""
+    return tuple(LabelColumn(m.name, (lambda key: lambda f: value_label(bool(f.get(key))))(m.key), (m.key,))
+                 for m in modules())
 BACKBONE = LabelColumn("Backbone", backbone_label, ("model.backbone",))

@@ -1,0 +1,54 @@
+"""The ablation switches, declared once: the paper's modules (Table 5) and any switch added beside them.
+
+Every place that names, orders, matches or analyses the modules reads `MODULES`: the row labels
+(`harness.tables.labels`: "Baseline", "+ SPE + MS", "Ours-LOFR"), the check-mark columns and the
+published rows' matches (`harness.tables.parts`, Table 5), the baseline comparison, the plan's
+columns (`harness.plan_view`) and the factorial analysis (2^n cells for n switches,
+`harness.report.factorial`). Each is read when it is used, so a switch appended to `MODULES` (a
+lab's own module, or a test's) appears everywhere without another edit.
+
+A switch is a boolean config field (`key`); `paper` says whether it is one of the paper's modules:
+"Ours-LOFR" is every paper module on (a switch beyond the paper, when on, is named beside it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # the paper's label (check-mark column, method names)
+    key: str  # the boolean config field that switches it
+    section: str  # where the paper describes it
+    title: str
+    paper: bool = True  # one of the paper's modules
+
+
+MODULES: list[Module] = [
+    Module("SPE", "model.spe", "Sec. 3.3", "Spatial-aware Position Encoding"),
+    Module("MS", "model.multi_scale", "Sec. 3.3", "Multi-scale context learning (strides 4, 8, 16)"),
+    Module("RePPG", "model.reppg", "Sec. 3.4", "Relation-encoded Pose Prototype Generation"),
+    Module("PDC", "model.pdc", "Sec. 3.4", "Part Diversity Constraint"),
+]
+
+
+def modules() -> tuple[Module, ...]:
+    return tuple(MODULES)
+
+
+def switch_keys() -> tuple[str, ...]:
+    """The config keys of every declared switch, in declaration order."""
+    return tuple(m.key for m in MODULES)
+
+
+def switches_on(flat: Mapping[str, Any]) -> tuple[bool, ...]:
+    """Each declared switch on (True) or off in a flattened config, in declaration order."""
+    return tuple(bool(flat.get(m.key, False)) for m in MODULES)
+
+
+def by_name(name: str) -> Module:
+    found = [m for m in MODULES if m.name == name]
+    if not found:
+        raise KeyError(f"no declared module named {name!r} (declared: {', '.join(m.name for m in MODULES)})")
+    return found[0]
