@@ -7,11 +7,10 @@ the dotted key, is `harness.typed` (re-exported here).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.identity import digest, identity
+from harness.identity import digest, identity, without_retired
 from harness.typed import (ConfigError, bounded, check_fields, check_partial, field_type, from_dict, merge,
                            to_dict)
 from models.choices import TRANSFORMER_SCOPES
@@ -117,19 +116,18 @@ class TrialConfig:
     seed: int = bounded(0, ge=0)
     scale: str = "full"  # full | synthetic | smoke
     device: str = bounded("auto", choices=("auto", "cpu"))  # auto: the GPU Ray assigned, else CPU
-    fail: str | None = None  # test hook: "always" raises in training; "nan@E": NaN loss from epoch E
 
     def __post_init__(self) -> None:
         check_fields(self)
-        if self.fail is not None and not (self.fail == "always" or re.fullmatch(r"nan@[0-9]+", self.fail)):
-            raise ConfigError("fail", f"must be 'always' or 'nan@<epoch>', got {self.fail!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "") -> "TrialConfig":
-        return from_dict(cls, data, where)
+        """Strict (`harness.typed.from_dict`); a retired field at the value it always had (a config
+        written before it was removed, `harness.identity.RETIRED`) is dropped."""
+        return from_dict(cls, without_retired(data), where)
 
     def trial_id(self) -> str:
         """A hash of the resolved config (seed included), independent of key order

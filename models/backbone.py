@@ -107,7 +107,10 @@ def load_checkpoint(net: nn.Module, path: str, keep: tuple[str, ...] | None) -> 
     file = Path(path)
     if not file.is_file():
         raise CheckpointError(f"{file}: pretrained checkpoint not found")
-    state = torch.load(file, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 -- any unreadable file is the user's to fix, said in one line
+        raise CheckpointError(f"{file}: not a readable torch checkpoint ({type(exc).__name__})") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -103,10 +103,12 @@ def test_worker_count_changes_neither_the_numbers_nor_the_trial_id(tmp_path, twi
 
 
 @pytest.mark.timeout(300)
-def test_a_failed_trial_leaves_no_worker_process(tmp_path, twin_cache):
+def test_a_failed_trial_leaves_no_worker_process(tmp_path, twin_cache, monkeypatch):
+    from test_trial import poison_from_epoch
+
     cfg = tiny_config("coco", epochs=1)
     cfg.schedule.num_workers = 2
-    cfg.fail = "nan@1"  # fails inside the loop, with the workers running
+    poison_from_epoch(monkeypatch, 1)  # fails inside the loop, with the workers running
     with pytest.raises(FloatingPointError):
         run_trial(cfg, tmp_path / "f", twin_cache=twin_cache)
     assert multiprocessing.active_children() == []

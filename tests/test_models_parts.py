@@ -257,6 +257,10 @@ def test_pretrained_checkpoint_is_loaded_and_checked(tmp_path):
         build_backbone("resnet18", (8,), str(tmp_path / "missing.pt"))
     with pytest.raises(CheckpointError, match="not a checkpoint of this backbone"):
         build_backbone("resnet50", (8,), str(path))
+    garbage = tmp_path / "garbage.pt"  # before: torch's UnpicklingError, a traceback, not one line
+    garbage.write_bytes(b"not a torch file")
+    with pytest.raises(CheckpointError, match="garbage.pt: not a readable torch checkpoint"):
+        build_backbone("resnet18", (8,), str(garbage))
 
 
 def test_hrnet_pads_inputs_that_are_not_multiples_of_32():

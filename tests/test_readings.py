@@ -137,3 +137,70 @@ def test_a_validation_seed_draws_other_validation_images_beside_the_same_trainin
     assert TwinParams("coco", 3, 2).cache_key() != TwinParams("coco", 3, 2, val_seed=7).cache_key()
     assert TwinParams("coco", 3, 2, val_seed=None).manifest() == TwinParams("coco", 3, 2).manifest()
     assert "val_seed" not in TwinParams("coco", 3, 2).manifest()  # old twins keep their cache keys
+
+
+# -- where the readings are shown -----------------------------------------------------------------
+
+def test_harness_readings_prints_every_passage_without_torch_or_datasets(tmp_path):
+    """`harness readings` in a fresh interpreter where torch cannot be imported, from an empty folder."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from harness.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    env_root = str(ROOT)
+    text = subprocess.run([sys.executable, "-c", code, "readings"], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": env_root, "PATH": ""}, timeout=120)
+    assert text.returncode == 0, text.stderr[-2000:]
+    for p in readings.PASSAGES:
+        assert f"{p.name}  ({p.where})  key: {p.key}" in text.stdout
+        assert f"* {p.literal.value!s:15} literal" in text.stdout
+    as_json = subprocess.run([sys.executable, "-c", code, "readings", "--json"], cwd=tmp_path, capture_output=True,
+                             text=True, env={"PYTHONPATH": env_root, "PATH": ""}, timeout=120)
+    listed = json.loads(as_json.stdout)
+    assert [p["name"] for p in listed] == [p.name for p in readings.PASSAGES]
+    assert all(p["default"] == p["choices"][0]["value"] and p["choices"][0]["tag"] == "literal" for p in listed)
+
+
+def test_plan_marks_the_trials_whose_readings_are_not_literal(tmp_path):
+    from harness.plan_view import plan_table
+
+    plan = expand(ROOT / "run_matrix.yaml", "screen")
+    text = plan_table(plan, tmp_path)
+    lines = {line[:12]: line for line in text.splitlines() if line[:12] in {t.id for t in plan.trials}}
+    header = next(line for line in text.splitlines() if line.startswith("id "))
+    column = header.index(" rd ") + 1
+    for t in plan.trials:
+        n = len(readings.departures(flatten(t.config.to_dict())))
+        assert lines[t.id][column:column + 2].strip() == str(n)
+    assert "part_pooling=score_map [decoder_lse_r 0] (reading)" in text and "(beyond the paper)" in text
+    smoke = plan_table(expand(ROOT / "run_matrix.yaml", "smoke"), tmp_path)
+    assert "rd: how many" not in smoke  # the smoke scale reads the paper literally
+
+
+def test_the_report_names_the_readings_that_differ_beside_each_row_with_their_tags():
+    from harness.report.rows import Row
+    from harness.report.rows import flatten as flatten_row
+    from harness.report.study_tables import label_columns, shared_readings_note
+    from harness.tables import TABLES
+
+    def row(number: int, **model) -> Row:
+        cfg = TrialConfig.from_dict({"model": {"cam_stride": 8, **model}, "schedule": {"decay": "decoupled"}})
+        return Row(number, flatten_row(cfg.to_dict()))
+
+    rows = [row(1), row(2, part_pooling="score_map"), row(3, part_pooling="lse", decoder_lse_r=10.0)]
+    columns = dict(label_columns(TABLES["table5"], rows))
+    assert "Readings (not literal)" in columns and "model.part_pooling" not in columns
+    assert "model.decoder_lse_r" not in columns  # a choice's parameter is shown inside its reading
+    texts = [columns["Readings (not literal)"](r.flat) for r in rows]
+    assert "part_pooling" not in texts[0] and "cam_stride=8 (beyond the paper)" in texts[0]
+    assert "part_pooling=score_map [decoder_lse_r 0] (reading)" in texts[1]
+    assert "part_pooling=lse [decoder_lse_r 10] (beyond the paper)" in texts[2]
+    assert shared_readings_note(rows) is None  # rows differ: the column says it
+    same = [row(1), row(2, spe=False)]
+    assert "Readings (not literal)" not in dict(label_columns(TABLES["table5"], same))
+    note = shared_readings_note(same)
+    assert "weight_decay=decoupled [weight_decay 0.0001] (reading)" in note and "cam_stride=8 (beyond the paper)" in note
+    assert shared_readings_note([Row(1, flatten_row(TrialConfig().to_dict()))]) is None  # literal: nothing to say

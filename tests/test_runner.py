@@ -87,7 +87,9 @@ def test_kill9_then_rerun_redoes_nothing_finished(tmp_path):
 
 
 def test_failing_trial_is_retried_then_recorded(tmp_path, ray_shutdown):
-    rows = [{"model": {"spe": False}}, {"model": {"spe": True}}, {"model": {"spe": True}, "fail": "always"}]
+    bad = tmp_path / "not_a_checkpoint.pt"  # a trial that fails for a real reason: its pretrained file is broken
+    bad.write_bytes(b"not a torch file")
+    rows = [{"model": {"spe": False}}, {"model": {"spe": True}}, {"model": {"spe": True, "pretrained": str(bad)}}]
     matrix = _matrix(tmp_path, rows, name="f")
     results = tmp_path / "results"
     summary = run_matrix(matrix, RunOptions(scale="smoke", results_root=results, max_failures=2,
@@ -96,7 +98,7 @@ def test_failing_trial_is_retried_then_recorded(tmp_path, ray_shutdown):
     failed = [m for m in metrics.values() if m["status"] == "failed"]
     completed = [m for m in metrics.values() if m["status"] == "completed"]
     assert summary.failed == 1 and len(failed) == 1 and len(completed) == 2
-    assert failed[0]["error"].startswith("RuntimeError: forced failure")
+    assert failed[0]["error"].startswith("UserError: ") and "not_a_checkpoint.pt" in failed[0]["error"]
     assert failed[0]["attempts"] == 3  # the first try and max_failures=2 retries
     index = json.loads((results / "f" / "smoke" / "index.json").read_text())
     assert set(index["trials"]) == set(metrics)

@@ -12,6 +12,7 @@ import torch
 from tiny import tiny_config
 from harness.config import TrialConfig
 from harness.trial import Trial, run_trial
+from harness.trial import training
 from harness.trial.training import train_epoch
 
 METRIC_KEYS = {"status", "config", "metrics", "curve", "timings", "cost", "response_stats"}
@@ -104,12 +105,13 @@ def test_resume_after_kill_gives_identical_metrics(tmp_path, twin_cache):
     assert [r["total"] for r in resumed["curve"]] == [r["total"] for r in straight["curve"]]
 
 
-def test_nan_loss_raises_and_checkpoint_is_never_torn(tmp_path, twin_cache):
+def test_nan_loss_raises_and_checkpoint_is_never_torn(tmp_path, twin_cache, monkeypatch):
     cfg = tiny_config("coco", epochs=3)
-    cfg.fail = "nan@2"  # the loss turns NaN in epoch 2
+    poison_from_epoch(monkeypatch, 2)  # the loss turns NaN in epoch 2
     out = tmp_path / "n"
     with pytest.raises(FloatingPointError, match="non-finite loss at epoch 2"):
         run_trial(cfg, out, twin_cache=twin_cache)
+    monkeypatch.undo()
     # the checkpoint of epoch 1 is intact and loadable; no temp files are left behind
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 1
@@ -120,6 +122,26 @@ def test_nan_loss_raises_and_checkpoint_is_never_torn(tmp_path, twin_cache):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     failed = json.loads((out / "metrics.json").read_text())
     assert failed["status"] == "failed" and failed["error"].startswith("FloatingPointError")
+
+
+def test_warmup_ramps_the_lr_over_its_iterations_then_leaves_the_schedule(tmp_path, twin_cache, monkeypatch):
+    """warmup_iters N: iteration i (0-based) runs at (i + 1) / N of the scheduled lr; 0 changes nothing."""
+    seen: list[float] = []
+    real_step = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    cfg = tiny_config("coco", epochs=2)  # 24 instances, batch 8: 3 steps an epoch
+    cfg.schedule.warmup_iters = 4
+    run_trial(cfg, tmp_path / "w", twin_cache=twin_cache)
+    lr = cfg.schedule.lr
+    assert seen == pytest.approx([lr / 4, lr / 2, 3 * lr / 4, lr, lr, lr])
+    seen.clear()
+    run_trial(tiny_config("coco", epochs=2), tmp_path / "plain", twin_cache=twin_cache)
+    assert seen == pytest.approx([lr] * 6)
 
 
 def test_same_seed_same_numbers_on_cpu(tmp_path, twin_cache):
@@ -191,3 +213,28 @@ def test_mpii_trial_with_the_mat_records_standard_pckh(tmp_path, twin_cache):
     preds = json.loads((tmp_path / "t" / "predictions.json").read_text())
     assert result["metrics"] == evaluate("mpii", ann_path, preds, head_boxes=cfg.dataset.head_boxes).metrics
     assert result["metrics"] != evaluate("mpii", ann_path, preds).metrics
+
+
+class _NaNTotal:
+    """A criterion whose weighted total is NaN: wraps a trial's own (a test wraps the parts)."""
+
+    def __init__(self, inner):
+        self.inner, self.weight_dict = inner, inner.weight_dict
+
+    def __call__(self, outputs, targets):
+        return self.inner(outputs, targets)
+
+    def total(self, terms):
+        return self.inner.total(terms) * float("nan")
+
+
+def poison_from_epoch(monkeypatch, first: int) -> None:
+    """From epoch `first` on, every trial's training loop gets a criterion whose total is NaN."""
+    real = training.train_one_epoch
+
+    def poisoned(model, criterion, optimizer, batches, epoch, *args, **kwargs):
+        return real(model, _NaNTotal(criterion) if epoch >= first else criterion, optimizer, batches, epoch,
+                    *args, **kwargs)
+
+    monkeypatch.setattr(training, "train_one_epoch", poisoned)
+

@@ -21,7 +21,7 @@ def save_checkpoint(trial: Trial) -> None:
         "epoch": trial.epoch, "model": trial.net.state_dict(), "optimizer": trial.optimizer.state_dict(),
         "scheduler": trial.scheduler.state_dict(), "curve": json.dumps(trial.curve),
         "train_s": trial.train_s, "train_images": trial.train_images, "data_wait_s": trial.data_wait_s,
-        "config_id": trial.cfg.trial_id(),
+        "iterations": trial.iterations, "config_id": trial.cfg.trial_id(),
     }
     atomic_write(checkpoint_path(trial), lambda fh: torch.save(state, fh), mode="wb")
 
@@ -42,4 +42,5 @@ def load_checkpoint(trial: Trial) -> bool:
     trial.train_s = float(state["train_s"])
     trial.train_images = int(state["train_images"])
     trial.data_wait_s = float(state["data_wait_s"])
+    trial.iterations = int(state.get("iterations", 0))  # checkpoints before the warm-up counted none
     return True

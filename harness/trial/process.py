@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import gc
 import os
-import random
 from typing import Any
 
-import numpy as np
 import torch
 
 from harness.cost import reset_peak_memory
+from harness.trial.seeding import seed_everything
 
 _PROCESS: dict[str, Any] = {"resources": None, "trials": 0}
 
@@ -73,9 +72,7 @@ def begin_trial(device: torch.device, seed: int) -> None:
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
     reset_peak_memory(device)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)  # CPU and every CUDA device
+    seed_everything(seed)
 
 
 def worker_facts() -> dict[str, int]:

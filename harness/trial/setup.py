@@ -4,16 +4,15 @@ loader workers."""
 from __future__ import annotations
 
 import os
-import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from harness.config import DatasetConfig, TrialConfig, loader_workers
 from harness.errors import UserError
+from harness.trial.seeding import seed_everything, seed_model
 
 
 def regime_labels(cfg: TrialConfig) -> tuple[float, bool]:
@@ -53,16 +52,6 @@ def pick_device(requested: str) -> torch.device:
     if torch.cuda.is_available():
         return torch.device("cuda", 0)
     return torch.device("cpu")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    return (seed * 1_000_003 + epoch * 7919) % 2**31
 
 
 def available_cpus() -> int:
@@ -107,7 +96,7 @@ class Trial:
         self.spec = self.val_set.spec
         self.num_workers = loader_workers(s.num_workers, available_cpus(), self.world_size)
         self.train_loader = TrainLoader(self.train_set, s.batch_size, cfg.seed, self.num_workers, device, world)
-        torch.manual_seed(cfg.seed)
+        seed_model(cfg.seed)
         try:
             self.net = build_model(cfg.model).to(device)
         except CheckpointError as exc:  # a pretrained path the user must fix
@@ -123,6 +112,7 @@ class Trial:
         self.optimizer = build_optimizer(self.net, s)
         self.scheduler = build_scheduler(self.optimizer, s)
         self.epoch = 0
+        self.iterations = 0  # optimiser steps so far (the lr warm-up counts them)
         self.curve: list[dict[str, Any]] = []
         self.train_s = 0.0
         self.train_images = 0

@@ -1,76 +1,119 @@
-"""One epoch of a trial's training loop: the loader's batches (timed waits), forward, the
-criterion's weighted total, the optimiser step, and the epoch's row of the curve (mean unweighted
-and weighted terms)."""
+"""The training loop: one epoch over a loader with a model, a criterion and an optimiser
+(`train_one_epoch`, which takes its parts as arguments, as torchvision's references'
+`train_one_epoch` does, and returns its counters), and `train_epoch`, which runs it with a trial's
+parts, steps the epoch's lr schedule and adds the counters to the trial.
+
+Each step: the loader's next batch (its wait timed), forward under the device's autocast, the
+criterion's unweighted terms and weighted total, a finite-loss check, backward, optional gradient
+clipping, the optimiser step. `warmup_iters` > 0 ramps every group's lr linearly from 1/N of its
+scheduled value to all of it over the first N iterations of the trial (0: the paper's schedule).
+"""
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 import torch
 
 from harness.cost import autocast_for
-from harness.trial.setup import Trial, epoch_seed, seed_everything
+from harness.trial.seeding import seed_epoch
+from harness.trial.setup import Trial
 
 LOCATION_KEYS = {"heatmaps", "target_weight", "joints", "meta"}
+
+
+@dataclass
+class EpochCounters:
+    """What one epoch of training counted: sums of each unweighted term and of the weighted total
+    over its batches, the batches, the images, the loop's time and its time waiting for data."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    batches: int = 0
+    images: int = 0
+    train_s: float = 0.0
+    data_wait_s: float = 0.0
+
+    def curve_row(self, epoch: int, weights: dict[str, float], lr: float) -> dict[str, Any]:
+        """The epoch's row of the curve (`harness.record`): mean unweighted and weighted terms."""
+        n = max(self.batches, 1)
+        return {"epoch": epoch, "losses": {k: v / n for k, v in self.sums.items()},
+                "weighted": {k: weights[k] * v / n for k, v in self.sums.items()}, "total": self.total / n, "lr": lr}
 
 
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
 
-def train_epoch(trial: Trial) -> dict[str, Any]:
-    """Train epoch `trial.epoch + 1`; return its curve row (`harness.record`: curve)."""
-    cfg, s = trial.cfg, trial.cfg.schedule
-    epoch = trial.epoch + 1
-    # The network's own randomness (dropout) from (seed, epoch); the batches' order and
-    # augmentation come from the loader, from (seed, epoch, index) (harness/trial/loaders.py).
-    seed_everything(epoch_seed(cfg.seed, epoch))
-    location_free = cfg.supervision.regime == "location_free"
-    trial.model.train()
-    sums: dict[str, float] = {}
-    n_batches, t0, waited = 0, time.perf_counter(), trial.train_loader.wait_s
-    weights = trial.criterion.weight_dict
-    for batch in trial.train_loader.batches(epoch):
+def train_one_epoch(model: torch.nn.Module, criterion: Any, optimizer: torch.optim.Optimizer,
+                    batches: Iterable[dict[str, Any]], epoch: int, device: torch.device, *,
+                    location_free: bool, grad_clip: float = 0.0, warmup_iters: int = 0,
+                    first_iter: int = 0, wait_s: Any = None) -> EpochCounters:
+    """Train one epoch (`epoch`, 1-based, for messages) over `batches`; return its counters.
+
+    `criterion(outputs, targets)` gives the unweighted terms and `criterion.total(terms)` their
+    weighted sum; `first_iter`: the trial's iterations before this epoch (for the warm-up);
+    `wait_s()`: the loader's running data-wait total (None: not measured)."""
+    model.train()
+    counters = EpochCounters()
+    t0, waited = time.perf_counter(), wait_s() if wait_s else 0.0
+    scheduled = [g["lr"] for g in optimizer.param_groups]
+    for step, batch in enumerate(batches):
         if location_free and (LOCATION_KEYS & batch.keys()):
             # the data layer must never hand coordinates to a location-free trial
             raise RuntimeError("a location-free batch carries location labels")
-        batch = to_device(batch, trial.device)
+        if first_iter + step < warmup_iters:
+            scale = (first_iter + step + 1) / warmup_iters
+            for g, lr in zip(optimizer.param_groups, scheduled):
+                g["lr"] = lr * scale
+        elif first_iter + step == warmup_iters and step:
+            for g, lr in zip(optimizer.param_groups, scheduled):
+                g["lr"] = lr
+        batch = to_device(batch, device)
         images = batch["image"]
-        if trial.device.type == "cuda":
+        if device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
-        if cfg.fail == "always":
-            raise RuntimeError("forced failure (config.fail = 'always')")
-        with autocast_for(trial.device):
-            outputs = trial.model(images)
-        losses = trial.criterion(outputs, {k: v for k, v in batch.items() if k != "image"})
-        total = trial.criterion.total(losses)
-        if cfg.fail and cfg.fail.startswith("nan@") and epoch >= int(cfg.fail[4:]):
-            total = total * float("nan")
+        with autocast_for(device):
+            outputs = model(images)
+        losses = criterion(outputs, {k: v for k, v in batch.items() if k != "image"})
+        total = criterion.total(losses)
         if not torch.isfinite(total):
             raise FloatingPointError(
                 f"non-finite loss at epoch {epoch}: " + ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items()))
-        trial.optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         total.backward()
-        if s.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(trial.model.parameters(), s.grad_clip)
-        trial.optimizer.step()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
         for k, v in losses.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        sums["__total"] = sums.get("__total", 0.0) + float(total.detach())
-        n_batches += 1
-        trial.train_images += images.shape[0]
-    if trial.device.type == "cuda":
-        torch.cuda.synchronize(trial.device)
-    trial.train_s += time.perf_counter() - t0
-    trial.data_wait_s += trial.train_loader.wait_s - waited
+            counters.sums[k] = counters.sums.get(k, 0.0) + float(v.detach())
+        counters.total += float(total.detach())
+        counters.batches += 1
+        counters.images += images.shape[0]
+    for g, lr in zip(optimizer.param_groups, scheduled):  # the epoch's schedule decides the next lr
+        g["lr"] = lr
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    counters.train_s = time.perf_counter() - t0
+    counters.data_wait_s = (wait_s() - waited) if wait_s else 0.0
+    return counters
+
+
+def train_epoch(trial: Trial) -> dict[str, Any]:
+    """Train epoch `trial.epoch + 1` with the trial's parts; return its curve row."""
+    cfg, s = trial.cfg, trial.cfg.schedule
+    epoch = trial.epoch + 1
+    seed_epoch(cfg.seed, epoch)
+    loader = trial.train_loader
+    counters = train_one_epoch(
+        trial.model, trial.criterion, trial.optimizer, loader.batches(epoch), epoch, trial.device,
+        location_free=cfg.supervision.regime == "location_free", grad_clip=s.grad_clip,
+        warmup_iters=s.warmup_iters, first_iter=trial.iterations, wait_s=lambda: loader.wait_s)
     trial.scheduler.step()
     trial.epoch = epoch
-    n = max(n_batches, 1)
-    return {
-        "epoch": epoch,
-        "losses": {k: v / n for k, v in sums.items() if k != "__total"},
-        "weighted": {k: weights[k] * v / n for k, v in sums.items() if k != "__total"},
-        "total": sums.get("__total", 0.0) / n,
-        "lr": trial.optimizer.param_groups[0]["lr"],
-    }
-
+    trial.iterations += counters.batches
+    trial.train_s += counters.train_s
+    trial.data_wait_s += counters.data_wait_s
+    trial.train_images += counters.images
+    return counters.curve_row(epoch, trial.criterion.weight_dict, trial.optimizer.param_groups[0]["lr"])
