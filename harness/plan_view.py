@@ -10,17 +10,15 @@ into the project or the results folder (GMACs are cached in the user's cache fol
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.config import to_dict
-from harness.data.specs import SPECS
 from harness.identity import flatten
-from harness.matrix import Plan, PlannedTrial
+from harness.matrix import Plan
 from harness.paper.modules import modules, switches_on
 from harness.paper.readings import departures as departures_of
 from harness.paper.readings import describe
-from harness.rates import GmacsCache, measured_rates, rate_key
+from harness.rates import GmacsCache, measured_rates, rate_key, train_instances, training_work
 from harness.tables import TABLES
 
 # Assumed sustained training rate when nothing was measured: 25 TFLOP/s on a GPU (bf16,
@@ -28,23 +26,11 @@ from harness.tables import TABLES
 ASSUMED_TFLOPS = {"gpu": 25.0, "cpu": 0.05}
 
 
-def _instances(t: PlannedTrial) -> tuple[int, str]:
-    ds = t.config.dataset
-    cap = t.config.schedule.max_train_instances
-    if ds.synthetic:
-        # the twins average ~1.5 people an image (harness/data/synth.py); the cap wins when set
-        n = int(ds.synth_images * 1.5)
-        return (min(n, cap) if cap else n), "twin"
-    ann = Path(ds.root) / ds.train_ann
-    n, src = SPECS[ds.kind].published_train_instances, "published size"
-    if ann.is_file() and ann.stat().st_size < 2_000_000_000:
-        try:
-            data = json.loads(ann.read_text())
-            n = len(data["annotations"]) if isinstance(data, dict) else len(data)
-            src = "annotation file"
-        except (OSError, ValueError, KeyError):
-            pass
-    return (min(n, cap) if cap else n), src
+def duration(seconds: float) -> str:
+    """A wall time in hours below a day ("3.5 hours"), in days above."""
+    if seconds < 86400:
+        return f"{seconds / 3600:,.1f} hours"
+    return f"{seconds / 86400:,.1f} days"
 
 
 def _studies(plan: Plan) -> list[str]:
@@ -87,7 +73,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         lines.append(
             f"{t.id:12}  {c.dataset.name[:14]:14} {m.backbone:9} {m.input_size[0]}x{m.input_size[1]:<4} "
             f"{marks_on}{m.enc_layers}/{m.dec_layers:<3} {c.supervision.label[:16]:16} {c.seed:<4} {marks}  {','.join(t.studies)}")
-        n, src = _instances(t)
+        n, src = train_instances(c)
         sources.add(src)
         images = n * c.schedule.epochs
         total_img += images
@@ -95,7 +81,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         if key in rates:
             measured_s += images / rates[key]
         else:
-            assumed_flop += images * 3 * 2 * gmacs.gmacs(m) * 1e9
+            assumed_flop += training_work(c, gmacs) * 2 * 1e9
         missing.update(t.missing_data)
     gmacs.save()
     seconds = measured_s + assumed_flop / (ASSUMED_TFLOPS[device] * 1e12)
@@ -107,7 +93,7 @@ def plan_table(plan: Plan, results_root: Path = Path("results")) -> str:
         + (" and measured img/s" if measured_s else ""))
     lines.append(f"{len(plan.trials)} trials, {total_img:,.0f} training images in all "
                  f"({', '.join(sorted(sources))}), ~ {seconds / 3600 / slots:,.1f} {unit}-hours "
-                 f"({basis}), ~ {seconds / 86400 / 4 / slots:,.1f} days on 4 {unit}s")
+                 f"({basis}), ~ {duration(seconds / 4 / slots)} on 4 {unit}s")
     if departures:
         lines.append("")
         lines.append("rd: how many of the paper's ambiguous passages a trial reads otherwise than literally "

@@ -1,6 +1,12 @@
 """Live progress of `harness run` on the terminal: trials done / running / pending / failed,
 the running trials' epoch and metric, elapsed and estimated time. One line per event, so that
-it reads the same in a terminal and in a CI log."""
+it reads the same in a terminal and in a CI log.
+
+The ETA weighs each trial by its own training work (`harness.rates.training_work`, the estimate
+that orders the trials longest first): the finished trials give the rate (work per second of one
+slot), and the work still to do -- the pending trials', and the running ones' less the epochs they
+have reported -- is shared among the slots in use. Without weights every trial counts as one.
+"""
 from __future__ import annotations
 
 import json
@@ -27,8 +33,12 @@ def _error_line(trial) -> str:
 
 
 class ProgressBoard:
-    def __init__(self, plan: Plan, results_dir, quiet: bool = False):
+    def __init__(self, plan: Plan, results_dir, quiet: bool = False, work: dict[str, float] | None = None):
         self.total = len(plan.trials)
+        self.work = {t.id: (work or {}).get(t.id, 1.0) for t in plan.trials}
+        self.todo = set(self.work)  # trials not finished in this run (running or pending)
+        self.progress: dict[str, float] = {}  # running trial -> share of its epochs done
+        self.finished_work = 0.0
         self.t0 = time.perf_counter()
         self.quiet = quiet
         self.epochs = {t.id: t.config.schedule.epochs for t in plan.trials}
@@ -50,11 +60,15 @@ class ProgressBoard:
         return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
     def _eta(self) -> str:
-        if not self.finished_s:
+        if not self.finished_s or self.finished_work <= 0:
             return "?"
-        left = self.pending + len(self.running)
-        slots = max(1, len(self.running))
-        return self._clock(left * (sum(self.finished_s) / len(self.finished_s)) / slots)
+        rate = self.finished_work / sum(self.finished_s)  # work per second of one slot
+        left = sum(self.work[t] * (1.0 - self.progress.get(t, 0.0)) for t in self.todo)
+        return self._clock(left / rate / max(1, len(self.running)))
+
+    def skip(self, ids: set[str]) -> None:
+        """Trials already completed before this run: no work left."""
+        self.todo -= ids
 
     def status(self, extra: str = "") -> None:
         self.say(f"done {self.done} | running {len(self.running)} | pending {self.pending} | failed {self.failed}"
@@ -70,6 +84,8 @@ class ProgressBoard:
 
     def result(self, tid: str, res: dict[str, Any]) -> None:
         epoch = res.get("epoch")
+        if isinstance(epoch, int) and self.epochs.get(tid):
+            self.progress[tid] = min(1.0, epoch / self.epochs[tid])
         metric = {k: v for k, v in res.items() if k in SHOWN_METRICS and v is not None}
         text = f"epoch {epoch}/{self.epochs.get(tid, '?')} loss {res.get('loss', float('nan')):.4f}"
         text += "".join(f" {k} {v:.3f}" for k, v in metric.items())
@@ -78,8 +94,11 @@ class ProgressBoard:
 
     def completed(self, tid: str, ok: bool, error: str | None = None) -> None:
         self.running.pop(tid, None)
+        self.progress.pop(tid, None)
+        self.todo.discard(tid)
         if tid in self.started:
             self.finished_s.append(time.perf_counter() - self.started.pop(tid))
+            self.finished_work += self.work.get(tid, 1.0)
         if ok:
             self.done += 1
             self.status(f"{tid} completed")

@@ -11,6 +11,11 @@ give their mean.
 GMACs of a model config take ~1-3 s to count on the meta device; they are cached in the user's
 cache folder (`$LOFR_HARNESS_CACHE`, else `$XDG_CACHE_HOME/lofr-harness`, else
 `~/.cache/lofr-harness`), never in the project or the results folder.
+
+A trial's training work (`training_work`: epochs x training instances x 3 x forward GMACs) is what
+the plan's estimate and the run's ETA scale by; its training instances (`train_instances`) come
+from the annotation file when it is on disk, else from the dataset's published size (its spec), a
+twin's from its size.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.config import to_dict
+from harness.config import TrialConfig, to_dict
+from harness.data.specs import SPECS
 
 # metrics.json of a run folder (<matrix>/<scale>/<trial>/) and of older folders (<matrix>/<trial>/)
 METRICS_GLOBS = ("*/*/*/metrics.json", "*/*/metrics.json")
@@ -92,3 +98,28 @@ class GmacsCache:
             write_json(self.path, self.values)
         except OSError:
             pass  # an unwritable cache folder only costs the recount next time
+
+
+def train_instances(cfg: TrialConfig) -> tuple[int, str]:
+    """(training instances an epoch, where the number comes from: twin | annotation file | published size)."""
+    ds = cfg.dataset
+    cap = cfg.schedule.max_train_instances
+    if ds.synthetic:
+        # the twins average ~1.5 people an image (harness/data/synth/scene.py); the cap wins when set
+        n = int(ds.synth_images * 1.5)
+        return (min(n, cap) if cap else n), "twin"
+    ann = Path(ds.root) / ds.train_ann
+    n, src = SPECS[ds.kind].published_train_instances, "published size"
+    if ann.is_file() and ann.stat().st_size < 2_000_000_000:
+        try:
+            data = json.loads(ann.read_text())
+            n = len(data["annotations"]) if isinstance(data, dict) else len(data)
+            src = "annotation file"
+        except (OSError, ValueError, KeyError):
+            pass
+    return (min(n, cap) if cap else n), src
+
+
+def training_work(cfg: TrialConfig, gmacs: GmacsCache) -> float:
+    """A trial's training arithmetic in GMACs (a training step ~ 3 forward passes)."""
+    return cfg.schedule.epochs * train_instances(cfg)[0] * 3 * gmacs.gmacs(cfg.model)

@@ -28,6 +28,7 @@ from harness.errors import UserError
 from harness.layout import merge_index, run_dir, twin_cache_dir
 from harness.matrix import Plan, PlannedTrial, Resources, expand
 from harness.ordering import longest_first
+from harness.rates import GmacsCache, training_work
 from harness.record import MetricsRecord
 from harness.progress import ProgressBoard
 from harness.reference import reference_name
@@ -81,7 +82,7 @@ def _resolve_resources(plan: Plan, opts: RunOptions) -> Resources:
 def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
     """Generate the synthetic twins and the mean-pose references before any trial starts."""
     from harness.reference import reference_name, write_reference
-    from harness.trial import resolve_dataset
+    from harness.trial import resolve_dataset, twin_is_cached
 
     names = {t.id: reference_name(t.config) for t in plan.trials}
     done: set[str] = set()
@@ -92,7 +93,8 @@ def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
         done.add(name)
         ds = t.config.dataset
         if ds.synthetic:
-            say(f"synthetic twin of {ds.kind}: {ds.synth_images} train / {ds.synth_val_images} val images")
+            made = "cached twin" if twin_is_cached(ds, twin_cache) else "synthetic twin"
+            say(f"{made} of {ds.kind}: {ds.synth_images} train / {ds.synth_val_images} val images")
         resolved = resolve_dataset(ds, twin_cache)
         ref_path = results_dir / "references" / f"{name}.json"
         if not ref_path.is_file():
@@ -143,10 +145,14 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     results_dir = run_dir(opts.results_root, plan.name, plan.scale)
     results_dir.mkdir(parents=True, exist_ok=True)
     twin_cache = twin_cache_dir(opts.results_root)
-    board = ProgressBoard(plan, results_dir, quiet=opts.quiet)
     from harness.trial import is_completed
 
     pending = [t for t in plan.trials if not is_completed(results_dir / t.id)]
+    gmacs = GmacsCache()
+    work = {t.id: training_work(t.config, gmacs) for t in pending}
+    gmacs.save()
+    board = ProgressBoard(plan, results_dir, quiet=opts.quiet, work=work)
+    board.skip({t.id for t in plan.trials} - set(work))
     already = len(plan.trials) - len(pending)
     board.say(f"{plan.name} at scale {plan.scale}: {len(plan.trials)} trials, {already} already completed, "
               f"{len(pending)} to run -> {results_dir}")
@@ -154,7 +160,7 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     if pending:
         prepare_data(plan, results_dir, twin_cache, board.say)
         _init_ray(opts)
-        _run_tune(longest_first(pending), resources, opts, results_dir.resolve(), twin_cache, board)
+        _run_tune(longest_first(pending, gmacs), resources, opts, results_dir.resolve(), twin_cache, board)
     completed = sum(is_completed(results_dir / t.id) for t in plan.trials)
     failed = len(plan.trials) - completed
     board.finish(completed, failed)

@@ -19,6 +19,6 @@ The parts, by what changes together:
 """
 from harness.trial.config_file import load_trial_config
 from harness.trial.run import is_completed, run_trial
-from harness.trial.setup import Trial, resolve_dataset
+from harness.trial.setup import Trial, resolve_dataset, twin_is_cached
 
-__all__ = ["Trial", "is_completed", "load_trial_config", "resolve_dataset", "run_trial"]
+__all__ = ["Trial", "is_completed", "load_trial_config", "resolve_dataset", "run_trial", "twin_is_cached"]

@@ -37,6 +37,13 @@ def resolve_dataset(ds: DatasetConfig, twin_cache: Path) -> DatasetConfig:
     return replace(ds, **paths)
 
 
+def twin_is_cached(ds: DatasetConfig, twin_cache: Path) -> bool:
+    """Whether the synthetic twin `ds` describes is already in the cache (nothing to generate)."""
+    from harness.data.synth import TwinParams, is_cached
+
+    return is_cached(TwinParams.of(ds), twin_cache)
+
+
 def pick_device(requested: str) -> torch.device:
     """The GPU that Ray assigned to this trial (CUDA_VISIBLE_DEVICES is set by Ray), else CPU."""
     if requested == "cpu":

@@ -6,8 +6,8 @@ caches by all of the parameters, `synth_main` is the `harness synth` command. Mo
 (backgrounds, occluders), scene (one image and its visibility), formats (annotation files), twin
 (writing), cache.
 """
-from harness.data.synth.cache import ensure_twin
+from harness.data.synth.cache import ensure_twin, is_cached
 from harness.data.synth.params import TwinParams
 from harness.data.synth.twin import synth_main, write_twin
 
-__all__ = ["TwinParams", "ensure_twin", "synth_main", "write_twin"]
+__all__ = ["TwinParams", "ensure_twin", "is_cached", "synth_main", "write_twin"]

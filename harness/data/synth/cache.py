@@ -18,6 +18,11 @@ from harness.data.synth.params import TwinParams
 from harness.data.synth.twin import Progress, layout_paths, write_twin
 
 
+def is_cached(params: TwinParams, cache_root: Path) -> bool:
+    """Whether the twin of `params` is complete in `cache_root`."""
+    return (Path(cache_root).resolve() / params.cache_key() / "twin.json").is_file()
+
+
 def ensure_twin(params: TwinParams, cache_root: Path, progress: Progress | None = None) -> dict[str, str]:
     """DatasetConfig path kwargs (root, train_ann, val_ann, train_images, val_images) of the twin."""
     kind = params.kind
