@@ -47,19 +47,21 @@ class MultiHeadAttention(nn.Module):
         b, _, n, _ = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
 
-    def weights(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+    def weights(self, query: torch.Tensor, key: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """Attention weights B x h x Lq x Lk (float32; each row sums to 1 over the keys)."""
-        logits = self.logits(query, key)
+        logits = self.logits(query, key, bias)
         with no_autocast(logits.device.type):
             return logits.softmax(dim=-1)
 
-    def logits(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
-        """Attention logits QK^T / sqrt(d_k), B x h x Lq x Lk (float32), before the softmax."""
+    def logits(self, query: torch.Tensor, key: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention logits QK^T / sqrt(d_k) (+ `bias`, B x Lq x Lk, the same for every head),
+        B x h x Lq x Lk (float32), before the softmax."""
         q, k = self._heads(self.q_proj(query)), self._heads(self.k_proj(key))
         # Why autocast is off: bf16 logits over thousands of keys lose the small differences
         # that the response maps are made of.
         with no_autocast(q.device.type):
-            return torch.matmul(q.float(), k.float().transpose(-2, -1)) * self.head_dim ** -0.5
+            logits = torch.matmul(q.float(), k.float().transpose(-2, -1)) * self.head_dim ** -0.5
+            return logits if bias is None else logits + bias.float().unsqueeze(1)
 
 
 def no_autocast(device_type: str):

@@ -28,6 +28,7 @@ from models.encoder import Encoder
 from models.lofr import LOFR
 from models.position import LearnedPositionEmbedding
 from models.reppg import RePPG, skeleton_adjacency
+from models.response_prior import CamPrior
 from models.spe import SpatialPositionEncoding
 
 CNN_PREFIXES = ("backbone.", "cam.")
@@ -58,7 +59,8 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     return LOFR(backbone, cam, input_proj, encoders, decoder, num_keypoints=k, d_model=d, strides=strides,
                 cam_stride=cfg.cam_stride, spe=spe, spe_sigma_px=cfg.spe_sigma * cfg.cam_stride,
                 position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
-                response_merge=cfg.response_merge, part_pooling=cfg.part_pooling)
+                response_merge=cfg.response_merge, part_pooling=cfg.part_pooling,
+                response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
 
 
 def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.choices import CAM_POOLINGS, PART_POOLINGS, RESPONSE_MERGES, SPE_FUSIONS, VECTOR_WEIGHTS
+from models.choices import CAM_POOLINGS, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_WEIGHTS
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -70,6 +70,8 @@ class LOFRConfig:
     # r of part_pooling "lse" (logit (1/r) log sum_p R_k(p) exp(r w_k.F_m(p)), > 0) and "score_map"
     # (0 = r 1); must stay 0 with "mean" (the paper's linear head, the r -> 0 limit of "lse").
     decoder_lse_r: float = 0.0
+    # Beyond the paper: "cam" gates the response maps by the CNN's class maps (models/response_prior.py)
+    response_prior: str = "none"
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -97,6 +99,8 @@ class LOFRConfig:
         if self.keypoint_vector_weights not in VECTOR_WEIGHTS:
             raise ValueError(f"keypoint_vector_weights must be one of {', '.join(VECTOR_WEIGHTS)}, "
                              f"got {self.keypoint_vector_weights!r}")
+        if self.response_prior not in RESPONSE_PRIORS:
+            raise ValueError(f"response_prior must be one of {', '.join(RESPONSE_PRIORS)}, got {self.response_prior!r}")
         if self.part_pooling not in PART_POOLINGS:
             raise ValueError(f"part_pooling must be one of {', '.join(PART_POOLINGS)}, got {self.part_pooling!r}")
         if self.part_pooling == "lse" and self.decoder_lse_r <= 0:

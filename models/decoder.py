@@ -62,11 +62,11 @@ class ResponseLayer(nn.Module):
         return self.norm1(tgt + self.drop1(self.self_attn(qk, qk, tgt)))
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor, query_pos: torch.Tensor,
-                memory_pos: torch.Tensor | None) -> torch.Tensor:
+                memory_pos: torch.Tensor | None, prior: torch.Tensor | None = None) -> torch.Tensor:
         tgt = self.self_attend(tgt, query_pos)
         keys = memory if memory_pos is None else memory + memory_pos
         read = self.cross_attn.weights if self.read == "weights" else self.cross_attn.logits
-        return read(tgt + query_pos, keys).mean(dim=1)
+        return read(tgt + query_pos, keys, prior).mean(dim=1)
 
 
 class Decoder(nn.Module):
@@ -80,13 +80,14 @@ class Decoder(nn.Module):
         self.response_layer = ResponseLayer(d_model, nhead, dropout, read)
 
     def forward(self, prototypes: torch.Tensor, memory: torch.Tensor,
-                memory_pos: torch.Tensor | None = None) -> torch.Tensor:
+                memory_pos: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
         """prototypes B x K x d, memory B x L x d -> response maps R: B x K x L (float32; with
-        `read="logits"` the attention logits whose softmax over L would be R)."""
+        `read="logits"` the attention logits whose softmax over L would be R). `prior`: B x K x L
+        added to the response layer's attention logits (`models.response_prior`), or None."""
         tgt = prototypes
         for layer in self.layers:
             tgt = layer(tgt, memory, prototypes, memory_pos)
-        return self.response_layer(tgt, memory, prototypes, memory_pos)
+        return self.response_layer(tgt, memory, prototypes, memory_pos, prior)
 
     def first_self_attention(self, prototypes: torch.Tensor) -> torch.Tensor:
         """The prototypes after the first layer's query self-attention (+ residual, norm): Fig. 6b."""

@@ -17,7 +17,8 @@ class LOFR(nn.Module):
                  decoder: nn.Module, *, num_keypoints: int, d_model: int, strides: tuple[int, ...], cam_stride: int,
                  spe: nn.ModuleDict | None = None, spe_sigma_px: float = 16.0,
                  position: nn.ModuleDict | None = None, reppg: nn.Module | None = None,
-                 decoder_lse_r: float = 0.0, response_merge: str = "density", part_pooling: str = "mean"):
+                 decoder_lse_r: float = 0.0, response_merge: str = "density", part_pooling: str = "mean",
+                 response_prior: nn.Module | None = None):
         """
         Args:
             backbone: images -> {stride: feature map}, covering `strides` and `cam_stride`.
@@ -35,6 +36,7 @@ class LOFR(nn.Module):
             response_merge: "value" or "density" (`models.response_merge`).
             part_pooling: "mean" (the paper's head), "lse" or "score_map" (`models.decoder_head`);
                 `decoder` must read attention logits (`read="logits"`) for "score_map", weights otherwise.
+            response_prior: `models.response_prior.CamPrior` (beyond the paper), or None.
         """
         super().__init__()
         if (spe is None) == (position is None):
@@ -42,7 +44,7 @@ class LOFR(nn.Module):
         if len(encoders) not in (1, len(strides)):
             raise ValueError(f"{len(encoders)} encoders for {len(strides)} scales")
         self.backbone, self.cam, self.input_proj, self.encoders, self.decoder = backbone, cam, input_proj, encoders, decoder
-        self.spe, self.position, self.reppg = spe, position, reppg
+        self.spe, self.position, self.reppg, self.response_prior = spe, position, reppg, response_prior
         self.strides, self.cam_stride, self.spe_sigma_px = tuple(strides), cam_stride, spe_sigma_px
         if response_merge not in MERGES:
             raise ValueError(f"response_merge must be 'value' or 'density', got {response_merge!r}")
@@ -86,7 +88,8 @@ class LOFR(nn.Module):
             prototypes = self.reppg(cam["keypoint_vectors"])
         else:
             prototypes = self.query_embed.unsqueeze(0).expand(b, -1, -1)
-        decoded = self.decoder(prototypes, memory, memory_pos)  # B x K x L, float32
+        prior = None if self.response_prior is None else self.response_prior(cam["class_maps"], grids)
+        decoded = self.decoder(prototypes, memory, memory_pos, prior)  # B x K x L, float32
         response, part_features, logits_decoder = decoder_outputs(
             self.part_pooling, decoded, memory, self.decoder_head_weight, self.decoder_head_bias, self.decoder_lse_r)
         size = (math.ceil(height / RESPONSE_STRIDE), math.ceil(width / RESPONSE_STRIDE))

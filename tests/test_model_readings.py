@@ -157,3 +157,29 @@ def test_transformer_scope_layers_puts_only_encoder_and_decoder_layers_at_the_lo
     assert len(fast | slow) == sum(1 for _ in net.parameters())
     literal = {g["name"]: g for g in param_groups(net, 4e-3, 0.1)}
     assert id(net.decoder_head_weight) in {id(p) for p in literal["transformer"]["params"]}
+
+
+# -- beyond the paper: the CAM prior on the response maps ----------------------------------------
+
+def test_cam_prior_gates_the_attention_by_the_class_maps_softmax():
+    from models.attention import MultiHeadAttention
+    from models.response_prior import CamPrior
+
+    torch.manual_seed(0)
+    class_maps = torch.randn(2, 3, 4, 3, generator=gen(20))  # stride 16 at 64 x 48
+    prior = CamPrior(16)(class_maps, [(16, 4, 3)])
+    assert torch.allclose(prior.exp().sum(-1), torch.ones(2, 3))
+    assert torch.allclose(prior, class_maps.flatten(2).log_softmax(-1), atol=1e-6)  # its own grid: S itself
+    attn = MultiHeadAttention(8, 2, values=False)
+    q, k = torch.randn(2, 3, 8, generator=gen(21)), torch.randn(2, 12, 8, generator=gen(22))
+    plain, gated = attn.weights(q, k), attn.weights(q, k, prior)
+    # softmax(a + log p) = softmax(a) * p / normaliser, head by head
+    expect = plain * prior.exp().unsqueeze(1)
+    assert torch.allclose(gated, expect / expect.sum(-1, keepdim=True), atol=1e-6)
+    net = build_model(LOFRConfig(**SMALL, response_prior="cam"))
+    plain_net = build_model(LOFRConfig(**SMALL))
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in plain_net.parameters())
+    assert plain_net.response_prior is None
+    # detached: the prior carries no gradient back into the CNN branch
+    maps = torch.randn(1, 3, 4, 3, requires_grad=True)
+    assert not CamPrior(16)(maps, [(16, 4, 3), (8, 8, 6)]).requires_grad

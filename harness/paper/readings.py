@@ -167,6 +167,18 @@ PASSAGES: tuple[Passage, ...] = (
         ),
         why="R spans every position of every scale; the paper does not say how it becomes one map."),
     Passage(
+        name="response_prior", where="Sec. 3.4",
+        quote="the attention weights of all hw positions form a part-aware response map R_i = [r_{i,1}, ..., "
+              "r_{i,hw}], which has high response values at context features belonging to i-th part.",
+        key="model.response_prior",
+        choices=(
+            Choice("none", LITERAL, "R_i is the cross-attention alone"),
+            Choice("cam", BEYOND, "the attention logits plus log softmax_p of the CNN's class map S_i (detached): "
+                   "R_i gated by where the CNN says part i is"),
+        ),
+        why="Not ambiguous; nothing in the paper ties R_i to the CAMs but the prototypes and SPE, and the "
+            "diagnostics find responses that do not follow the CAMs. A coupling to try when the readings fail."),
+    Passage(
         name="cam_pooling", where="Sec. 3.2",
         quote="Then, followed by GAP, FC and a softmax layer for classification as in Fig. 2",
         key="model.cam_pooling",
