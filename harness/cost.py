@@ -6,12 +6,15 @@ report them), counted by `torch.utils.flop_counter.FlopCounterMode` at the trial
 """
 from __future__ import annotations
 
+import resource
 import time
 from contextlib import nullcontext
 from typing import Any, Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+from models import build_model
 
 # Why: on CPU, `scaled_dot_product_attention` runs the fused `_..._flash_attention_for_cpu` kernel,
 # which FlopCounterMode has no formula for (it counts the CUDA flash / efficient / cudnn kernels
@@ -34,8 +37,6 @@ def count_gmacs(model_cfg: Any, meta: bool = False, model: torch.nn.Module | Non
     (what `harness plan` uses for hundreds of configs); if an op has no meta kernel, it falls back
     to a real CPU pass.
     """
-    from models import build_model
-
     h, w = model_cfg.input_size
     if meta and model is None:
         try:
@@ -102,8 +103,6 @@ def peak_memory_mb(device: torch.device) -> float:
     RSS on CPU (DataLoader workers are processes of their own and not counted)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 

@@ -67,10 +67,10 @@ def _model(cfg):
 
 def test_location_free_batches_carry_no_coordinates(tmp_path, twin_cache, monkeypatch):
     """Inspect every batch the training loop receives."""
-    import harness.data as data
+    import harness.trial.loaders as loaders
 
     seen_keys: set[str] = set()
-    real = data.collate_train
+    real = loaders.collate_train
 
     def spy(samples):
         for s in samples:
@@ -79,7 +79,7 @@ def test_location_free_batches_carry_no_coordinates(tmp_path, twin_cache, monkey
         seen_keys.update(batch.keys())
         return batch
 
-    monkeypatch.setattr(data, "collate_train", spy)
+    monkeypatch.setattr(loaders, "collate_train", spy)
     cfg = tiny_config("coco", epochs=1)
     trial = Trial(cfg, tmp_path, twin_cache, torch.device("cpu"))
     train_epoch(trial)

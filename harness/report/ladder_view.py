@@ -9,9 +9,10 @@
 """
 from __future__ import annotations
 
+from harness.evaluation import diagnostics as diag
 from harness.record import HEADS, READOUTS
 from harness.report.cells import Cell, FigureView, Format, TableView
-from harness.evaluation import diagnostics as diag
+from harness.report.figures.ladder import plot_error_bars, plot_ladder_curves
 from harness.report.ladder import CATEGORIES, CLASSIFIER_GAIN, DIAGNOSTICS, LINKS, LadderSummary, RowLadder
 from harness.report.loading import Reference
 from harness.report.mean_pose import vs_cell
@@ -177,8 +178,6 @@ def error_table(ladders: list[RowLadder], table: Table, fmt: Format, metric: str
 
 def ladder_figures(writer: FigureWriter, stem: str, ladders: list[RowLadder], table: Table, metric: str,
                    ref: Reference | None) -> list[FigureView]:
-    from harness.report.figures.ladder import plot_error_bars, plot_ladder_curves
-
     figures = []
     bars = [(short_label(lad.row, table), lad.errors) for lad in ladders]
     src = writer.once(f"{stem}-errors.png", lambda p: plot_error_bars(bars, CATEGORIES, p))

@@ -16,6 +16,7 @@ from typing import Callable
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import FigureView, Format, TableView
 from harness.report.factorial_view import analyse, factorial_tables
+from harness.report.figures.effects import plot_effects
 from harness.report.ladder import RowLadder
 from harness.report.ladder_view import NO_LADDER, diagnostics_table, error_table, ladder_figures, ladder_table
 from harness.report.loading import Reference
@@ -91,8 +92,6 @@ def _factorial(g: GroupInput) -> SectionView | None:
     result, problems = analyse(g.rows, primary)
     if result is None:
         return SectionView(banners=[f"Factorial analysis not possible: {p}." for p in problems])
-    from harness.report.figures.effects import plot_effects
-
     src = g.writer.once(f"{g.stem}-effects.png",
                         lambda p: plot_effects(result.main + result.interactions, primary, p))
     caption = "Main effects (blue) and two-way interactions (orange)" + (" with 95 % intervals." if result.df else ".")

@@ -16,6 +16,10 @@ import numpy as np
 
 from harness.data.specs import SPECS
 from harness.report.cells import FigureView
+from harness.report.figures.curves import plot_curves
+from harness.report.figures.maps import plot_overlays
+from harness.report.figures.prototypes import plot_prototypes
+from harness.report.figures.skeletons import plot_skeletons
 from harness.report.loading import TrialRecord, load_arrays
 from harness.report.rows import Row, short_label
 from harness.tables.declaration import Table
@@ -73,8 +77,6 @@ def _skeleton(row: Row) -> tuple:
 
 def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: Table,
                   primary: str | None) -> FigureView | None:
-    from harness.report.figures.curves import plot_curves
-
     series = [(short_label(r, table), [t.curve for t in r.completed if t.curve]) for r in rows]
     series = [(label, curves) for label, curves in series if curves]
     src = writer.once(f"{stem}-curves.png", lambda p: plot_curves(series, primary, p))
@@ -83,8 +85,6 @@ def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: Table
 
 
 def prototypes_figure(writer: FigureWriter, rows: list[Row], table: Table) -> FigureView | None:
-    from harness.report.figures.prototypes import plot_prototypes
-
     for row in sorted(rows, key=lambda r: -sum(r.switches())):
         t = _first_with(row, "prototypes.npz")
         if t is None:
@@ -105,8 +105,6 @@ def _map_rows(rows: list[Row]) -> list[Row]:
 
 
 def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: Table) -> list[FigureView]:
-    from harness.report.figures.maps import plot_overlays
-
     picked = []
     for row in _map_rows(rows):
         t = _first_with(row, "maps.npz")
@@ -139,8 +137,6 @@ def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: Table) 
 
 def skeleton_figures(writer: FigureWriter, rows: list[Row], table: Table) -> list[tuple[str, list[FigureView]]]:
     """[(row label, [Fig. 8 of each of its trials])]."""
-    from harness.report.figures.skeletons import plot_skeletons
-
     out = []
     for row in rows:
         views = []

@@ -10,7 +10,9 @@ import numpy as np
 import torch
 
 from harness.atomic import atomic_write, write_json
+from harness.evaluation.per_image import save_per_image
 from harness.trial.setup import Trial
+from models import prototype_matrices
 
 PREDICTIONS, INTERIM_PREDICTIONS = "predictions.json", "predictions.interim.json"
 
@@ -29,9 +31,6 @@ def discard_interim(path: Path) -> None:
 
 def write_artifacts(trial: Trial, per_image: dict[str, np.ndarray], maps: dict[str, Any]) -> None:
     """per_image.npz, maps.npz (images as uint8) and prototypes.npz of the final evaluation."""
-    from harness.evaluation.per_image import save_per_image
-    from models import prototype_matrices
-
     save_per_image(trial.out / "per_image.npz", per_image)
     images = denormalise(maps["images"])
     save_npz(trial.out / "maps.npz", {**maps, "images": images})

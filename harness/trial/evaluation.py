@@ -24,9 +24,19 @@ import numpy as np
 import torch
 
 from harness.cost import autocast_for
+from harness.data.transforms import crop_to_image
 from harness.evaluation import diagnostics as diag
+from harness.evaluation import evaluate as evaluate_predictions
+from harness.evaluation import location_metrics
+from harness.evaluation.classification import classification_metrics
+from harness.evaluation.response import group_means, joint_responses
+from harness.evaluation.results import build_results
+from harness.reference import evaluated_image_ids
+from harness.trial.artifacts import discard_interim, write_artifacts, write_predictions
+from harness.trial.loaders import val_loader
 from harness.trial.readouts import HEADS, READOUTS, RESPONSE_STRIDE, SCORED_BY, head_probabilities, readout_maps
 from harness.trial.setup import Trial
+from models.decode import decode_responses
 
 NUM_MAP_SAMPLES = 8  # fixed validation samples whose CAMs / responses are kept for the report
 
@@ -64,11 +74,6 @@ class Evaluation:
 @torch.no_grad()
 def predict(trial: Trial, keep_maps: bool = False) -> Predictions:
     """Run the validation set (flip test as configured) through the network; see `Predictions`."""
-    from harness.data.transforms import crop_to_image
-    from harness.evaluation.response import joint_responses
-    from harness.trial.loaders import val_loader
-    from models.decode import decode_responses
-
     cfg = trial.cfg
     net = trial.net
     net.eval()
@@ -162,14 +167,6 @@ def _collect_diagnostics(acc: dict[str, list], out: dict, read: dict, joints: np
 def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
     """Predict and score the validation set, the ladder included; with `keep_artifacts`, write
     the trial's files (predictions.json, per_image.npz, maps.npz, prototypes.npz)."""
-    from harness.evaluation import evaluate as evaluate_predictions
-    from harness.evaluation import location_metrics
-    from harness.evaluation.classification import classification_metrics
-    from harness.evaluation.response import group_means
-    from harness.evaluation.results import build_results
-    from harness.reference import evaluated_image_ids
-    from harness.trial.artifacts import discard_interim, write_artifacts, write_predictions
-
     t0 = time.perf_counter()
     pred = predict(trial, keep_maps=keep_artifacts)
     spec, val = trial.spec, trial.val_set

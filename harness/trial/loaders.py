@@ -20,9 +20,12 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from harness.data.collate import collate_eval, collate_train
 
 PREFETCH_BATCHES = 2  # per worker (the DataLoader's default, stated): enough to hide a slow batch
 ORDER_STREAM = 1  # the spawn key of an epoch's order, apart from the samples' (seed, epoch, index)
@@ -72,8 +75,6 @@ def _one_opencv_thread_per_worker() -> None:
     still counts the parent's pool threads, which the fork did not copy). The workers inherit the
     setting; the parent decodes nothing itself while it has workers.
     """
-    import cv2
-
     cv2.setNumThreads(1)
 
 
@@ -82,8 +83,6 @@ class TrainLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, num_workers: int, device: torch.device,
                  world: tuple[int, int] = (0, 1)):
-        from harness.data import collate_train
-
         rank, world_size = world
         self.num_workers = num_workers
         self.sampler = EpochSampler(dataset, seed, rank, world_size)
@@ -123,7 +122,5 @@ class TrainLoader:
 
 def val_loader(dataset: Dataset, batch_size: int, num_workers: int, device: torch.device) -> DataLoader:
     """The validation crops in order, batched for evaluation (meta included)."""
-    from harness.data import collate_eval
-
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_eval,
                       **_loader_options(num_workers, device))

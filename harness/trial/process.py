@@ -29,6 +29,7 @@ import gc
 import os
 from typing import Any
 
+import cv2
 import torch
 
 from harness.cost import reset_peak_memory
@@ -43,8 +44,6 @@ class WorkerMismatch(RuntimeError):
 
 def enter_worker(resources: dict[str, Any], threads: int) -> None:
     """Claim this process for a trial with `resources` ({"cpus", "gpus", ...}); set its threads."""
-    import cv2
-
     first = _PROCESS["resources"]
     if first is None:
         _PROCESS["resources"] = dict(resources)

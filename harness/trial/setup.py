@@ -11,8 +11,14 @@ from typing import Any, Callable
 import torch
 
 from harness.config import DatasetConfig, TrialConfig, loader_workers
+from harness.data.build import build_dataset
+from harness.data.synth import TwinParams, ensure_twin, is_cached
+from harness.distributed import wrap_data_parallel
 from harness.errors import UserError
+from harness.trial.loaders import TrainLoader
+from harness.trial.optimizer import build_optimizer, build_scheduler
 from harness.trial.seeding import seed_everything, seed_model
+from models import CheckpointError, build_criterion, build_model
 
 
 def regime_labels(cfg: TrialConfig) -> tuple[float, bool]:
@@ -31,16 +37,12 @@ def resolve_dataset(ds: DatasetConfig, twin_cache: Path) -> DatasetConfig:
     """A synthetic twin's paths, generated once and cached by its parameters."""
     if not ds.synthetic:
         return ds
-    from harness.data.synth import TwinParams, ensure_twin
-
     paths = ensure_twin(TwinParams.of(ds), twin_cache)
     return replace(ds, **paths)
 
 
 def twin_is_cached(ds: DatasetConfig, twin_cache: Path) -> bool:
     """Whether the synthetic twin `ds` describes is already in the cache (nothing to generate)."""
-    from harness.data.synth import TwinParams, is_cached
-
     return is_cached(TwinParams.of(ds), twin_cache)
 
 
@@ -80,11 +82,6 @@ class Trial:
 
     def __init__(self, cfg: TrialConfig, out_dir: Path, twin_cache: Path, device: torch.device,
                  progress: Callable[[str], None] | None = None, world: tuple[int, int] = (0, 1)):
-        from harness.data import build_dataset
-        from harness.trial.loaders import TrainLoader
-        from harness.trial.optimizer import build_optimizer, build_scheduler
-        from models import CheckpointError, build_criterion, build_model
-
         self.cfg, self.out, self.device = cfg, out_dir, device
         self.rank, self.world_size = world
         self.progress = progress or (lambda msg: None)
@@ -112,8 +109,6 @@ class Trial:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.model: torch.nn.Module = self.net
         if self.world_size > 1:
-            from harness.distributed import wrap_data_parallel
-
             self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
         self.criterion = build_criterion(cfg.model)
         self.optimizer = build_optimizer(self.net, s)
