@@ -226,13 +226,19 @@ def departures(flat: Mapping[str, Any]) -> list[tuple[Passage, Choice | None, An
     return out
 
 
-def describe(flat: Mapping[str, Any]) -> str:
+def describe(flat: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> str:
     """The departures in a few words: "part_pooling=score_map (reading), cam_stride=8 (beyond the
-    paper)"; "" where every choice is literal."""
+    paper)"; "" where every choice is literal. `skip`: describe(...) items to leave out (those that
+    every row of a table shares, said once beside it)."""
+    return ", ".join(item for item in describe_items(flat) if item not in skip)
+
+
+def describe_items(flat: Mapping[str, Any]) -> list[str]:
+    """`describe`'s items, one per departure."""
     parts = []
     for p, choice, value in departures(flat):
         params = ", ".join(f"{k.split('.')[-1]} {flat[k]:g}" if isinstance(flat.get(k), float) else
                            f"{k.split('.')[-1]} {flat.get(k)}" for k in (choice.params if choice else ()) if k in flat)
         parts.append(f"{p.name}={value}" + (f" [{params}]" if params else "")
                      + f" ({choice.tag if choice else 'undeclared'})")
-    return ", ".join(parts)
+    return parts

@@ -13,14 +13,14 @@ from typing import Callable
 
 from harness import tables
 from harness.data.specs import SPECS
-from harness.paper.readings import describe
+from harness.paper.readings import describe, describe_items
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
 from harness.report.mean_pose import VsMeanPose, vs_cell, vs_mean_pose
 from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
-from harness.tables.declaration import Table, keys_of
+from harness.tables.declaration import LabelColumn, Table, keys_of
 from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
 from harness.tables.readings import READING_KEYS, READINGS_COLUMN
 
@@ -60,6 +60,11 @@ def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[di
     varying = varying_keys(rows)
     if READINGS_COLUMN not in own and any(k in READING_KEYS for k in varying):
         own.append(READINGS_COLUMN)
+    if READINGS_COLUMN in own:  # what every row shares is said once, in a note (`shared_readings_note`)
+        shared = _shared_readings(rows)
+        own[own.index(READINGS_COLUMN)] = LabelColumn(READINGS_COLUMN.header,
+                                                      lambda f: describe(f, shared) or "as every row",
+                                                      READINGS_COLUMN.keys)
     covered = {k for c in own for k in keys_of(c.keys)}
     if READINGS_COLUMN in own:
         covered |= READING_KEYS
@@ -68,13 +73,21 @@ def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[di
                                                  for k in extra]
 
 
+def _shared_readings(rows: list[Row]) -> frozenset[str]:
+    """The non-literal readings (`describe_items`) that every row takes."""
+    sets = [set(describe_items(r.flat)) for r in rows]
+    return frozenset(set.intersection(*sets)) if sets else frozenset()
+
+
 def shared_readings_note(rows: list[Row]) -> str | None:
-    """Where every row reads the paper alike but not literally: which readings, with their tags."""
-    texts = {describe(r.flat) for r in rows}
-    if len(texts) != 1 or not next(iter(texts)):
+    """The non-literal readings every row takes, with their tags (the readings column, where rows
+    differ, shows only the rest)."""
+    shared = _shared_readings(rows)
+    if not shared:
         return None
-    return (f"Every row reads the paper's ambiguous passages this way (not the literal reading; "
-            f"'harness readings' lists them): {next(iter(texts))}.")
+    order = describe_items(rows[0].flat)
+    return (f"Every row reads these of the paper's ambiguous passages otherwise than literally ('harness "
+            f"readings' lists them): {', '.join(i for i in order if i in shared)}.")
 
 
 @dataclass
