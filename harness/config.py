@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.data.specs import SPECS
 from harness.typed import (ConfigError, bounded, check_fields, check_partial, field_type, from_dict, merge,
                            to_dict)
 from models.config import LOFRConfig
@@ -21,7 +22,6 @@ __all__ = ["ConfigError", "DatasetConfig", "ScheduleConfig", "SupervisionConfig"
            "field_type", "from_dict", "merge", "to_dict"]
 
 REGIMES = ("location_free", "semi", "full", "sup_only")
-DATASET_KINDS = ("coco", "mpii", "crowdpose")
 
 
 @dataclass
@@ -29,7 +29,9 @@ class DatasetConfig:
     """Where one dataset lives. Paths are absolute or relative to `root`."""
 
     name: str = "coco"  # the matrix's name for it (e.g. coco, coco_synth)
-    kind: str = bounded("coco", choices=DATASET_KINDS)  # which loader, spec and evaluator
+    # which loader, spec and evaluator: a key of `SPECS` (its live view: checked against the specs
+    # there when the config is made, a spec added to `SPECS` later included)
+    kind: str = bounded("coco", choices=SPECS.keys())
     root: str = ""
     train_ann: str = ""
     val_ann: str = ""

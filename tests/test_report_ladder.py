@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_report import Page
-from test_report_fixture import (CHANCE_MAP, SWITCH_ROWS, TABLE5_GAIN, config, ladder_fields, make_results,
-                                 trial_id, with_ladder)
+from test_report_fixture import (CHANCE_MAP, MPII_MEAN_JOINTS, SWITCH_ROWS, TABLE5_GAIN, config, ladder_fields,
+                                 make_results, trial_id, with_ladder)
 
-from harness.evaluation.per_image import MPII_MEAN_JOINTS, location_vs_reference, save_per_image
+from harness.evaluation.per_image import location_vs_reference, save_per_image
 from harness.report import build_report
 
 READOUT_KEYS = {"responses": "loc_correct", "cams": "cams_loc_correct", "product": "product_loc_correct"}
