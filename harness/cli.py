@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from harness.data.specs import SPECS
 from harness.errors import UserError
 
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate a results file with the dataset's evaluator",
                        description="Evaluate PRED against GT as it is (no rescoring, no NMS) and print "
                                    "one JSON object of metrics (fractions in [0, 1]).")
-    p.add_argument("--dataset", choices=("coco", "crowdpose", "mpii"), required=True)
+    p.add_argument("--dataset", choices=sorted(SPECS), required=True)
     p.add_argument("--ann", required=True, help="ground-truth annotation file")
     p.add_argument("--pred", required=True, help="predictions (COCO results json, or the MPII list form)")
     p.add_argument("--head-boxes", default=None,
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth", help="write a synthetic twin of a dataset",
                        description="Write N training and M validation images with annotations in the "
                                    "real layout of the dataset.")
-    p.add_argument("--dataset", choices=("coco", "mpii", "crowdpose"), required=True)
+    p.add_argument("--dataset", choices=sorted(SPECS), required=True)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--num-images", type=int, required=True, help="training images")
     p.add_argument("--num-val", type=int, default=None, help="validation images (default: N/4, at least 4)")
@@ -165,9 +166,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from harness.evaluation import evaluate_command
 
     metrics = evaluate_command(args.dataset, args.ann, args.pred, args.head_boxes)
-    if args.dataset == "mpii" and args.head_boxes is None:
-        print("harness evaluate: note: PCKh head sizes estimated from the joints (not the standard MPII "
-              "evaluation; pass --head-boxes mpii_gt_val.mat)", file=sys.stderr)
+    spec = SPECS[args.dataset]
+    for note in spec.evaluator.command_notes(spec, args.head_boxes):
+        print(f"harness evaluate: note: {note}", file=sys.stderr)
     print(json.dumps(metrics))
     return 0
 

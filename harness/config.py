@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.data.specs import SPECS
 from harness.identity import digest, identity, without_retired
 from harness.typed import (ConfigError, bounded, check_fields, check_partial, field_type, from_dict, merge,
                            to_dict)
@@ -23,7 +24,6 @@ REGIMES = ("location_free", "semi", "full", "sup_only")
 # Declared readings of the paper (harness/paper/readings.py), the first of each the literal one:
 LABEL_RULES = ("in_crop", "annotated")  # which joints an image-level label calls present
 DECAYS = ("l2", "decoupled", "cnn_only")  # how "Adam ... with a weight decay" decays
-DATASET_KINDS = ("coco", "mpii", "crowdpose")
 
 
 @dataclass
@@ -31,7 +31,9 @@ class DatasetConfig:
     """Where one dataset lives. Paths are absolute or relative to `root`."""
 
     name: str = "coco"  # the matrix's name for it (e.g. coco, coco_synth)
-    kind: str = bounded("coco", choices=DATASET_KINDS)  # which loader, spec and evaluator
+    # which loader, spec and evaluator: a key of `SPECS` (its live view: checked against the specs
+    # there when the config is made, a spec added to `SPECS` later included)
+    kind: str = bounded("coco", choices=SPECS.keys())
     root: str = ""
     train_ann: str = ""
     val_ann: str = ""

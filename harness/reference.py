@@ -39,8 +39,9 @@ def reference_name(cfg: TrialConfig) -> str:
 
 
 def evaluated_image_ids(val: Any) -> list[int] | None:
-    """The image ids a (possibly capped) COCO / CrowdPose validation set covers; None for MPII."""
-    if val.spec.name == "mpii":
+    """The image ids a (possibly capped) validation set covers, where its metric family scores by
+    image ids (OKS AP: COCO, CrowdPose); None where it scores the predictions themselves (PCKh)."""
+    if not val.spec.evaluator.by_image_ids:
         return None
     return sorted({int(i) for i in val.table.image_id})
 
@@ -69,7 +70,7 @@ def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
                           "keypoints": np.concatenate([xy, scores[:, None]], axis=1),
                           "box_score": float(meta["score"]), "area": float(meta["area"]),
                           "center": center, "scale": scale})
-    return build_results(spec.name, instances, spec), val
+    return build_results(instances, spec), val
 
 
 def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: Path,

@@ -12,7 +12,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import field
-from typing import Any
+from typing import Any, Collection
 
 
 class ConfigError(ValueError):
@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 
 
 def bounded(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
-            choices: tuple[Any, ...] | None = None) -> Any:
+            choices: Collection[Any] | None = None) -> Any:
     """A dataclass field with a range: `ge` / `gt` / `le` bounds (for a tuple: of each item) or `choices`."""
     rule = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("choices", choices)) if v is not None}
     return field(default=default, metadata={"range": rule})

@@ -446,7 +446,7 @@ def test_build_results_round_trip_scores_one(sample_dir):
             instances.append({"image_id": a["image_id"], "keypoints": kp, "box_score": 1.0,
                               "area": a["bbox"][2] * a["bbox"][3], "center": np.zeros(2),
                               "scale": np.ones(2), "index": n})
-        results = build_results(kind, instances, SPECS[kind])
+        results = build_results(instances, SPECS[kind])
         assert len(results) == len(instances)  # distinct people survive the NMS
         assert all(r["score"] == pytest.approx(0.9) for r in results)
         metrics = evaluate(kind, ann_path, results).metrics
@@ -455,7 +455,7 @@ def test_build_results_round_trip_scores_one(sample_dir):
     ann = json.loads(ann_path.read_text())
     instances = [{"image_id": 0, "keypoints": np.c_[np.asarray(a["joints"]), np.ones(16)], "box_score": 1.0,
                   "area": 1.0, "center": np.zeros(2), "scale": np.ones(2), "index": i} for i, a in enumerate(ann)]
-    assert evaluate("mpii", ann_path, build_results("mpii", instances, SPECS["mpii"])).metrics["Mean"] == 1.0
+    assert evaluate("mpii", ann_path, build_results(instances, SPECS["mpii"])).metrics["Mean"] == 1.0
 
 
 # -- box PCK and the evaluated-image restriction -------------------------------------------------

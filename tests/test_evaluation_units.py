@@ -44,7 +44,7 @@ def test_rescore_uses_only_keypoint_scores_above_0_2():
     kp = _person(0, 0)
     kp[:, 2] = 0.1
     kp[:3, 2] = [0.6, 0.7, 0.8]
-    (res,) = build_results("coco", [_inst(1, kp, box_score=0.5)], COCO)
+    (res,) = build_results([_inst(1, kp, box_score=0.5)], COCO)
     assert res["score"] == pytest.approx(0.5 * 0.7)
 
 
@@ -65,7 +65,7 @@ def test_oks_nms_removes_a_duplicate_and_keeps_a_distinct_person():
     assert keep == [1, 2]  # best first; the near-copy of 1 (index 0) is gone
     instances = [_inst(7, kps[0], box_score=0.6), _inst(7, kps[1], box_score=0.9), _inst(7, kps[2], box_score=0.5),
                  _inst(8, kps[0], box_score=0.3)]  # same pose in another image: not suppressed
-    res = build_results("coco", instances, COCO)
+    res = build_results(instances, COCO)
     assert [(r["image_id"], round(r["score"], 6)) for r in res] == [(7, 0.81), (7, 0.45), (8, 0.27)]
     x = kps[1]
     assert res[0]["bbox"] == pytest.approx([x[:, 0].min(), x[:, 1].min(), np.ptp(x[:, 0]), np.ptp(x[:, 1])])
@@ -74,10 +74,10 @@ def test_oks_nms_removes_a_duplicate_and_keeps_a_distinct_person():
 
 def test_build_results_mpii_list_form_and_bad_shapes():
     kp = _person(0, 0, k=16)
-    (res,) = build_results("mpii", [_inst(0, kp, index=3)], MPII)
+    (res,) = build_results([_inst(0, kp, index=3)], MPII)
     assert res == {"index": 3, "keypoints": kp.tolist()}
     with pytest.raises(ValueError, match="shape"):
-        build_results("coco", [_inst(0, _person(0, 0, k=16))], COCO)
+        build_results([_inst(0, _person(0, 0, k=16))], COCO)
 
 
 # -- PCKh -------------------------------------------------------------------------------------------
@@ -122,10 +122,11 @@ def test_pckh_head_boxes_override_and_missing_head():
     joints[:, 8] = (0, 10)
     vis = np.ones((2, 16), bool)
     vis[1, 9] = False
-    size = head_sizes_from_joints(joints, vis)
+    size = head_sizes_from_joints(joints, vis, MPII.evaluator.head)  # head_top (9), upper_neck (8)
     assert size[0] == pytest.approx(0.6 * math.sqrt(2) * 10) and np.isnan(size[1])
     groups = MPII.pckh_groups
-    none = pckh_metrics(np.zeros((1, 16), bool), np.zeros((1, 16), bool), np.zeros((1, 16), bool), groups)
+    none = pckh_metrics(np.zeros((1, 16), bool), np.zeros((1, 16), bool), np.zeros((1, 16), bool), groups,
+                        MPII.evaluator.mean_joints(16))
     assert all(v is None for v in none.values())
 
 

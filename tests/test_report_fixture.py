@@ -19,7 +19,7 @@ import numpy as np
 
 from harness.config import DatasetConfig, ScheduleConfig, SupervisionConfig, TrialConfig
 from harness.data.specs import MPII
-from harness.evaluation.per_image import MPII_MEAN_JOINTS, mpii_mean, save_per_image
+from harness.evaluation.per_image import pckh_mean, save_per_image
 from models.config import LOFRConfig
 
 SCRIPT = "<script>alert(1)</script>"
@@ -28,6 +28,7 @@ TABLE5_P = [0.25, 0.55, 0.27, 0.35, 0.26, 0.50, 0.40, 0.60]  # P(joint correct) 
 TABLE5_CAMS_P = [0.20, 0.50, 0.22, 0.28, 0.20, 0.45, 0.20, 0.50]  # the same for the cams read-out
 TABLE5_GAIN = [0.30, 0.70, 0.60, 0.60, 0.60, 0.65, 0.55, 0.80]  # the cnn head's gain over chance
 CHANCE_MAP = 0.7
+MPII_MEAN_JOINTS = np.array(MPII.evaluator.mean_joints(MPII.num_joints))  # all but pelvis and thorax
 SWITCH_ROWS = [(0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1), (1, 1, 0, 0), (0, 0, 1, 1),
                (1, 1, 1, 1)]
 FAILED = (3, 2)  # (row number, seed)
@@ -108,8 +109,8 @@ def mpii_metrics(per_image: dict) -> dict:
     for group, joints in MPII.pckh_groups.items():
         vis = per_image["visible"][:, list(joints)]
         out[group] = float((per_image["correct"][:, list(joints)] & vis).sum() / vis.sum())
-    out["Mean"] = mpii_mean(per_image, idx)
-    out["Mean@0.1"] = mpii_mean(per_image, idx, key="correct01")
+    out["Mean"] = pckh_mean(per_image, idx, MPII_MEAN_JOINTS)
+    out["Mean@0.1"] = pckh_mean(per_image, idx, MPII_MEAN_JOINTS, key="correct01")
     return out
 
 

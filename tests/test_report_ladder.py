@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_report import Page
-from test_report_fixture import (CHANCE_MAP, SWITCH_ROWS, TABLE5_GAIN, config, ladder_fields, make_results,
-                                 trial_id, with_ladder)
+from test_report_fixture import (CHANCE_MAP, MPII_MEAN_JOINTS, SWITCH_ROWS, TABLE5_GAIN, config, ladder_fields,
+                                 make_results, trial_id, with_ladder)
 
-from harness.evaluation.per_image import MPII_MEAN_JOINTS, location_vs_reference, save_per_image
+from harness.evaluation.per_image import location_vs_reference, save_per_image
 from harness.report import build_report
 
 READOUT_KEYS = {"responses": "loc_correct", "cams": "cams_loc_correct", "product": "product_loc_correct"}
@@ -216,11 +216,11 @@ def test_error_category_fractions_are_the_seeds_mean(built, tmp_path, monkeypatc
         assert shown == [f"{100 * by_hand[row][c]:.2f}" for c in CATEGORIES]
         assert sum(by_hand[row].values()) == pytest.approx(1.0)
     # the stacked bars draw exactly these fractions, row after row
-    import harness.report.figures.ladder as figures
+    import harness.report.ladder_view as view  # where the page draws them from
 
     drawn = []
-    real = figures.plot_error_bars
-    monkeypatch.setattr(figures, "plot_error_bars", lambda rows, cats, path: drawn.append((rows, cats)) or
+    real = view.plot_error_bars
+    monkeypatch.setattr(view, "plot_error_bars", lambda rows, cats, path: drawn.append((rows, cats)) or
                         real(rows, cats, path))
     build_report(results, tmp_path / "again")
     rows, cats = drawn[0]

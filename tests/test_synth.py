@@ -193,7 +193,7 @@ def test_the_twin_cache_key_covers_every_parameter(monkeypatch):
     import harness.data.synth.params as params_module
 
     base = TwinParams("coco", 8, 4, 0)
-    changed = {"kind": "mpii"}
+    changed = {"kind": "mpii", "val_seed": 3}
     for f in dataclasses.fields(TwinParams):
         value = changed.get(f.name, getattr(base, f.name) + 1 if isinstance(getattr(base, f.name), int) else None)
         assert value is not None, f"no changed value for {f.name}: extend this test"
@@ -204,8 +204,9 @@ def test_the_twin_cache_key_covers_every_parameter(monkeypatch):
     import harness.data.synth.scene as scene_module
 
     monkeypatch.undo()
-    style = scene_module.STYLES["coco"]
-    monkeypatch.setitem(scene_module.STYLES, "coco", dataclasses.replace(style, occluder_prob=style.occluder_prob / 2))
+    spec = SPECS["coco"]
+    scene = dataclasses.replace(spec.twin.scene, occluder_prob=spec.twin.scene.occluder_prob / 2)
+    monkeypatch.setitem(SPECS, "coco", dataclasses.replace(spec, twin=dataclasses.replace(spec.twin, scene=scene)))
     assert base.cache_key() != key  # another scene style is another twin
     monkeypatch.undo()
     monkeypatch.setattr(scene_module, "OCCLUDED_LABELLED", 0.25)

@@ -13,44 +13,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.data.coco_json import load_coco_gt, load_detections
 from harness.data.dataset import KeypointDataset
 from harness.data.instances import InstanceTable
-from harness.data.mpii_json import load_mpii
-from harness.data.mpii_mat import load_mpii_mat
 from harness.data.paths import split_files
 from harness.data.skips import SkipCounter
 from harness.data.specs import SPECS
 from harness.data.subsets import labelled_mask, pick_images, pick_instances
 from harness.data.transforms import CropAugment
-from harness.errors import UserError
 
 if TYPE_CHECKING:
     from harness.config import DatasetConfig
 
 
 def load_split(dataset: DatasetConfig, split: str) -> tuple[InstanceTable, dict]:
-    """The instances of a split and what the evaluator needs beside them (ann path, extras).
+    """The instances of a split, read by the dataset's file format (`KeypointSpec.files`), and
+    what the evaluator needs beside them (ann path, head boxes, detections).
 
     Skipped items are reported in one warning; the count is in `extras["skipped"]`.
     """
     spec = SPECS[dataset.kind]
     files = split_files(dataset, split)
     skips = SkipCounter(str(files.ann))
-    extras = {"ann_path": files.ann, "head_boxes": None, "detections": None}
-    if spec.name == "mpii":
-        table, num_annotations = load_mpii(files.ann, files.images, spec, skips)
-        if files.head_boxes is not None:
-            # checked against the json here (count) and by the evaluator (joints)
-            extras["head_boxes"] = load_mpii_mat(files.head_boxes)
-            if len(extras["head_boxes"]) != num_annotations:
-                raise UserError(f"{files.head_boxes}: {len(extras['head_boxes'])} head boxes for the "
-                                f"{num_annotations} annotations of {files.ann}")
-    elif files.detections is not None:
-        table = load_detections(files.detections, files.ann, files.images, spec, skips)
-        extras["detections"] = files.detections
-    else:
-        table = load_coco_gt(files.ann, files.images, spec, skips)
+    table, extras = spec.files.load_split(spec, files, skips)
     skips.report()
     extras["skipped"] = skips.total
     return table, extras

@@ -1,9 +1,10 @@
-"""COCO-style keypoint files (COCO and CrowdPose) -> `InstanceTable`.
+"""COCO-format keypoint files (COCO, CrowdPose, any dataset declared with `CocoJson`) -> `InstanceTable`.
 
 Ground truth: person annotations (category 1) that are not crowd regions and carry at least one
 labelled keypoint; boxes are clipped to the image as HRNet does. Detections (a results json of
 person boxes with scores) give the validation crops of the detection-based protocol; their
-instances carry no joints. Skipped items are counted in the `SkipCounter`.
+instances carry no joints. Skipped items are counted in the `SkipCounter`. `load_split` is what
+the spec's `CocoJson.load_split` runs.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from harness.data.annotations import bad, read_json
 from harness.data.boxes import xywh_to_center_size
 from harness.data.images import looks_like_image
 from harness.data.instances import InstanceTable
+from harness.data.paths import SplitFiles
 from harness.data.skips import SkipCounter
 from harness.data.specs import KeypointSpec
 
@@ -24,13 +26,12 @@ PERSON = 1
 class CocoImages:
     """The `images` section: id -> (path, width, height), header-checked once per image."""
 
-    def __init__(self, data: dict, ann_path: Path, image_dir: Path, crowd: bool):
+    def __init__(self, data: dict, ann_path: Path, image_dir: Path):
         if not isinstance(data, dict) or not isinstance(data.get("images"), list):
             raise bad(ann_path, "expected a COCO-style JSON object with an 'images' list")
         self.paths: list[str] = []
         self.slot: dict[int, int] = {}
         self.size: list[tuple[float, float]] = []
-        self.crowd_index: list[float] = []
         for i, img in enumerate(data["images"]):
             try:
                 image_id, name = int(img["id"]), str(img["file_name"])
@@ -39,7 +40,6 @@ class CocoImages:
             self.slot[image_id] = len(self.paths)
             self.paths.append(str(image_dir / name))
             self.size.append((float(img.get("width") or 0), float(img.get("height") or 0)))
-            self.crowd_index.append(float(img.get("crowdIndex", np.nan)) if crowd else np.nan)
         self._ok: dict[int, bool] = {}
 
     def readable(self, slot: int) -> bool:
@@ -63,10 +63,20 @@ def clean_box(bbox, width: float, height: float) -> tuple[float, float, float, f
     return x1, y1, x2 - x1, y2 - y1
 
 
+def load_split(files: SplitFiles, spec: KeypointSpec, skips: SkipCounter) -> tuple[InstanceTable, dict]:
+    """The instances of a split -- the person detections as validation crops where the dataset
+    names them, else the ground truth -- and {ann_path, head_boxes (None), detections}."""
+    if files.detections is not None:
+        table = load_detections(files.detections, files.ann, files.images, spec, skips)
+    else:
+        table = load_coco_gt(files.ann, files.images, spec, skips)
+    return table, {"ann_path": files.ann, "head_boxes": None, "detections": files.detections}
+
+
 def load_coco_gt(ann_path: Path, image_dir: Path, spec: KeypointSpec, skips: SkipCounter) -> InstanceTable:
-    """The person instances of a COCO / CrowdPose annotation file."""
+    """The person instances of a COCO-format annotation file."""
     data = read_json(ann_path, "annotation file")
-    images = CocoImages(data, ann_path, image_dir, crowd=spec.name == "crowdpose")
+    images = CocoImages(data, ann_path, image_dir)
     anns = data.get("annotations")
     if not isinstance(anns, list):
         raise bad(ann_path, "'annotations' is missing or not a list")
@@ -106,8 +116,7 @@ def load_coco_gt(ann_path: Path, image_dir: Path, spec: KeypointSpec, skips: Ski
 def load_detections(det_path: Path, ann_path: Path, image_dir: Path, spec: KeypointSpec,
                     skips: SkipCounter) -> InstanceTable:
     """Person detections (COCO results format) on the images of `ann_path`, as joint-less instances."""
-    images = CocoImages(read_json(ann_path, "annotation file"), ann_path, image_dir,
-                        crowd=spec.name == "crowdpose")
+    images = CocoImages(read_json(ann_path, "annotation file"), ann_path, image_dir)
     dets = read_json(det_path, "person detections")
     if not isinstance(dets, list):
         raise bad(det_path, "expected a list of detections (COCO results format)")

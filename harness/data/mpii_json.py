@@ -4,7 +4,8 @@ Each entry: {image, center, scale, joints (16 x 2), joints_vis (16)}. Joints sta
 the json stores them in (MPII's 1-based pixel coordinates): the evaluator compares predictions
 with the same json, so no +-1 conversion happens anywhere.
 
-Head boxes (standard PCKh) come from `mpii_gt_val.mat`: see `harness.data.mpii_mat`.
+Head boxes (standard PCKh) come from `mpii_gt_val.mat`: see `harness.data.mpii_mat`. `load_split`
+is what the spec's `MpiiJson.load_split` runs.
 """
 from __future__ import annotations
 
@@ -16,13 +17,30 @@ from harness.data.annotations import bad, read_json
 from harness.data.boxes import mpii_center_size
 from harness.data.images import looks_like_image
 from harness.data.instances import InstanceTable
+from harness.data.mpii_mat import load_mpii_mat
+from harness.data.paths import SplitFiles
 from harness.data.skips import SkipCounter
 from harness.data.specs import KeypointSpec
+from harness.errors import UserError
 
 
 def _image_id(name: str, fallback: int) -> int:
     stem = Path(name).stem
     return int(stem) if stem.isdigit() else fallback
+
+
+def load_split(files: SplitFiles, spec: KeypointSpec, skips: SkipCounter) -> tuple[InstanceTable, dict]:
+    """The instances of a split and {ann_path, head_boxes (the validation split's .mat, when the
+    dataset names one), detections (None)}."""
+    table, num_annotations = load_mpii(files.ann, files.images, spec, skips)
+    head_boxes = None
+    if files.head_boxes is not None:
+        # checked against the json here (count) and by the evaluator (joints)
+        head_boxes = load_mpii_mat(files.head_boxes)
+        if len(head_boxes) != num_annotations:
+            raise UserError(f"{files.head_boxes}: {len(head_boxes)} head boxes for the "
+                            f"{num_annotations} annotations of {files.ann}")
+    return table, {"ann_path": files.ann, "head_boxes": head_boxes, "detections": None}
 
 
 def load_mpii(ann_path: Path, image_dir: Path, spec: KeypointSpec,

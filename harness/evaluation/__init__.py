@@ -1,6 +1,7 @@
 """Evaluators (COCO / CrowdPose AP, MPII PCKh), results writing, per-image results, response stats.
 
-- `evaluate(kind, ann_path, predictions, head_boxes=...)` -> `EvalResult(metrics, per_image, errors, details)`
+- `evaluate(kind, ann_path, predictions, head_boxes=...)` -> `EvalResult(metrics, per_image, errors, details)`,
+  through the metric family the dataset's spec declares (`scoring.Scorer`: `oks_family`, `pckh_family`)
 - `location_metrics(...)`: the dataset's location metric alone (the ladder's read-outs)
 - `classification` (the ladder's first link) and `error_categories` (keypoint error categories)
 - `evaluate_command(dataset, ann, pred, head_boxes)` backs `harness evaluate`

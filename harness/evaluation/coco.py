@@ -1,6 +1,10 @@
-"""COCO and CrowdPose keypoint AP: thin wrappers around pycocotools / xtcocotools.
+"""The COCO and CrowdPose keypoint AP protocols: thin wrappers around pycocotools / xtcocotools.
 
-COCO: pycocotools ``COCOeval(gt, dt, 'keypoints')``; ``stats`` order AP, AP .5, AP .75,
+Both take the dataset's OKS sigmas (`KeypointSpec.sigmas`) and name the per-image arrays by its
+kind; which protocol scores a dataset is its spec's `OksAP(crowd=...)`.
+
+COCO: pycocotools ``COCOeval(gt, dt, 'keypoints')`` with ``params.kpt_oks_sigmas`` set to the
+dataset's (COCO's are pycocotools' own); ``stats`` order AP, AP .5, AP .75,
 AP (M), AP (L), AR, AR .5, AR .75, AR (M), AR (L).
 
 CrowdPose: xtcocotools ``COCOeval(gt, dt, 'keypoints_crowd', sigmas, use_area=False)``. Its
@@ -53,9 +57,9 @@ def _as_metrics(names: tuple[str, ...], stats) -> dict[str, float | None]:
     return {n: (None if float(s) < 0 else float(s)) for n, s in zip(names, stats)}
 
 
-def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]],
+def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]], sigmas: tuple[float, ...], kind: str,
                   image_ids: list[int] | None = None) -> tuple[dict, dict]:
-    """pycocotools keypoint evaluation -> (metrics by name, per-image arrays)."""
+    """pycocotools keypoint evaluation with `sigmas` -> (metrics by name, per-image arrays of `kind`)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -63,18 +67,19 @@ def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]],
         gt = COCO(str(ann_path))
         dt = _load_results(COCO, gt, preds)
         ev = COCOeval(gt, dt, "keypoints")
+        ev.params.kpt_oks_sigmas = np.array(sigmas)
         if image_ids is not None:
             ev.params.imgIds = sorted(image_ids)
         ev.evaluate()
         ev.accumulate()
-        per_image = from_coco_eval("coco", ev)
+        per_image = from_coco_eval(kind, ev, unmatched=0)  # pycocotools: 0 = no ground truth matched
         ev.summarize()
     return _as_metrics(COCO_NAMES, ev.stats), per_image
 
 
-def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]],
-                       sigmas: tuple[float, ...], image_ids: list[int] | None = None) -> tuple[dict, dict]:
-    """xtcocotools 'keypoints_crowd' evaluation -> (metrics by name, per-image arrays)."""
+def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]], sigmas: tuple[float, ...], kind: str,
+                       image_ids: list[int] | None = None) -> tuple[dict, dict]:
+    """xtcocotools 'keypoints_crowd' evaluation with `sigmas` -> (metrics by name, per-image arrays of `kind`)."""
     from xtcocotools.coco import COCO
     from xtcocotools.cocoeval import COCOeval
 
@@ -87,6 +92,6 @@ def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]],
         ev.evaluate()
         ev.accumulate()
         # Before summarize(): its easy/medium/hard pass overwrites evalImgs.
-        per_image = from_coco_eval("crowdpose", ev)
+        per_image = from_coco_eval(kind, ev, unmatched=-1)  # xtcocotools: -1 = no ground truth matched
         ev.summarize()
     return _as_metrics(CROWDPOSE_NAMES, ev.stats), per_image

@@ -25,6 +25,7 @@ import numpy as np
 from harness.evaluation.error_categories import MatchedJoints
 
 THRESHOLD = 0.1
+NAME = f"PCK@{THRESHOLD:g}"  # the metric's name in metrics.json (`KeypointSpec.location_metric`)
 
 
 def pck_correct(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, norm: np.ndarray,
@@ -94,7 +95,11 @@ def box_pck(gt: dict[str, Any], preds: list[dict[str, Any]], num_joints: int,
     """PCK@thr of COCO-format predictions against a COCO-format annotation dict; None without joints.
 
     `image_ids`: score only the annotations of those images (None: all)."""
-    m = match_coco(gt, preds, num_joints, image_ids)
+    return matched_pck(match_coco(gt, preds, num_joints, image_ids), thr)
+
+
+def matched_pck(m: MatchedJoints, thr: float = THRESHOLD) -> float | None:
+    """PCK@thr of matched joints (`match_coco`); None without a visible joint."""
     total = int(m.visible.sum())
     with np.errstate(invalid="ignore"):
         correct = int(pck_correct(m.pred, m.gt, m.visible, m.norm, thr).sum())

@@ -2,16 +2,17 @@
 
 The report's confidence intervals resample validation images with replacement. Re-running
 COCOeval a thousand times is slow, so the evaluators keep what the primary metric needs per
-image, and `score_subset` recomputes the metric on any resample with plain numpy:
+image, and `score_subset` recomputes the metric on any resample with plain numpy (through the
+metric family of the dataset named by ``kind``: `harness.evaluation.scoring.Scorer`):
 
-- COCO / CrowdPose (from ``COCOeval.evalImgs``, area ``all``, maxDets 20): ``kind``,
+- OKS AP, e.g. COCO / CrowdPose (from ``COCOeval.evalImgs``, area ``all``, maxDets 20): ``kind``,
   ``image_ids`` (N), ``dt_image`` (D, index into image_ids, non-decreasing), ``dt_score`` (D),
   ``dt_matched`` (TxD bool), ``dt_ignore`` (TxD bool), ``gt_count`` (N, non-ignored ground
   truths per image), ``iou_thrs`` (T). The detections of each image are stored in the order
   COCOeval keeps them (score-sorted by a stable sort), so that the stable merge sort of
   ``COCOeval.accumulate`` sees the same ties in the same order.
-- MPII: ``kind``, ``image_ids`` (N, the annotation indices), ``correct`` (Nx16 bool, PCKh@0.5),
-  ``correct01`` (Nx16 bool, PCKh@0.1), ``visible`` (Nx16 bool).
+- PCKh, e.g. MPII: ``kind``, ``image_ids`` (N, the annotation indices), ``correct`` (NxK bool,
+  PCKh@0.5), ``correct01`` (NxK bool, PCKh@0.1), ``visible`` (NxK bool).
 
 `score_subset(per_image, arange(N))` equals the evaluator's AP / PCKh Mean (tests check 1e-9).
 
@@ -28,25 +29,24 @@ from pathlib import Path
 import numpy as np
 
 from harness.atomic import atomic_write
+from harness.data.specs import SPECS
 from harness.errors import UserError
 
 # COCOeval's recall thresholds 0:.01:1 (built the same way, so the values are bit-identical).
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
-# MPII's Mean leaves out pelvis (6) and thorax (7), as the standard MPII evaluation does.
-MPII_MEAN_JOINTS = np.array([j for j in range(16) if j not in (6, 7)])
-
-COCO_KEYS = ("kind", "image_ids", "dt_image", "dt_score", "dt_matched", "dt_ignore", "gt_count", "iou_thrs")
-MPII_KEYS = ("kind", "image_ids", "correct", "correct01", "visible")
+AP_KEYS = ("kind", "image_ids", "dt_image", "dt_score", "dt_matched", "dt_ignore", "gt_count", "iou_thrs")
+PCKH_KEYS = ("kind", "image_ids", "correct", "correct01", "visible")
 
 
 def kind_of(per_image: dict) -> str:
     return str(np.asarray(per_image["kind"]))
 
 
-def from_coco_eval(kind: str, coco_eval, max_det: int = 20) -> dict[str, np.ndarray]:
+def from_coco_eval(kind: str, coco_eval, unmatched: int, max_det: int = 20) -> dict[str, np.ndarray]:
     """Extract the per-image arrays from an evaluated (`evaluate()` run) COCOeval object.
 
-    Works for pycocotools (unmatched = 0 in dtMatches) and xtcocotools (unmatched = -1).
+    `unmatched`: what the library writes in dtMatches for a detection without a match
+    (pycocotools 0, xtcocotools' crowd protocol -1); `kind`: the dataset's, stored with the arrays.
     Call it before `summarize()`: xtcocotools' crowd summary re-runs `evaluate` on its
     easy/medium/hard splits and overwrites `evalImgs`.
     """
@@ -57,7 +57,6 @@ def from_coco_eval(kind: str, coco_eval, max_det: int = 20) -> dict[str, np.ndar
     k0 = cat_ids.index(1) if 1 in cat_ids else 0
     a0 = [list(a) for a in p.areaRng].index([0 ** 2, 1e5 ** 2])  # area "all"
     block = coco_eval.evalImgs[k0 * n_area * n_img + a0 * n_img: k0 * n_area * n_img + (a0 + 1) * n_img]
-    unmatched = -1 if kind == "crowdpose" else 0
     t = len(p.iouThrs)
     dt_image, dt_score, dt_matched, dt_ignore = [], [], [], []
     gt_count = np.zeros(n_img, dtype=np.int64)
@@ -126,25 +125,25 @@ def coco_ap(per_image: dict, idx: np.ndarray) -> float:
     return float(np.mean(precision.ravel()))
 
 
-def mpii_mean(per_image: dict, idx: np.ndarray, key: str = "correct") -> float:
-    """PCKh Mean (pelvis and thorax left out) on annotations `idx`; NaN if no visible joint."""
-    vis = per_image["visible"][idx][:, MPII_MEAN_JOINTS]
+def pckh_mean(per_image: dict, idx: np.ndarray, mean_joints: tuple[int, ...], key: str = "correct") -> float:
+    """PCKh Mean over the joints `mean_joints` on annotations `idx`; NaN if no visible joint."""
+    cols = list(mean_joints)
+    vis = per_image["visible"][idx][:, cols]
     total = int(vis.sum())
     if total == 0:
         return float("nan")
-    hits = per_image[key][idx][:, MPII_MEAN_JOINTS] & vis
+    hits = per_image[key][idx][:, cols] & vis
     return float(hits.sum() / total)
 
 
 def score_subset(per_image: dict, idx: np.ndarray) -> float:
-    """The primary metric (AP, or PCKh Mean for MPII) on the image resample `idx` (repeats allowed)."""
+    """The primary metric (AP, or PCKh Mean) on the image resample `idx` (repeats allowed)."""
     idx = np.asarray(idx, dtype=np.int64)
     kind = kind_of(per_image)
-    if kind in ("coco", "crowdpose"):
-        return coco_ap(per_image, idx)
-    if kind == "mpii":
-        return mpii_mean(per_image, idx)
-    raise ValueError(f"unknown per-image kind {kind!r}")
+    if kind not in SPECS:
+        raise ValueError(f"unknown per-image kind {kind!r}")
+    spec = SPECS[kind]
+    return spec.evaluator.scorer().score_subset(spec, per_image, idx)
 
 
 def paired_bootstrap(per_image_a: dict, per_image_b: dict, n: int = 1000,
@@ -222,10 +221,9 @@ def load_per_image(path: str | Path) -> dict[str, np.ndarray]:
     if "kind" not in data:
         raise UserError(f"{path}: per-image file has no 'kind' array")
     kind = kind_of(data)
-    need = MPII_KEYS if kind == "mpii" else COCO_KEYS if kind in ("coco", "crowdpose") else None
-    if need is None:
+    if kind not in SPECS:
         raise UserError(f"{path}: unknown per-image kind {kind!r}")
-    missing = [k for k in need if k not in data]
+    missing = [k for k in SPECS[kind].evaluator.scorer().per_image_keys if k not in data]
     if missing:
         raise UserError(f"{path}: per-image file lacks {', '.join(missing)}")
     return data

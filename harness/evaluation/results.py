@@ -1,11 +1,13 @@
 """The trial's prediction step: model instances -> the dataset's standard results format.
 
-COCO / CrowdPose (as HRNet and mmpose do): each person's score becomes
+`build_results` writes what the dataset's metric family reads (`Scorer.results`):
+
+COCO format, for OKS AP (as HRNet and mmpose do): each person's score becomes
 ``box score x mean of its keypoint scores above 0.2`` (0 when none is above), then OKS-NMS at
 0.9 per image with the dataset's sigmas. Entries: image_id, category_id 1, keypoints (flat
 x, y, score), score, bbox (x, y, w, h: the extent of the keypoints, the box that pycocotools'
 loadRes derives for keypoint results, so that including it changes no number).
-MPII: ``{"index": i, "keypoints": [[x, y, score] x 16]}``, i indexing the annotation list.
+MPII format, for PCKh: ``{"index": i, "keypoints": [[x, y, score] x K]}``, i indexing the annotation list.
 """
 from __future__ import annotations
 
@@ -44,14 +46,19 @@ def _coco_entry(image_id: int, kp: np.ndarray, score: float) -> dict[str, Any]:
             "score": float(score), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]}
 
 
-def build_results(kind: str, instances: list[dict[str, Any]], spec: KeypointSpec) -> list[dict[str, Any]]:
-    """Results-format predictions from instances {image_id, keypoints Kx3 image px + score,
-    box_score, area, center, scale, index}."""
-    if kind == "mpii":
-        return [{"index": int(inst["index"]), "keypoints": _keypoints(inst, spec).tolist()}
-                for inst in instances]
-    if kind not in ("coco", "crowdpose"):
-        raise ValueError(f"unknown dataset kind {kind!r}")
+def build_results(instances: list[dict[str, Any]], spec: KeypointSpec) -> list[dict[str, Any]]:
+    """Results-format predictions of `spec`'s dataset from instances {image_id, keypoints Kx3
+    image px + score, box_score, area, center, scale, index}."""
+    return spec.evaluator.scorer().results(spec, instances)
+
+
+def mpii_results(instances: list[dict[str, Any]], spec: KeypointSpec) -> list[dict[str, Any]]:
+    """MPII's list form: one {index, keypoints} per instance."""
+    return [{"index": int(inst["index"]), "keypoints": _keypoints(inst, spec).tolist()} for inst in instances]
+
+
+def coco_results(instances: list[dict[str, Any]], spec: KeypointSpec) -> list[dict[str, Any]]:
+    """COCO results: rescored, OKS-NMS'd with the spec's sigmas, image by image (module docstring)."""
     sigmas = np.asarray(spec.sigmas, dtype=np.float64)
     by_image: dict[int, list[dict[str, Any]]] = {}
     for inst in instances:  # images in order of first appearance

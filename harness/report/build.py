@@ -15,7 +15,7 @@ from harness.report.cells import Cell, TableView, percent_format
 from harness.report.ladder_view import index_ladder_table
 from harness.report.loading import Reference, ResultsFolder, load_results
 from harness.report.mean_pose import vs_mean_pose
-from harness.report.notes import pckh_notes
+from harness.report.notes import dataset_notes
 from harness.report.pages import StudyPage, _counts, cost_table, study_page, table7_page
 from harness.report.paper_tables import NOT_COMPARABLE
 from harness.report.render import copy_static, environment, write_page
@@ -77,7 +77,9 @@ def _index_tables(folder: ResultsFolder, pages: list[StudyPage], cache: PerImage
                       "model's location metric minus the mean pose's (not above: its lower bound is not above 0), "
                       "from the per-image counts beside each result (the point estimate where they are missing). "
                       "\"Completed trials above it\": each trial judged alone, by its own interval.")
-    refs.notes.extend(pckh_notes("mpii", list(folder.references.values())))
+    references = list(folder.references.values())
+    for kind in sorted({ref.kind for ref in references}):
+        refs.notes.extend(dataset_notes(kind, references))
     if not ref_body:
         refs.notes.append("No mean-pose reference (references/*.json) in the results folder.")
     return studies, refs

@@ -188,7 +188,7 @@ def summarise(ladders: list[RowLadder]) -> LadderSummary:
             out.passed[i] += ok is True
         if lad.first_fail is not None:
             out.first_fails[lad.first_fail] = out.first_fails.get(lad.first_fail, 0) + 1
-        if lad.links[2] is False:
+        if lad.links[2] is False and lad.diagnostics:
             for name in lad.flags:
                 out.link3_flags[name] = out.link3_flags.get(name, 0) + 1
             out.link3_unflagged += not lad.flags

@@ -71,7 +71,7 @@ def verdict_cell(lad: RowLadder) -> Cell:
     if first is not None:
         link = LINKS[first - 1]
         why = ""
-        if lad.links[2] is False:
+        if lad.links[2] is False and lad.diagnostics:  # results from before the diagnostics say nothing here
             why = "; link 3 flagged by " + (", ".join(lad.flags) if lad.flags else "no diagnostic")
         return Cell(f"{first}: {link.name}", sub=_marks(lad) + why, cls="warn", title=f"{link.test}: fails{why}")
     if None in lad.links:

@@ -16,7 +16,7 @@ from harness.report.bootstrap import PerImageCache
 from harness.report.cells import Cell, FigureView, Format, TableView, percent_format, response_format
 from harness.report.ladder import LadderSummary, row_ladders, summarise
 from harness.report.loading import ResultsFolder, StudyIndex, TrialRecord
-from harness.report.notes import pckh_notes
+from harness.report.notes import dataset_notes
 from harness.report.response_tables import TABLE7_TITLE, response_table
 from harness.report.rows import Row, group_rows, order_rows, varying_keys
 from harness.report.sections import BlockView, GroupInput, build_sections
@@ -87,7 +87,7 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
     ladder = row_ladders(rows, ref, location, cache, bootstrap_n)
     more, notes, blocks = build_sections(GroupInput(table, rows, st, ref, cache, name, folder.scale, fmt, rfmt,
                                                     writer, stem, location, ladder, bootstrap_n))
-    notes = pckh_notes(kind, trials) + notes
+    notes = dataset_notes(kind, trials) + notes
     group = GroupView(anchor=f"g{number}", heading=f"Dataset {name}",
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",

@@ -172,13 +172,13 @@ def evaluate(trial: Trial, keep_artifacts: bool) -> Evaluation:
     spec, val = trial.spec, trial.val_set
     image_ids = evaluated_image_ids(val)
     head_boxes = getattr(val, "head_boxes", None)
-    results = build_results(spec.name, pred.instances["responses"], spec)
+    results = build_results(pred.instances["responses"], spec)
     pred_path = write_predictions(trial.out, results, interim=not keep_artifacts)
     ev = evaluate_predictions(spec.name, val.ann_path, results, head_boxes=head_boxes, image_ids=image_ids)
     readouts = {"responses": {spec.location_metric: ev.metrics.get(spec.location_metric)}}
     per_image = dict(ev.per_image)
     for name in [r for r in READOUTS[1:] if pred.instances.get(r)]:
-        other = build_results(spec.name, pred.instances[name], spec)
+        other = build_results(pred.instances[name], spec)
         loc = location_metrics(spec.name, val.ann_path, other, head_boxes=head_boxes, image_ids=image_ids)
         readouts[name] = loc.metrics
         # the read-out's per-image counts, for intervals against the mean pose (same images, same visible)

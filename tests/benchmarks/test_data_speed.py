@@ -28,8 +28,9 @@ import pytest
 
 from harness.config import DatasetConfig
 from harness.data import build_dataset
+from harness.data.specs import SPECS
 from harness.data.synth import TwinParams, ensure_twin, write_twin
-from harness.data.synth.scene import STYLES, render_scene
+from harness.data.synth.scene import render_scene
 from harness.data.synth.twin import JPEG_QUALITY
 
 INPUT = (256, 192)
@@ -125,7 +126,7 @@ def test_twin_generation(benchmark, figures, one_core, tmp_path, kind):
 
     files = sorted(p for p in out.rglob("*.jpg"))
     assert len(files) == num_images + num_val
-    height, width = STYLES[kind].size
+    height, width = SPECS[kind].twin.scene.size
     first = cv2.imread(str(files[0]))
     assert first is not None and first.shape == (height, width, 3)
     figures.record(benchmark, f"twin/{kind}-{height}x{width}", num_images + num_val, "img_per_s",
@@ -135,7 +136,7 @@ def test_twin_generation(benchmark, figures, one_core, tmp_path, kind):
 
 def test_twin_image_at_256x192(benchmark, figures, one_core):
     benchmark.group = "synthetic-twins"
-    style = dataclasses.replace(STYLES["coco"], size=INPUT)
+    style = dataclasses.replace(SPECS["coco"].twin.scene, size=INPUT)
     count = 8 if benchmark.disabled else 200
     cpu_s: list[float] = []
 

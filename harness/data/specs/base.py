@@ -1,7 +1,12 @@
-"""The `KeypointSpec` dataclass: what a dataset's keypoints are (names, symmetry, graph, metric)."""
+"""The `KeypointSpec` dataclass: everything the harness knows of one dataset -- its keypoints
+(names, symmetry, graph), its metric family, its file format and layout, its synthetic twin."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from harness.data.specs.evaluators import Evaluator
+from harness.data.specs.formats import AnnotationFormat
+from harness.data.specs.twin import TwinStyle
 
 
 @dataclass(frozen=True)
@@ -16,15 +21,20 @@ class DatasetLayout:
 
 @dataclass(frozen=True)
 class KeypointSpec:
-    """Facts about one dataset's keypoint definition.
+    """Facts about one dataset: the only place that says how datasets differ.
 
     Attributes:
-        name: dataset kind, one of ``coco``, ``mpii``, ``crowdpose``.
+        name: dataset kind, its key in `SPECS` (``DatasetConfig.kind``, ``--dataset``).
+        title: the dataset's name as the report and notes write it (``COCO``, ``MPII``).
         joints: joint names, index = channel of every K-sized tensor in the harness.
         flip_pairs: (left, right) index pairs swapped by a horizontal flip.
         skeleton: 0-based undirected edges of the kinematic tree (RePPG's graph, drawing).
         sigmas: OKS sigmas per joint (COCO-style datasets), ``None`` for MPII.
-        metric: ``coco_ap`` | ``crowdpose_ap`` | ``pckh`` -- which evaluator scores it.
+        evaluator: the metric family that scores it, with the dataset's parameters
+            (`harness/data/specs/evaluators.py`: `OksAP`, `Pckh`).
+        files: the annotation file format (`harness/data/specs/formats.py`: `CocoJson`, `MpiiJson`):
+            its reader, and the writer of its synthetic twin.
+        twin: how the synthetic twin looks and names its images (`harness/data/specs/twin.py`).
         primary_metric: the metric name that the tables and the runner's progress show.
         location_metric: the metric that decides whether a model localises better than the
             mean-pose reference (the report's "not above the mean pose" warning). COCO-style
@@ -42,11 +52,14 @@ class KeypointSpec:
     """
 
     name: str
+    title: str
     joints: tuple[str, ...]
     flip_pairs: tuple[tuple[int, int], ...]
     skeleton: tuple[tuple[int, int], ...]
     sigmas: tuple[float, ...] | None
-    metric: str
+    evaluator: Evaluator
+    files: AnnotationFormat
+    twin: TwinStyle
     primary_metric: str
     location_metric: str
     response_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -76,3 +89,4 @@ class KeypointSpec:
             raise ValueError(f"{self.name}: upper_body joint index out of range")
         if self.sigmas is not None and len(self.sigmas) != k:
             raise ValueError(f"{self.name}: {len(self.sigmas)} sigmas for {k} joints")
+        self.evaluator.check(self)

@@ -1,8 +1,13 @@
-"""COCO keypoints: 17 joints, pycocotools' OKS sigmas, the skeleton of the COCO annotation file."""
+"""COCO keypoints: 17 joints, pycocotools' OKS sigmas and AP, the skeleton of the COCO annotation
+file, the COCO json layout, and the look of its synthetic twin."""
 from harness.data.specs.base import DatasetLayout, KeypointSpec
+from harness.data.specs.evaluators import OksAP
+from harness.data.specs.formats import CocoJson
+from harness.data.specs.twin import SceneStyle, TwinStyle
 
 COCO = KeypointSpec(
     name="coco",
+    title="COCO",
     joints=(
         "nose", "left_eye", "right_eye", "left_ear", "right_ear",
         "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
@@ -15,12 +20,19 @@ COCO = KeypointSpec(
         (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
         (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
     ),
-    # pycocotools.cocoeval.Params.kpt_oks_sigmas
-    sigmas=(
-        0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072,
-        0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089,
+    # pycocotools.cocoeval.Params.kpt_oks_sigmas, computed as it computes them (its array / 10.0):
+    # the evaluator hands these to COCOeval, so they must equal its defaults bit for bit.
+    sigmas=tuple(s / 10.0 for s in (
+        .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89,
+    )),
+    evaluator=OksAP(),
+    files=CocoJson(header=True, area=True),
+    # Image ids and names as COCO's (12-digit file names); val ids start at 10,000,001.
+    twin=TwinStyle(
+        scene=SceneStyle(size=(288, 384), people=(0.5, 0.3, 0.2), heights=(70.0, 380.0),
+                         x_range=(-0.05, 1.05), y_range=(0.25, 1.0), occluder_prob=0.45),
+        first_id=1, split_stride=10_000_000, digits=12,
     ),
-    metric="coco_ap",
     primary_metric="AP",
     location_metric="PCK@0.1",
     response_groups={

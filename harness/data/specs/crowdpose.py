@@ -1,8 +1,13 @@
-"""CrowdPose: 14 joints (COCO's 12 limbs joints + top_head + neck), its own OKS sigmas."""
+"""CrowdPose: 14 joints (COCO's 12 limbs joints + top_head + neck), its own OKS sigmas, scored by
+xtcocotools' crowd protocol (AP by crowd index); mmpose's json layout; a crowded twin."""
 from harness.data.specs.base import DatasetLayout, KeypointSpec
+from harness.data.specs.evaluators import OksAP
+from harness.data.specs.formats import CocoJson
+from harness.data.specs.twin import SceneStyle, TwinStyle
 
 CROWDPOSE = KeypointSpec(
     name="crowdpose",
+    title="CrowdPose",
     joints=(
         "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
         "left_wrist", "right_wrist", "left_hip", "right_hip",
@@ -18,7 +23,14 @@ CROWDPOSE = KeypointSpec(
         0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
         0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079,
     ),
-    metric="crowdpose_ap",
+    evaluator=OksAP(crowd=True),
+    files=CocoJson(crowd_index=True),
+    # Image ids and names as CrowdPose's (unpadded, from 100000); val ids start at 1,100,000.
+    twin=TwinStyle(
+        scene=SceneStyle(size=(256, 320), people=(), heights=(110.0, 230.0),
+                         x_range=(0.1, 0.9), y_range=(0.45, 0.8), occluder_prob=0.35, crowd=True),
+        first_id=100_000, split_stride=1_000_000,
+    ),
     primary_metric="AP",
     location_metric="PCK@0.1",
     response_groups={

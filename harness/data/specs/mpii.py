@@ -1,8 +1,13 @@
-"""MPII: 16 joints in the standard MPII order; scored by PCKh (no OKS sigmas)."""
+"""MPII: 16 joints in the standard MPII order; scored by PCKh (no OKS sigmas); mmpose's json
+layout with the head boxes of mpii_gt_val.mat; a twin of single, active people."""
 from harness.data.specs.base import DatasetLayout, KeypointSpec
+from harness.data.specs.evaluators import Pckh
+from harness.data.specs.formats import MpiiJson
+from harness.data.specs.twin import SceneStyle, TwinStyle
 
 MPII = KeypointSpec(
     name="mpii",
+    title="MPII",
     joints=(
         "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
         "pelvis", "thorax", "upper_neck", "head_top",
@@ -15,7 +20,16 @@ MPII = KeypointSpec(
         (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15),
     ),
     sigmas=None,
-    metric="pckh",
+    # Without mpii_gt_val.mat a head size comes from head_top (9) and upper_neck (8); "Mean" leaves
+    # out pelvis (6) and thorax (7), as the standard MPII evaluation does.
+    evaluator=Pckh(head=(9, 8), mean_without=(6, 7)),
+    files=MpiiJson(),
+    # Image names as MPII's (9 digits); val ids start at 100,000,001.
+    twin=TwinStyle(
+        scene=SceneStyle(size=(256, 320), people=(0.75, 0.25), heights=(150.0, 300.0),
+                         x_range=(0.2, 0.8), y_range=(0.45, 0.95), occluder_prob=0.6, activity=1.7),
+        first_id=1, split_stride=100_000_000, digits=9,
+    ),
     primary_metric="Mean",
     location_metric="Mean",
     response_groups={

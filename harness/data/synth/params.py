@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from harness.data.specs import spec_of
 from harness.data.synth import scene
 
 GENERATOR_VERSION = 2  # bump when the drawing changes: cached twins are keyed by it
@@ -49,14 +50,15 @@ class TwinParams:
 
     def manifest(self) -> dict[str, Any]:
         """Every parameter, with the generator's own (what twin.json records and the key hashes):
-        the scene settings of the kind (`scene.STYLES`: sizes, people, truncation ranges, occluder
-        rate) and the chance that an occluded joint is still annotated are in it, so a change of
+        the scene settings of the kind (its spec's `twin.scene`: sizes, people, truncation ranges,
+        occluder rate) and the chance that an occluded joint is still annotated are in it, so a change of
         any of them makes another twin."""
         fields = dataclasses.asdict(self)
         if self.val_seed is None:
             del fields["val_seed"]  # twins without one keep the cache key they had before it existed
         return {**fields, "generator_version": GENERATOR_VERSION, "jpeg_quality": JPEG_QUALITY,
-                "scene": dataclasses.asdict(scene.STYLES[self.kind]), "occluded_labelled": scene.OCCLUDED_LABELLED}
+                "scene": dataclasses.asdict(spec_of(self.kind).twin.scene),
+                "occluded_labelled": scene.OCCLUDED_LABELLED}
 
     def cache_key(self) -> str:
         """The twin's cache folder name: readable parameters and a hash of all of them."""

@@ -5,9 +5,9 @@ joint; an annotator guesses it half of the time, otherwise leaves it out); 0 not
 outside the image, turned away (face points), or an occluded joint left out. The image-level label
 of a joint (v > 0 inside the crop) therefore says "annotated here", as in the real datasets.
 
-`STYLES` sets, per dataset, the image size, how many people, how large, where, and how often an
-occluder is thrown in; the CrowdPose style draws a crowd level per image that sets the number of
-people and how tightly they stand.
+A `SceneStyle` (each spec's `twin.scene`, `harness/data/specs/`) sets the image size, how many
+people, how large, where, and how often an occluder is thrown in; a crowd style (CrowdPose's) draws
+a crowd level per image that sets the number of people and how tightly they stand.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.specs import SceneStyle
 from harness.data.synth.body import JOINTS, Pose, sample_pose
 from harness.data.synth.canvas import draw
 from harness.data.synth.clutter import background, occluders
@@ -23,30 +24,6 @@ from harness.data.synth.draws import Draws
 from harness.data.synth.figure import person_prims
 
 OCCLUDED_LABELLED = 0.5  # chance that an occluded joint is still annotated (v = 1)
-
-
-@dataclass(frozen=True)
-class SceneStyle:
-    """How a dataset's images look. Sizes in px; `heights` is a log-uniform range of standing heights."""
-
-    size: tuple[int, int]  # (H, W)
-    people: tuple[float, ...]  # probabilities of 1, 2, 3, ... people (ignored when crowd)
-    heights: tuple[float, float]
-    x_range: tuple[float, float]  # pelvis x as a fraction of W (beyond [0, 1] = truncated)
-    y_range: tuple[float, float]  # pelvis y as a fraction of H
-    occluder_prob: float
-    crowd: bool = False
-    activity: float = 1.0  # how often limbs leave their resting range (see body.sample_pose)
-
-
-STYLES = {
-    "coco": SceneStyle(size=(288, 384), people=(0.5, 0.3, 0.2), heights=(70.0, 380.0),
-                       x_range=(-0.05, 1.05), y_range=(0.25, 1.0), occluder_prob=0.45),
-    "mpii": SceneStyle(size=(256, 320), people=(0.75, 0.25), heights=(150.0, 300.0),
-                       x_range=(0.2, 0.8), y_range=(0.45, 0.95), occluder_prob=0.6, activity=1.7),
-    "crowdpose": SceneStyle(size=(256, 320), people=(), heights=(110.0, 230.0),
-                            x_range=(0.1, 0.9), y_range=(0.45, 0.8), occluder_prob=0.35, crowd=True),
-}
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""`write_twin`: a synthetic dataset in the real layout of COCO, MPII or CrowdPose.
+"""`write_twin`: a synthetic dataset in the real layout of its dataset (COCO, MPII, CrowdPose, ...).
+
+What differs between datasets is the spec's: the scene and the image naming (`spec.twin`), the
+annotation writer (`spec.files.twin_writer`), the file layout (`spec.layout`).
 
 Image i of a split is drawn from its own generator, seeded by (seed, split, i) (the validation
 split's own seed where `TwinParams.val_seed` is given), so a file depends
@@ -16,27 +19,13 @@ import cv2
 import numpy as np
 
 from harness.atomic import atomic_write
-from harness.data.specs import SPECS
-from harness.data.synth.formats import AnnotationWriter
+from harness.data.specs import SPECS, spec_of
 from harness.data.synth.params import JPEG_QUALITY, TwinParams
-from harness.data.synth.scene import STYLES, render_scene
+from harness.data.synth.scene import render_scene
 from harness.errors import UserError
 
 _SPLIT_CODE = {"train": 0, "val": 1}
 Progress = Callable[[int, int], None]
-
-
-def _image_name(kind: str, split: str, i: int) -> tuple[int, str]:
-    """(image id, file name) in the dataset's own naming style; ids differ between splits."""
-    code = _SPLIT_CODE[split]
-    if kind == "coco":
-        image_id = code * 10_000_000 + i + 1
-        return image_id, f"{image_id:012d}.jpg"
-    if kind == "crowdpose":
-        image_id = 100_000 + code * 1_000_000 + i
-        return image_id, f"{image_id}.jpg"
-    image_id = code * 100_000_000 + i + 1
-    return image_id, f"{image_id:09d}.jpg"
 
 
 def layout_paths(kind: str, root: Path) -> dict[str, str]:
@@ -54,49 +43,39 @@ def write_twin(params: TwinParams, out_dir: Path, progress: Progress | None = No
     250 images and at the end.
     """
     kind, num_images, num_val = params.kind, params.num_images, params.num_val
-    if kind not in SPECS:
-        raise UserError(f"unknown dataset kind {kind!r} (expected one of {', '.join(SPECS)})")
+    spec = spec_of(kind)
     if num_images < 1:
         raise UserError(f"a twin needs at least one training image, got {num_images}")
     if num_val < 1:
         raise UserError(f"a twin needs at least one validation image, got {num_val}")
     out_dir = Path(out_dir).resolve()
-    spec, style = SPECS[kind], STYLES[kind]
+    style = spec.twin
     paths = layout_paths(kind, out_dir)
     total, done = num_images + num_val, 0
     stats: dict[str, dict[str, int]] = {}
     for split, count in (("train", num_images), ("val", num_val)):
         image_dir = out_dir / paths[f"{split}_images"]
         image_dir.mkdir(parents=True, exist_ok=True)
-        writer = AnnotationWriter(spec)
+        writer = spec.files.twin_writer(spec)
         instances = 0
         for i in range(count):
             image, people = render_scene(np.random.default_rng((params.split_seed(split), _SPLIT_CODE[split], i)),
-                                         style)
-            image_id, name = _image_name(kind, split, i)
+                                         style.scene)
+            image_id, name = style.image_name(_SPLIT_CODE[split], i)
             ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             if not ok:
                 raise RuntimeError(f"cannot encode synthetic image {name}")
             (image_dir / name).write_bytes(encoded.tobytes())
-            instances += writer.add(image_id, name, style.size, people)
+            instances += writer.add(image_id, name, style.scene.size, people)
             done += 1
             if progress is not None and (done % 250 == 0 or done == total):
                 progress(done, total)
-        doc = writer.document()
-        anns = doc if isinstance(doc, list) else doc["annotations"]
-        complete = sum(1 for a in anns if _is_complete(a, spec.num_joints))
-        stats[split] = {"images": count, "instances": instances, "complete_instances": complete}
-        text = json.dumps(doc, separators=(",", ":"))
+        stats[split] = {"images": count, "instances": instances, "complete_instances": writer.complete}
+        text = json.dumps(writer.document(), separators=(",", ":"))
         atomic_write(out_dir / paths[f"{split}_ann"], lambda fh, t=text: fh.write(t))
     manifest = {**params.manifest(), "splits": stats}
     atomic_write(out_dir / "twin.json", lambda fh: fh.write(json.dumps(manifest, indent=2)))
     return paths
-
-
-def _is_complete(ann: dict, k: int) -> bool:
-    if "joints_vis" in ann:
-        return all(v > 0 for v in ann["joints_vis"])
-    return ann["num_keypoints"] == k
 
 
 def synth_main(dataset: str, out: str, num_images: int, num_val: int | None, seed: int) -> dict[str, str]:
