@@ -81,3 +81,39 @@ def test_only_visible_joints_count_and_nothing_visible_gives_none():
     none = diag.summarise(np.zeros((1, 2)), np.zeros((1, 2), bool), np.zeros(0), np.zeros(0),
                           np.zeros((1, 2), bool), np.zeros((1, 2)))
     assert none["attention_entropy"] is None and none["prototype_cos"] is None and diag.flags(none) == []
+
+
+def test_the_ladder_names_the_diagnostics_that_flag_each_row_whose_link_3_fails():
+    """Seeds' diagnostics are averaged per row (computed by hand here), the row's flags come from the
+    means, and the study's summary counts them; a row whose link 3 holds is not flagged."""
+    from pathlib import Path
+
+    from harness.report.ladder import LINKS, RowLadder, summarise
+    from harness.report.loading import TrialRecord
+    from harness.report.rows import Row
+    from harness.report.stats import Summary, summarize_rows
+
+    def trial(i: int, d: dict) -> TrialRecord:
+        return TrialRecord(id=f"t{i}", config={}, studies=["s"], status="completed", dir=Path("."),
+                           metrics={"PCK@0.1": 0.1}, diagnostics=d)
+
+    collapsed = [{"uniform_fraction": 0.8, "prototype_cos": 0.5}, {"uniform_fraction": 0.4, "prototype_cos": 0.5}]
+    rows = [Row(1, {}, [trial(i, d) for i, d in enumerate(collapsed)]),
+            Row(2, {}, [trial(3, {"uniform_fraction": 0.0, "prototype_cos": 0.95})]),
+            Row(3, {}, [trial(4, {"uniform_fraction": 0.9})])]
+    sums = summarize_rows(rows, ["uniform_fraction", "prototype_cos"], lambda t, k: t.diagnostics.get(k))
+    assert sums[(1, "uniform_fraction")].mean == pytest.approx(0.6)  # the seeds' mean: flagged at >= 0.5
+
+    def ladder(row: Row, link3: bool) -> RowLadder:
+        d = {k: sums[(row.number, k)] for k in ("uniform_fraction", "prototype_cos") if sums[(row.number, k)].mean is not None}
+        return RowLadder(row=row, recorded=True, location_free=True, heads={}, readouts={}, against={}, errors={},
+                         links=(True, True, link3), diagnostics=d)
+
+    ladders = [ladder(rows[0], False), ladder(rows[1], False), ladder(rows[2], True)]
+    assert ladders[0].flags == ["collapsed attention"] and ladders[1].flags == ["indistinct prototypes"]
+    assert ladders[2].flags == []  # link 3 holds: nothing to explain
+    s = summarise(ladders)
+    assert s.link3_flags == {"collapsed attention": 1, "indistinct prototypes": 1} and s.link3_unflagged == 0
+    assert s.first_fail == 3 and LINKS[2].name in s.verdict()
+    assert "Link 3 fails with collapsed attention (1 row), indistinct prototypes (1 row)" in s.verdict()
+    assert isinstance(sums[(3, "prototype_cos")], Summary) and sums[(3, "prototype_cos")].mean is None
