@@ -143,3 +143,27 @@ def test_without_cuda_it_says_so_in_one_line(tmp_path):
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     assert len(lines) == 1 and "CUDA" in lines[0] and "--cpu-dry" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_budget_skips_what_does_not_fit_and_records_failures():
+    from harness.gpu_check.budget import Budget
+
+    budget = Budget(seconds=100)
+    assert budget.run("fits", 1, lambda: 7) == 7
+    assert budget.run("too big", 1000, lambda: pytest.fail("a task that does not fit must not start")) is None
+    assert budget.run("breaks", 1, lambda: 1 / 0) is None
+    assert budget.run("after", 1, lambda: "still runs") == "still runs"
+    log = {t["name"]: t for t in budget.log}
+    assert [t["status"] for t in budget.log] == ["ok", "skipped", "failed", "ok"]
+    assert "needs ~1000 s" in log["too big"]["reason"]
+    assert log["breaks"]["error"] == "ZeroDivisionError: division by zero" and "1 / 0" in log["breaks"]["traceback"]
+
+
+def test_watchdog_writes_what_it_has_and_ends_the_process(tmp_path):
+    marker = tmp_path / "cut.txt"
+    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from harness.gpu_check.budget import Watchdog\n"
+            f"Watchdog(0.1, lambda: open({str(marker)!r}, 'w').write('cut')).start()\n"
+            "time.sleep(60)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3 and marker.read_text() == "cut"
