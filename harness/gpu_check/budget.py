@@ -21,9 +21,10 @@ OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 
 class Budget:
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, start: float | None = None):
+        """`start`: the `time.monotonic()` the ceiling counts from (default: now)."""
         self.seconds = seconds
-        self.start = time.monotonic()
+        self.start = time.monotonic() if start is None else start
         self.log: list[dict[str, Any]] = []
         self.current: str | None = None  # the task running now (the watchdog names it)
 

@@ -1,9 +1,15 @@
-"""The facts a GPU check's figures need beside them: the device, torch and the code that ran."""
+"""The facts a GPU check's figures need beside them: the device, torch and the code that ran.
+
+Also what `torch.compile`'s inductor needs on a GPU and a bare machine may lack: Triton and a C
+compiler (Triton builds its kernel launcher with one), so that a failed compile can be read.
+"""
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +30,18 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def describe(device: torch.device) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "python": platform.python_version(), "torch": torch.__version__, "cuda_runtime": torch.version.cuda,
         "cpu_count": os.cpu_count(), "device": str(device), "code_root": str(CODE_ROOT), "commit": _commit(),
+        "triton": _version("triton"), "c_compiler": shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc"),
     }
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)

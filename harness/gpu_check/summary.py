@@ -20,7 +20,8 @@ def summary(report: dict[str, Any]) -> str:
     lines = [f"GPU check ({report['mode']}): {where}, torch {env['torch']}, "
              f"{_f(report.get('wall_s'), '.0f')} s of a {report['settings']['max_seconds']:.0f} s ceiling"
              + (" -- CEILING HIT, the run was cut" if report.get("ceiling_hit") else "")]
-    lines.append("step (bf16 on CUDA)        compiled    batch   img/s   TFLOP/s  peak%  mem MB  compile s")
+    dtype = "bf16 autocast" if report["mode"] == "cuda" else "float32"
+    lines.append(f"{'step (' + dtype + ')':<27}compiled    batch   img/s   TFLOP/s  peak%  mem MB  compile s")
     for r in report["step_throughput"]:
         name = f"{r['backbone']} {r['network']}"
         lines.append(f"  {name:<25}{(r['compile_backend'] or 'eager'):<12}{r['batch']:>5}{r['img_per_s']:>8.1f}"

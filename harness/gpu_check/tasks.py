@@ -42,10 +42,11 @@ FULL = "full_lofr"
 
 
 class Check:
-    def __init__(self, s: Settings, device: torch.device, out: Path):
+    def __init__(self, s: Settings, device: torch.device, out: Path, started: float | None = None):
+        """`started`: the `time.monotonic()` of the process's start (the ceiling counts from it)."""
         self.s, self.device, self.out = s, device, Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.budget = Budget(s.max_seconds)
+        self.budget = Budget(s.max_seconds, start=started)
         self.twin_cache = self.out / "twins"
         self.rows = table5_rows(s.scale)
         self.eager: dict[tuple[str, str], dict[str, Any]] = {}
