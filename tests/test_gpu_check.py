@@ -56,7 +56,7 @@ def test_dry_run_completes_without_ray_or_coco_tools(dry_run):
     assert set(report) == TOP_KEYS
     assert report["mode"] == "cpu-dry" and report["finished"] and not report["ceiling_hit"]
     assert [t["name"] for t in report["tasks"]] == TASKS
-    assert all(t["status"] == "ok" for t in report["tasks"]), report["tasks"]
+    assert all(t["status"] == "ok" and t["seconds"] > 0 and t["cpu_s"] > 0 for t in report["tasks"]), report["tasks"]
     assert report["environment"]["code_root"] == str(ROOT)  # this checkout's code, no installed copy
     assert report["settings"]["compile_backend"] == "aot_eager"
     assert "GPU check (cpu-dry)" in proc.stdout and "report:" in proc.stdout

@@ -3,7 +3,8 @@
 - `Budget.run(name, need_s, fn)`: runs `fn()` if at least `need_s` seconds of the budget are left,
   else records it as skipped; an exception is recorded (its last line and a short traceback) and
   the run goes on with the next task: on a machine lent for minutes, one broken piece must not
-  lose the others' figures. `Budget.log` is the JSON's `tasks` list.
+  lose the others' figures. `Budget.log` is the JSON's `tasks` list (name, status, seconds,
+  cpu_s, and the reason or the error).
 - `Watchdog`: at the ceiling itself (a compile or a kernel that hangs does not return to the
   task loop) it calls `on_expiry` (the script writes what it has and the summary) and ends the
   process with `CEILING_EXIT`.
@@ -37,29 +38,36 @@ class Budget:
     def run(self, name: str, need_s: float, fn: Callable[[], Any]) -> Any:
         """`fn()`'s result, or None when it was skipped or failed (see the module docstring)."""
         if self.left() < need_s:
-            self.log.append({"name": name, "status": SKIPPED, "seconds": 0.0,
+            self.log.append({"name": name, "status": SKIPPED, "seconds": 0.0, "cpu_s": 0.0,
                              "reason": f"{self.left():.0f} s of the budget left, the task needs ~{need_s:.0f} s"})
             return None
         self.current = name
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
         try:
             result = fn()
         except Exception as exc:  # noqa: BLE001 -- recorded; the remaining tasks still run
-            self.log.append({"name": name, "status": FAILED, "seconds": time.monotonic() - t0,
+            self.log.append({"name": name, "status": FAILED, **_spent(t0, c0),
                              "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
                              "traceback": traceback.format_exc(limit=6)})
             return None
         finally:
             self.current = None
-        self.log.append({"name": name, "status": OK, "seconds": time.monotonic() - t0})
+        self.log.append({"name": name, "status": OK, **_spent(t0, c0)})
         return result
 
     def skip(self, name: str, reason: str) -> None:
         """Record a task that cannot run (what it needs was not produced)."""
-        self.log.append({"name": name, "status": SKIPPED, "seconds": 0.0, "reason": reason})
+        self.log.append({"name": name, "status": SKIPPED, "seconds": 0.0, "cpu_s": 0.0, "reason": reason})
 
     def statuses(self) -> set[str]:
         return {entry["status"] for entry in self.log}
+
+
+def _spent(t0: float, c0: float) -> dict[str, float]:
+    """Wall seconds since `t0`, and this process's CPU seconds since `c0` (all its threads, not
+    its loader workers): on a shared machine the two together say how much of the wall time the
+    task had the CPU."""
+    return {"seconds": time.monotonic() - t0, "cpu_s": time.process_time() - c0}
 
 
 class Watchdog:
