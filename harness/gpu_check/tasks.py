@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from harness.atomic import write_json
+from harness.config import DatasetConfig
 from harness.gpu_check.budget import FAILED, Budget
 from harness.gpu_check.environment import describe
 from harness.gpu_check.feeding import feeding, samples_dataset, twin_dataset
@@ -62,12 +63,9 @@ class Check:
             self._eager(main, network)
         self._task("profile", "profile", lambda: self._set("profile", top_operators(
             self._cfg(main, FULL), FULL, self.device, self.s, self._batch(main))))
-        self._task("feeding/samples", "feeding", lambda: self.report["feeding"].extend(feeding(
-            self._cfg(main, FULL), samples_dataset(self.out / "samples", self.s.feed_steps * self._batch(main)), "samples",
-            self.device, self.s, self._batch(main), self.out / "trial", self.twin_cache)))
-        self._task("feeding/twin", "feeding", lambda: self.report["feeding"].extend(feeding(
-            self._cfg(main, FULL), twin_dataset(self.s), "twin", self.device, self.s, self._batch(main),
-            self.out / "trial", self.twin_cache)))
+        self._task("feeding/samples", "feeding", lambda: self._feeding(main, "samples", samples_dataset(
+            self.out / "samples", self.s.feed_steps * self._batch(main))))
+        self._task("feeding/twin", "feeding", lambda: self._feeding(main, "twin", twin_dataset(self.s)))
         self._task("training_run", "short_run", lambda: self._set("training_run", short_run(
             self._cfg(main, FULL), twin_dataset(self.s), self.device, self.s, self.out / "trial", self.twin_cache)))
         for network in (FULL, "baseline"):
@@ -78,6 +76,10 @@ class Check:
             for network in (FULL, "baseline"):
                 self._compiled(backbone, network)
         self.report["finished"] = True
+
+    def _feeding(self, backbone: str, label: str, dataset: DatasetConfig) -> None:
+        self.report["feeding"].extend(feeding(self._cfg(backbone, FULL), dataset, label, self.device, self.s,
+                                              self._batch(backbone), self.out / "trial", self.twin_cache))
 
     def _cfg(self, backbone: str, network: str):
         return with_backbone(self.rows[network], backbone)
