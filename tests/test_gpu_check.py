@@ -108,7 +108,8 @@ def test_feeding_rows(dry_run):
     s = report["settings"]
     rows = report["feeding"]
     batch = report["step_throughput"][1]["batch"]  # the full LOFR's eager batch
-    assert [(r["dataset"], r["workers"]) for r in rows] == [(d, w) for d in ("samples", "twin") for w in s["feed_workers"]]
+    expected = [(d, w) for d in ("samples", "twin") for w in s["feed_workers"]]
+    assert [(r["dataset"], r["workers"]) for r in rows] == expected
     for r in rows:
         assert set(r) == FEED_KEYS
         assert r["batch"] == batch and r["steps"] >= 1 and r["loss_finite"] and not r["pinned"]  # pinned on CUDA only

@@ -40,7 +40,8 @@ def _version(package: str) -> str | None:
 def describe(device: torch.device) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "python": platform.python_version(), "torch": torch.__version__, "cuda_runtime": torch.version.cuda,
-        "cpu_count": os.cpu_count(), "device": str(device), "code_root": str(CODE_ROOT), "commit": _commit(),
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": str(device),
+        "code_root": str(CODE_ROOT), "commit": _commit(),
         "triton": _version("triton"), "c_compiler": shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc"),
     }
     if device.type == "cuda":

@@ -41,6 +41,7 @@ class Settings:
     run_steps_per_epoch: int
     run_val_instances: int
     run_workers: int
+    torch_threads: int | None  # torch's CPU threads (None: torch's default, one per core)
     max_seconds: float  # the wall-clock ceiling of the whole check
     peak_tflops: float  # the device's bf16 dense peak, for the share of it reached
     need_s: dict[str, float] = field(default_factory=dict)
@@ -50,17 +51,19 @@ GPU = Settings(
     mode="cuda", scale="full", backbones=("resnet50", "hrnet_w32"), batch_candidates=(32, 64, 128, 256),
     warmup_steps=3, timed_steps=6, compile_backend="inductor", profile_top=15, feed_workers=(0, 3, 8),
     feed_steps=8, twin_images=1600, twin_val_images=64, run_batch=None, run_epochs=5, run_steps_per_epoch=48,
-    run_val_instances=128, run_workers=8, max_seconds=270.0, peak_tflops=790.0,
+    run_val_instances=128, run_workers=8, torch_threads=None, max_seconds=270.0, peak_tflops=790.0,
     need_s={"step": 40.0, "profile": 15.0, "feeding": 40.0, "short_run": 45.0, "compile": 75.0})
 
 # Why aot_eager: inductor on CPU takes ~110 s to compile the tiny full LOFR on 2 cores;
 # aot_eager still traces forward and backward through dynamo and AOTAutograd (where a model
-# breaks under compile), in ~9 s, and runs the traced graphs eagerly.
+# breaks under compile), in ~9 s, and runs the traced graphs eagerly. Why one torch thread: as a
+# smoke-scale trial runs (one CPU per trial); on a 2-core machine shared with other work, two
+# threads spin waiting for each other whenever one loses its core.
 CPU_DRY = Settings(
     mode="cpu-dry", scale="smoke", backbones=("resnet18",), batch_candidates=(2, 4), warmup_steps=1,
     timed_steps=2, compile_backend="aot_eager", profile_top=10, feed_workers=(0, 2), feed_steps=4,
     twin_images=24, twin_val_images=8, run_batch=4, run_epochs=3, run_steps_per_epoch=3, run_val_instances=8,
-    run_workers=0, max_seconds=150.0, peak_tflops=790.0,
+    run_workers=0, torch_threads=1, max_seconds=150.0, peak_tflops=790.0,
     need_s={"step": 5.0, "profile": 2.0, "feeding": 5.0, "short_run": 5.0, "compile": 10.0})
 
 

@@ -46,6 +46,8 @@ class Check:
     def __init__(self, s: Settings, device: torch.device, out: Path, started: float | None = None):
         """`started`: the `time.monotonic()` of the process's start (the ceiling counts from it)."""
         self.s, self.device, self.out = s, device, Path(out)
+        if s.torch_threads is not None:
+            torch.set_num_threads(s.torch_threads)
         self.out.mkdir(parents=True, exist_ok=True)
         self.budget = Budget(s.max_seconds, start=started)
         self.twin_cache = self.out / "twins"
