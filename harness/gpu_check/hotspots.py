@@ -53,7 +53,10 @@ def top_operators(cfg: TrialConfig, network: str, device: torch.device, s: Setti
     out: dict[str, Any] = {"backbone": cfg.model.backbone, "network": network, "batch": batch,
                            "step_ms_profiled": step_ms, "loss_finite": math.isfinite(run.last_loss)}
     if on_cuda:
-        kernels = [e for e in events if e.device_type == DeviceType.CUDA]
+        # Why the names: a `record_function` range (Adam's "Optimizer.step#...") can also come back
+        # as a device-side annotation spanning its kernels; counted here it would count them twice.
+        host_names = {e.key for e in ops}
+        kernels = [e for e in events if e.device_type == DeviceType.CUDA and e.key not in host_names]
         out["top_kernels"], out["device_ms"] = _entries(kernels, lambda e: e.self_device_time_total, s.profile_top)
         out["top_ops"], _ = _entries(ops, lambda e: e.self_device_time_total, s.profile_top)
         out["sorted_by"] = "self device time"
