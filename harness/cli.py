@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from harness.matrix import expand
-    from harness.plan_view import plan_table
+    from harness.matrix.plan_view import plan_table
 
     plan = expand(args.matrix, args.scale, args.seeds)
     if args.json:
@@ -163,7 +163,7 @@ def _cmd_readings(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from harness.evaluation import evaluate_command
+    from harness.evaluation.evaluator import evaluate_command
 
     metrics = evaluate_command(args.dataset, args.ann, args.pred, args.head_boxes)
     spec = SPECS[args.dataset]

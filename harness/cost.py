@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
-from models import build_model
+from models.build import build_model
 
 # Why: on CPU, `scaled_dot_product_attention` runs the fused `_..._flash_attention_for_cpu` kernel,
 # which FlopCounterMode has no formula for (it counts the CUDA flash / efficient / cudnn kernels

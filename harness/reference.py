@@ -19,8 +19,13 @@ import numpy as np
 
 from harness.atomic import write_json
 from harness.config import DatasetConfig, TrialConfig, to_dict
+from harness.data.build import build_dataset
+from harness.data.mean_pose import mean_pose
+from harness.data.transforms import crop_to_image
+from harness.evaluation.evaluator import evaluate
 from harness.evaluation.per_image import save_per_image
-from harness.identity import stable
+from harness.evaluation.results import build_results
+from harness.config.identity import stable
 
 
 # 2: scored on the evaluated images only, with PCK@0.1 (COCO / CrowdPose);
@@ -49,10 +54,6 @@ def evaluated_image_ids(val: Any) -> list[int] | None:
 def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
                           max_val_instances: int | None = None) -> tuple[list[dict[str, Any]], Any]:
     """Results-format predictions of the mean pose on the validation crops, and the val set."""
-    from harness.data import build_dataset, mean_pose
-    from harness.data.transforms import crop_to_image
-    from harness.evaluation.results import build_results
-
     pose = mean_pose(dataset, input_size)  # K x 2 crop px, NaN where a joint is never visible
     val = build_dataset(dataset, "val", input_size, augment=False, seed=0, max_instances=max_val_instances)
     spec = val.spec
@@ -77,8 +78,6 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
                     max_val_instances: int | None = None) -> dict[str, Any]:
     """Evaluate the mean pose and write `path` atomically; reuse it when it is already there (its
     name holds everything that shapes it: `reference_name`)."""
-    from harness.evaluation import evaluate
-
     if path.is_file() and path.with_suffix(".npz").is_file():
         try:
             cached = json.loads(path.read_text())

@@ -1,10 +1,7 @@
 """The LOFR network (Location-Free Human Pose Estimation) and its switchable modules.
 
 Self-contained: nothing here imports the harness (a test builds a network with `harness` absent).
+Import what you need from its modules: `models.config` (`LOFRConfig`, no torch), `models.build`
+(`build_model`, `build_criterion`, `param_groups`), `models.backbone` (`CheckpointError`),
+`models.prototype_matrices`; this file imports nothing, so that reading a config needs no torch.
 """
-from models.backbone import CheckpointError
-from models.build import build_criterion, build_model, param_groups
-from models.config import LOFRConfig
-from models.prototype_matrices import prototype_matrices
-
-__all__ = ["CheckpointError", "LOFRConfig", "build_criterion", "build_model", "param_groups", "prototype_matrices"]

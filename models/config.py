@@ -1,6 +1,6 @@
 """`LOFRConfig`: every hyper-parameter of the network and its losses, as one typed dataclass.
 
-Only `models.build_model` / `models.build_criterion` read it; the modules they build receive
+Only `models.build.build_model` / `build_criterion` read it; the modules they build receive
 plain values. Switch names follow the paper: `spe`, `multi_scale`, `reppg`, `pdc`,
 `enc_layers`, `dec_layers`. Where the paper's words admit several readings, the field's values are
 the readings and its default the literal one; each such passage is declared once, with its quote

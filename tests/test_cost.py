@@ -11,7 +11,8 @@ from torch import nn
 
 from harness import cost
 from harness.cost import count_gmacs, count_params, images_per_second, measure_throughput, peak_memory_mb
-from models import LOFRConfig, build_model
+from models.build import build_model
+from models.config import LOFRConfig
 
 
 # the smoke scale's network (tests/conftest.py's tiny trials): resnet18 at 64x48, 32-wide transformer
@@ -131,7 +132,7 @@ def test_plan_estimates_from_measured_gpu_rates_of_the_same_model_config(tmp_pat
     from pathlib import Path
 
     from harness.matrix import expand
-    from harness.plan_view import plan_table
+    from harness.matrix.plan_view import plan_table
 
     matrix = {
         "name": "m", "datasets": {"coco": {"kind": "coco", "root": str(tmp_path / "nowhere")}},

@@ -19,7 +19,10 @@ import pytest
 import torch
 
 from harness.config import DatasetConfig
-from harness.data import DataSkipWarning, build_dataset, collate_eval, collate_train, mean_pose
+from harness.data.build import build_dataset
+from harness.data.collate import collate_eval, collate_train
+from harness.data.mean_pose import mean_pose
+from harness.data.skips import DataSkipWarning
 from harness.data.specs import SPECS
 from harness.data.synth import TwinParams, ensure_twin
 from harness.data.targets import gaussian_heatmaps

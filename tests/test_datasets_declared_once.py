@@ -31,8 +31,8 @@ SPECS_DIR = HARNESS / "data" / "specs"
 ALLOWED = (
     ("harness/tables/", "", "each paper table declares the datasets its rows and columns are for "
                            "(`match`, `columns`, `paper_for_kinds`, published rows)"),
-    ("harness/config.py", 'name: str = "coco"', "the default dataset of a bare DatasetConfig"),
-    ("harness/config.py", 'kind: str = bounded("coco"', "the default dataset of a bare DatasetConfig"),
+    ("harness/config/trial_config.py", 'name: str = "coco"', "the default dataset of a bare DatasetConfig"),
+    ("harness/config/trial_config.py", 'kind: str = bounded("coco"', "the default dataset of a bare DatasetConfig"),
 )
 SPEC_HOLDERS = {"spec", "dataset", "ds"}  # `<...>.spec.name`, `<...>.dataset.kind`, `ds.kind`, ...
 

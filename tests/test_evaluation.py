@@ -13,7 +13,7 @@ import pytest
 
 from harness.data.specs import SPECS
 from harness.errors import UserError
-from harness.evaluation import evaluate, evaluate_command
+from harness.evaluation.evaluator import evaluate, evaluate_command
 from harness.evaluation.coco import COCO_NAMES, CROWDPOSE_NAMES
 from harness.evaluation.evaluator import PCK_NAME
 from harness.evaluation.per_image import score_subset

@@ -10,7 +10,7 @@ import pytest
 
 from harness.data.specs import SPECS
 from harness.errors import UserError
-from harness.evaluation import evaluate
+from harness.evaluation.evaluator import evaluate
 from harness.evaluation.oks_nms import oks, oks_nms
 from harness.evaluation.pckh import head_sizes_from_joints, pckh_metrics
 from harness.evaluation.per_image import (coco_ap, load_per_image, paired_bootstrap, save_per_image,

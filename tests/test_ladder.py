@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.data.specs import SPECS
-from harness.evaluation import evaluate, location_metrics
+from harness.evaluation.evaluator import evaluate, location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.error_categories import CATEGORIES, MatchedJoints, categorise, summarise
 from harness.evaluation.evaluator import PCK_NAME

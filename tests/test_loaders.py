@@ -11,7 +11,7 @@ import torch
 
 from tiny import tiny_config
 from harness.config import ConfigError, ScheduleConfig, loader_workers
-from harness.data import build_dataset
+from harness.data.build import build_dataset
 from harness.trial import resolve_dataset, run_trial
 from harness.trial.loaders import TrainLoader
 

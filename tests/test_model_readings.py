@@ -8,7 +8,8 @@ import math
 import pytest
 import torch
 
-from models import LOFRConfig, build_model, param_groups
+from models.build import build_model, param_groups
+from models.config import LOFRConfig
 from models.cam import CAMHead, eq2_weights, keypoint_vectors
 from models.decoder_head import decoder_outputs, part_features_and_logits, score_map_outputs
 from models.spe import SpatialPositionEncoding

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from models import LOFRConfig, build_criterion, build_model, param_groups, prototype_matrices
+from models.build import build_criterion, build_model, param_groups
+from models.config import LOFRConfig
+from models.prototype_matrices import prototype_matrices
 from models.decode import decode_responses
 from models.decoder import DecoderLayer
 from models.encoder import EncoderLayer
@@ -283,10 +285,12 @@ def test_models_build_without_the_harness():
 
     code = (
         "import sys; sys.modules['harness'] = None\n"
-        "import torch, models\n"
-        "cfg = models.LOFRConfig(backbone='resnet18', input_size=(64, 48), d_model=32, nhead=4,\n"
-        "                        dim_feedforward=64, enc_layers=1, dec_layers=2)\n"
-        "net = models.build_model(cfg)\n"
+        "import torch\n"
+        "from models.build import build_model\n"
+        "from models.config import LOFRConfig\n"
+        "cfg = LOFRConfig(backbone='resnet18', input_size=(64, 48), d_model=32, nhead=4,\n"
+        "                 dim_feedforward=64, enc_layers=1, dec_layers=2)\n"
+        "net = build_model(cfg)\n"
         "out = net(torch.zeros(1, 3, 64, 48))\n"
         "assert out['responses'].shape == (1, 17, 16, 12), out['responses'].shape\n"
         "assert sys.modules['harness'] is None\n"

@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from models import CheckpointError, LOFRConfig, build_criterion
+from models.backbone import CheckpointError
+from models.build import build_criterion
+from models.config import LOFRConfig
 from models.backbone import build_backbone
 from models.cam import CAMHead, keypoint_vectors
 from models.criterion import part_diversity

@@ -10,7 +10,7 @@ import yaml
 
 from harness.matrix import expand
 from harness.paper import modules
-from harness.plan_view import plan_table
+from harness.matrix.plan_view import plan_table
 from harness.report.factorial_view import analyse
 from harness.report.loading import TrialRecord
 from harness.report.rows import Row, flatten

@@ -8,8 +8,8 @@ import pytest
 from tiny import tiny_config
 
 from harness.matrix import PlannedTrial
-from harness.ordering import longest_first
-from harness.rates import GmacsCache, train_instances, training_work
+from harness.runner.ordering import longest_first
+from harness.matrix.rates import GmacsCache, train_instances, training_work
 
 
 def _planned(name: str, cfg) -> PlannedTrial:

@@ -9,8 +9,8 @@ from tiny import tiny_config
 from harness import progress
 from harness.data.synth import TwinParams, ensure_twin, is_cached
 from harness.matrix import Plan, PlannedTrial, Resources
-from harness.plan_view import duration
-from harness.progress import ProgressBoard
+from harness.matrix.plan_view import duration
+from harness.runner.progress import ProgressBoard
 
 
 def _plan(ids: list[str]) -> Plan:

@@ -15,11 +15,12 @@ from torch import nn
 from harness.config import ConfigError, ScheduleConfig, TrialConfig, field_type
 from harness.data.synth import TwinParams, write_twin
 from harness.data.targets import image_labels
-from harness.identity import flatten, unflatten
+from harness.config.identity import flatten, unflatten
 from harness.matrix import expand
 from harness.paper import readings
 from harness.trial.optimizer import build_optimizer
-from models import LOFRConfig, choices
+from models import choices
+from models.config import LOFRConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # The values each model reading's field accepts (LOFRConfig checks them in __post_init__).
@@ -166,7 +167,7 @@ def test_harness_readings_prints_every_passage_without_torch_or_datasets(tmp_pat
 
 
 def test_plan_marks_the_trials_whose_readings_are_not_literal(tmp_path):
-    from harness.plan_view import plan_table
+    from harness.matrix.plan_view import plan_table
 
     plan = expand(ROOT / "run_matrix.yaml", "screen")
     text = plan_table(plan, tmp_path)

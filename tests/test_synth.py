@@ -12,7 +12,8 @@ import pytest
 
 import harness.data.synth.cache as cache_module
 from harness.config import DatasetConfig
-from harness.data import DataSkipWarning, build_dataset
+from harness.data.build import build_dataset
+from harness.data.skips import DataSkipWarning
 from harness.data.specs import SPECS
 from harness.data.synth import TwinParams, ensure_twin, synth_main, write_twin
 from harness.data.transforms import crop_to_image
@@ -92,7 +93,7 @@ def test_default_validation_size(tmp_path):
 
 @pytest.mark.parametrize("kind", ["coco", "mpii", "crowdpose"])
 def test_twins_load_through_the_loaders_and_score_one_with_the_evaluators(twins, kind):
-    from harness.evaluation import evaluate
+    from harness.evaluation.evaluator import evaluate
 
     paths = twins[kind]
     train, val = load(paths, kind, "train"), load(paths, kind, "val")

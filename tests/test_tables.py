@@ -14,7 +14,7 @@ from test_report_fixture import SWITCH_ROWS, completed, make_results
 
 from harness import tables
 from harness.matrix import MatrixError, expand
-from harness.plan_view import plan_table
+from harness.matrix.plan_view import plan_table
 from harness.report import build_report
 from harness.report.loading import TrialRecord
 from harness.report.rows import group_rows, order_rows, reference_row

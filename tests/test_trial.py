@@ -60,7 +60,7 @@ def test_tiny_trial_writes_every_artifact(tmp_path, twin_cache):
 
 
 def _model(cfg):
-    from models import build_model
+    from models.build import build_model
 
     return build_model(cfg.model)
 
@@ -172,7 +172,7 @@ def test_data_parallel_wrapper_trains_a_sup_only_row_and_changes_no_number(tmp_p
     trains it for several steps, and with one worker its parameters equal a plain run's, bit for bit."""
     import torch.distributed as dist
 
-    from harness.distributed import wrap_data_parallel
+    from harness.trial.distributed import wrap_data_parallel
 
     cfg = tiny_config("coco", regime="sup_only", epochs=1, spe=False, multi_scale=False, reppg=False, pdc=False,
                       cls_losses=False)
@@ -197,7 +197,7 @@ def test_mpii_trial_with_the_mat_records_standard_pckh(tmp_path, twin_cache):
     """With the dataset's head_boxes, metrics.json holds the standard PCKh and says so."""
     from mat_files import write_gt_mat
 
-    from harness.evaluation import evaluate
+    from harness.evaluation.evaluator import evaluate
     from harness.trial import resolve_dataset
 
     cfg = tiny_config("mpii", epochs=1)

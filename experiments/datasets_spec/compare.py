@@ -171,7 +171,7 @@ LIBRARY_PROBE = r"""
 import inspect, json, sys
 import numpy as np
 from harness.data.specs import SPECS
-from harness.evaluation import evaluate, location_metrics
+from harness.evaluation.evaluator import evaluate, location_metrics
 from harness.evaluation.results import build_results
 
 cases = json.loads(sys.argv[1])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.data import collate_eval
+from harness.data.collate import collate_eval
 from harness.trial import Trial, load_trial_config
 from harness.trial.checkpoint import load_checkpoint
 from harness.trial.readouts import readout_maps

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.identity import flatten
+from harness.config.identity import flatten
 from harness.paper.readings import departures
 
 READOUTS = ("responses", "cams", "product", "token_scores")

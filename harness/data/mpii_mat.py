@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.io import loadmat
 
 from harness.errors import UserError
 
@@ -56,8 +57,6 @@ def _joint_names(value: np.ndarray) -> list[str]:
 
 def load_mpii_mat(path: str | Path) -> MpiiGroundTruth:
     """Read `path` (scipy.io.loadmat); a missing key or a wrong shape is a one-line UserError."""
-    from scipy.io import loadmat
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: head boxes file (mpii_gt_val.mat) not found")

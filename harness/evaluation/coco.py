@@ -60,9 +60,10 @@ def _as_metrics(names: tuple[str, ...], stats) -> dict[str, float | None]:
 def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]], sigmas: tuple[float, ...], kind: str,
                   image_ids: list[int] | None = None) -> tuple[dict, dict]:
     """pycocotools keypoint evaluation with `sigmas` -> (metrics by name, per-image arrays of `kind`)."""
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
+    # deferred: the location metrics, the GPU check and the report need no pycocotools
+    from pycocotools import coco, cocoeval
 
+    COCO, COCOeval = coco.COCO, cocoeval.COCOeval
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(ann_path))
         dt = _load_results(COCO, gt, preds)
@@ -80,9 +81,10 @@ def evaluate_coco(ann_path: str | Path, preds: list[dict[str, Any]], sigmas: tup
 def evaluate_crowdpose(ann_path: str | Path, preds: list[dict[str, Any]], sigmas: tuple[float, ...], kind: str,
                        image_ids: list[int] | None = None) -> tuple[dict, dict]:
     """xtcocotools 'keypoints_crowd' evaluation with `sigmas` -> (metrics by name, per-image arrays of `kind`)."""
-    from xtcocotools.coco import COCO
-    from xtcocotools.cocoeval import COCOeval
+    # deferred: only CrowdPose's AP needs xtcocotools (its wheel is built from source)
+    from xtcocotools import coco, cocoeval
 
+    COCO, COCOeval = coco.COCO, cocoeval.COCOeval
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(ann_path))  # built from the path: the crowd summary re-reads the file
         dt = _load_results(COCO, gt, preds)

@@ -9,7 +9,7 @@ total below the first's), the loop's img/s and data-wait fraction, peak memory.
 
 Then the ladder's read-outs once, as a trial's evaluation computes them but without the OKS AP
 (pycocotools): `harness.trial.evaluation.predict` (flip test) on the twin's validation crops,
-each read-out's (responses, cams, product) location metric (`harness.evaluation.location_metrics`:
+each read-out's (responses, cams, product) location metric (`harness.evaluation.evaluator.location_metrics`:
 box PCK@0.1 for COCO), each logit head's visibility mAP (`classification_metrics`).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from harness.config import DatasetConfig, SupervisionConfig, TrialConfig
 from harness.cost import peak_memory_mb
-from harness.evaluation import location_metrics
+from harness.evaluation.evaluator import location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.results import build_results
 from harness.gpu_check.feeding import build_trial

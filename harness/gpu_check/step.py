@@ -34,7 +34,7 @@ from torch._dynamo.utils import counters
 from harness.config import TrialConfig
 from harness.cost import autocast_for, count_gmacs, count_params, measure_throughput, peak_memory_mb, reset_peak_memory
 from harness.gpu_check.settings import SWITCHES, Settings
-from models import build_criterion, build_model, param_groups
+from models.build import build_criterion, build_model, param_groups
 
 MEMORY_FILL = 0.9  # the share of the device's memory a batch may fill
 MIN_GAIN = 0.03  # a doubling of the batch that gains less than this ends the search

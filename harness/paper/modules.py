@@ -3,7 +3,7 @@
 Every place that names, orders, matches or analyses the modules reads `MODULES`: the row labels
 (`harness.tables.labels`: "Baseline", "+ SPE + MS", "Ours-LOFR"), the check-mark columns and the
 published rows' matches (`harness.tables.parts`, Table 5), the baseline comparison, the plan's
-columns (`harness.plan_view`) and the factorial analysis (2^n cells for n switches,
+columns (`harness.matrix.plan_view`) and the factorial analysis (2^n cells for n switches,
 `harness.report.factorial`). Each is read when it is used, so a switch appended to `MODULES` (a
 lab's own module, or a test's) appears everywhere without another edit.
 

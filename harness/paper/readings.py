@@ -18,7 +18,7 @@ literal reading; a string field gets `choices=` in `bounded`, a model field is c
 `LOFRConfig.__post_init__`), then add a `Passage` to `PASSAGES` below. `tests/test_readings.py`
 checks that every passage's key exists, that its literal value is the field's default, and that
 its choices are exactly the values the field accepts. A field added after 2026-11-30 leaves
-trial ids unchanged at its default (`harness/identity.py`).
+trial ids unchanged at its default (`harness/config/identity.py`).
 """
 from __future__ import annotations
 

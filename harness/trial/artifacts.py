@@ -12,7 +12,7 @@ import torch
 from harness.atomic import atomic_write, write_json
 from harness.evaluation.per_image import save_per_image
 from harness.trial.setup import Trial
-from models import prototype_matrices
+from models.prototype_matrices import prototype_matrices
 
 PREDICTIONS, INTERIM_PREDICTIONS = "predictions.json", "predictions.interim.json"
 

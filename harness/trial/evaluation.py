@@ -26,8 +26,8 @@ import torch
 from harness.cost import autocast_for
 from harness.data.transforms import crop_to_image
 from harness.evaluation import diagnostics as diag
-from harness.evaluation import evaluate as evaluate_predictions
-from harness.evaluation import location_metrics
+from harness.evaluation.evaluator import evaluate as evaluate_predictions
+from harness.evaluation.evaluator import location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.response import group_means, joint_responses
 from harness.evaluation.results import build_results

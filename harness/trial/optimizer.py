@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from harness.config import ScheduleConfig
-from models import param_groups
+from models.build import param_groups
 
 
 def build_optimizer(net: torch.nn.Module, s: ScheduleConfig) -> torch.optim.Optimizer:

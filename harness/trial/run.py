@@ -4,6 +4,7 @@ evaluate, record, stop the loader's workers), and `is_completed`. What it writes
 from __future__ import annotations
 
 import json
+import socket
 import time
 import traceback
 from pathlib import Path
@@ -14,9 +15,8 @@ import torch
 from harness.atomic import write_json
 from harness.config import TrialConfig
 from harness.cost import count_gmacs, count_params, peak_memory_mb
-from harness.identity import flatten
+from harness.config.identity import flatten
 from harness.paper import readings
-from harness.placement import where_this_runs
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
 from harness.trial.evaluation import Evaluation, curve_point, evaluate
@@ -30,10 +30,13 @@ METRICS = "metrics.json"
 def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
               progress: Callable[[str], None] | None = None,
               report: Callable[[dict[str, Any]], None] | None = None,
-              stop_after_epoch: int | None = None, world: tuple[int, int] = (0, 1)) -> dict[str, Any]:
+              stop_after_epoch: int | None = None, world: tuple[int, int] = (0, 1),
+              node: str | None = None, assigned_gpus: list | None = None) -> dict[str, Any]:
     """Train and evaluate `cfg` into `out_dir`; return the metrics.json content.
 
     `report(row)` is called after every epoch (the runner passes Ray Tune's `tune.report`).
+    `node` and `assigned_gpus`: where the scheduler placed the trial (its Ray node id, the GPUs Ray
+    gave it), recorded and used as they are; None outside Ray (`harness trial`).
     `stop_after_epoch` ends the process-equivalent of a kill after that epoch's checkpoint
     (used by tests of resume); the trial is then left `running`. `world` = (rank, size) of a
     data-parallel trial: every rank trains, rank 0 alone checkpoints, evaluates and writes.
@@ -50,7 +53,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
     say = progress or (lambda msg: None)
     trial = None
     try:
-        device = pick_device(cfg.device)
+        device = pick_device(cfg.device, assigned_gpus)
         begin_trial(device, cfg.seed)
         trial = Trial(cfg, out_dir, twin_cache, device, say, world)
         if load_checkpoint(trial):
@@ -82,7 +85,8 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                      "wall_s": time.perf_counter() - wall0, "started_at": started_at, "finished_at": time.time()},
             attempts=attempts, world_size=world_size, cost=_cost(trial, final, device), worker=worker_facts(),
             response_stats=final.response_stats, classification=final.classification,
-            readouts=final.readouts, errors=final.errors, evaluation=final.details, **where_this_runs(),
+            readouts=final.readouts, errors=final.errors, evaluation=final.details, node=node,
+            host=socket.gethostname(),
             diagnostics=final.diagnostics, readings=readings.resolved(flatten(cfg.to_dict())),
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
                   "skipped": {"train": int(getattr(trial.train_set, "skipped", 0)),

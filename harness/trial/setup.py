@@ -13,12 +13,13 @@ import torch
 from harness.config import DatasetConfig, TrialConfig, loader_workers
 from harness.data.build import build_dataset
 from harness.data.synth import TwinParams, ensure_twin, is_cached
-from harness.distributed import wrap_data_parallel
+from harness.trial.distributed import wrap_data_parallel
 from harness.errors import UserError
 from harness.trial.loaders import TrainLoader
 from harness.trial.optimizer import build_optimizer, build_scheduler
 from harness.trial.seeding import seed_everything, seed_model
-from models import CheckpointError, build_criterion, build_model
+from models.backbone import CheckpointError
+from models.build import build_criterion, build_model
 
 
 def regime_labels(cfg: TrialConfig) -> tuple[float, bool]:
@@ -46,16 +47,13 @@ def twin_is_cached(ds: DatasetConfig, twin_cache: Path) -> bool:
     return is_cached(TwinParams.of(ds), twin_cache)
 
 
-def pick_device(requested: str) -> torch.device:
-    """The GPU that Ray assigned to this trial (CUDA_VISIBLE_DEVICES is set by Ray), else CPU."""
+def pick_device(requested: str, assigned_gpus: list | None = None) -> torch.device:
+    """The GPU the scheduler assigned to this trial (Ray sets CUDA_VISIBLE_DEVICES to it, so it is
+    device 0), else CPU. `assigned_gpus`: the runner's assignment (`ray.get_gpu_ids()`, passed in by
+    `harness.runner.trainables`; an empty list: no GPU for this trial), None outside Ray."""
     if requested == "cpu":
         return torch.device("cpu")
-    try:
-        import ray
-
-        assigned = ray.get_gpu_ids() if ray.is_initialized() else None
-    except Exception:  # noqa: BLE001 -- outside Ray (harness trial) there is no assignment
-        assigned = None
+    assigned = assigned_gpus
     if assigned is not None and len(assigned) == 0:
         return torch.device("cpu")
     if torch.cuda.is_available():

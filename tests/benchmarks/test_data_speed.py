@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from harness.config import DatasetConfig
-from harness.data import build_dataset
+from harness.data.build import build_dataset
 from harness.data.specs import SPECS
 from harness.data.synth import TwinParams, ensure_twin, write_twin
 from harness.data.synth.scene import render_scene

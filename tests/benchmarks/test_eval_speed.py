@@ -1,4 +1,4 @@
-"""Speed of the evaluators through `harness.evaluation.evaluate`, the call every trial makes:
+"""Speed of the evaluators through `harness.evaluation.evaluator.evaluate`, the call every trial makes:
 COCO keypoint AP on 1,000 synthetic images, MPII PCKh on 10,000 instances.
 
 Ground truth and predictions are generated here (seeded numpy): people with 17 / 16 joints in
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from harness.data.specs import SPECS
-from harness.evaluation import evaluate
+from harness.evaluation.evaluator import evaluate
 
 COCO_IMAGES = 1_000
 MPII_INSTANCES = 10_000

@@ -47,8 +47,8 @@ import torch
 
 from harness.config import TrialConfig
 from harness.cost import autocast_for, count_gmacs, count_params, peak_memory_mb
-from harness.plan_view import ASSUMED_TFLOPS
-from models import build_criterion, build_model, param_groups
+from harness.matrix.plan_view import ASSUMED_TFLOPS
+from models.build import build_criterion, build_model, param_groups
 from models.decode import decode_responses
 
 OFF = dict(spe=False, multi_scale=False, reppg=False, pdc=False)

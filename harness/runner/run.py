@@ -23,16 +23,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ray
+from ray import tune
+from ray.exceptions import AuthenticationError
+
 from harness.atomic import write_json
 from harness.errors import UserError
 from harness.layout import merge_index, run_dir, twin_cache_dir
 from harness.matrix import Plan, PlannedTrial, Resources, expand
-from harness.ordering import longest_first
-from harness.rates import GmacsCache, training_work
+from harness.matrix.rates import GmacsCache, training_work
 from harness.record import MetricsRecord
-from harness.progress import ProgressBoard
-from harness.reference import reference_name
-from harness.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
+from harness.reference import reference_name, write_reference
+from harness.report import build_report
+from harness.runner.ordering import longest_first
+from harness.runner.progress import ProgressBoard
+from harness.runner.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
+from harness.trial.run import is_completed
+from harness.trial.setup import resolve_dataset, twin_is_cached
 
 
 @dataclass
@@ -81,8 +88,6 @@ def _resolve_resources(plan: Plan, opts: RunOptions) -> Resources:
 
 def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
     """Generate the synthetic twins and the mean-pose references before any trial starts."""
-    from harness.reference import reference_name, write_reference
-    from harness.trial import resolve_dataset, twin_is_cached
 
     names = {t.id: reference_name(t.config) for t in plan.trials}
     done: set[str] = set()
@@ -103,16 +108,12 @@ def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
 
 
 def _init_ray(opts: RunOptions) -> None:
-    import ray
-
     if ray.is_initialized():
         return
     # Keep Ray's own chatter (and its dashboard) out of the way: the harness prints progress.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     if opts.address:
-        from ray.exceptions import AuthenticationError
-
         try:
             ray.init(address=opts.address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
@@ -145,8 +146,6 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     results_dir = run_dir(opts.results_root, plan.name, plan.scale)
     results_dir.mkdir(parents=True, exist_ok=True)
     twin_cache = twin_cache_dir(opts.results_root)
-    from harness.trial import is_completed
-
     pending = [t for t in plan.trials if not is_completed(results_dir / t.id)]
     gmacs = GmacsCache()
     work = {t.id: training_work(t.config, gmacs) for t in pending}
@@ -165,8 +164,6 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     failed = len(plan.trials) - completed
     board.finish(completed, failed)
     if opts.report:
-        from harness.report import build_report
-
         index = build_report(results_dir, Path("reports"))
         board.say(f"report: {index}")
     return RunSummary(len(plan.trials), already, completed - already, failed, results_dir,
@@ -175,9 +172,6 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
 
 def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, results_dir: Path,
               twin_cache: Path, board: ProgressBoard) -> None:
-    import ray
-    from ray import tune
-
     cluster_gpus = ray.cluster_resources().get("GPU", 0)
     gpus = r.gpus_per_trial
     device = opts.device

@@ -2,7 +2,7 @@
 the running trials' epoch and metric, elapsed and estimated time. One line per event, so that
 it reads the same in a terminal and in a CI log.
 
-The ETA weighs each trial by its own training work (`harness.rates.training_work`, the estimate
+The ETA weighs each trial by its own training work (`harness.matrix.rates.training_work`, the estimate
 that orders the trials longest first): the finished trials give the rate (work per second of one
 slot), and the work still to do -- the pending trials', and the running ones' less the epochs they
 have reported -- is shared among the slots in use. Without weights every trial counts as one.
@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from ray.tune import Callback
 
 from harness.data.specs import SPECS
 from harness.matrix import Plan
@@ -110,8 +112,6 @@ class ProgressBoard:
         self.say(f"finished: {completed}/{self.total} completed, {failed} failed or missing")
 
     def tune_callback(self):
-        from ray.tune import Callback
-
         board = self
 
         class _Board(Callback):

@@ -3,11 +3,11 @@
 Every value is checked where it is written, whichever scale is chosen: the keys of each section,
 resources, twin sizes, and every partial config -- `defaults`, each dataset's `overrides`, each
 scale's `override`, each study's `base`, `rows`, `cross` and `grid` values -- for its keys, types
-and ranges (`harness.typed.check_partial`), so that an invalid default that the chosen scale
+and ranges (`harness.config.typed.check_partial`), so that an invalid default that the chosen scale
 overrides is still an error. A scale's `where` keys are checked like any other key. Checks that
 relate several values (a semi row needs a fraction, d_model divisible by nhead) run on the
 resolved trial configs of every scale (`harness.matrix.expand`, rows resolved by
-`harness.matrix_resolve`). Every problem is a
+`harness.matrix.resolve`). Every problem is a
 `MatrixError`: one line naming the file, the dotted key and the problem.
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from harness.config import ConfigError, TrialConfig, check_partial, field_type, merge, to_dict
+from harness.data.specs import SPECS
 from harness.errors import UserError
-from harness.typed import coerce
+from harness.config.typed import coerce
 
 TOP_KEYS = {"name", "datasets", "backbones", "defaults", "seeds", "resources", "scales", "studies",
             "extends", "select"}
@@ -218,8 +219,6 @@ def check_seeds(path: Path, key: str, seeds: Any) -> list[int]:
 def check_scale(path: Path, sname: str, body: Any, studies: dict[str, Any], datasets: dict[str, Any],
                  backbones: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A scale's own values; returns (its body, {study: "all" | checked where values})."""
-    from harness.data.specs import SPECS
-
     where = f"scales.{sname}"
     if not PLAIN_NAME.match(sname):
         raise MatrixError(path, where, "a scale's name must be a plain folder name (results/<matrix>/<scale>/)")

@@ -4,7 +4,7 @@ Each study is listed with the report page that its table becomes (`harness/table
 estimate is trials x epochs x training instances / throughput. Training instances come from
 the annotation file when it is on disk, else from the dataset's published size (its spec); throughput
 comes from finished trials under the results root (`cost.train_img_per_s` in their metrics.json,
-same device kind and model config: `harness/rates.py`) when there are any, else from the model's
+same device kind and model config: `harness/matrix/rates.py`) when there are any, else from the model's
 GMACs at an assumed sustained rate. Every figure says which source it used. Nothing is written
 into the project or the results folder (GMACs are cached in the user's cache folder).
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.config import to_dict
-from harness.identity import flatten
+from harness.config.identity import flatten
 from harness.matrix import Plan
 from harness.paper.modules import modules, switches_on
 from harness.paper.readings import departures as departures_of
 from harness.paper.readings import describe
-from harness.rates import GmacsCache, measured_rates, rate_key, train_instances, training_work
+from harness.matrix.rates import GmacsCache, measured_rates, rate_key, train_instances, training_work
 from harness.tables import TABLES
 
 # Assumed sustained training rate when nothing was measured: 25 TFLOP/s on a GPU (bf16,

@@ -30,7 +30,7 @@ except that ``dataset`` is the *name* of a dataset entry and ``model.backbone`` 
 ``backbones``. Resolution order: defaults, dataset overrides, study base, row, grid point, scale
 override, seed. Expansion is pure: no file other than the matrix is read, nothing is written.
 
-Checks (`harness.matrix_checks`): every value in the file is checked, whichever scale is chosen;
+Checks (`harness.matrix.checks`): every value in the file is checked, whichever scale is chosen;
 `expand` also resolves the trials of every scale, not just the chosen one, so that a combination
 that only another scale would run is an error now rather than when that scale runs.
 """
@@ -44,13 +44,12 @@ from typing import Any
 from harness.config import TrialConfig, loader_workers, merge
 from harness.data.specs import SPECS
 from harness.errors import UserError
-from harness.matrix_checks import (DATASET_KEYS, PLAIN_NAME, TOP_KEYS, MatrixError, apply_extends, check_keys,
+from harness.matrix.checks import (DATASET_KEYS, PLAIN_NAME, TOP_KEYS, MatrixError, apply_extends, check_keys,
                                    check_partial_config, check_scale, check_seeds, check_study_partials, load_matrix,
                                    resources, set_dotted)
-from harness.matrix_resolve import missing_paths, real_dataset, resolve_row
+from harness.matrix.resolve import missing_paths, real_dataset, resolve_row
 from harness.tables import TABLES
 
-__all__ = ["MatrixError", "Plan", "PlannedTrial", "Resources", "StudySpec", "expand", "load_matrix", "missing_paths"]
 STUDY_KEYS = {"table", "title", "base", "rows", "cross", "grid"}
 
 

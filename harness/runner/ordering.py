@@ -4,14 +4,14 @@ Ray Tune starts trials in the order it receives them, as slots free up. With a f
 trials of very different lengths (the multi-scale rows train about twice as slowly as the
 baseline's), a long trial started last keeps one slot busy while the others idle; starting the
 longest first (the LPT rule) bounds the idle tail by the shortest trial instead. A trial's length
-is estimated by its training work (`harness.rates.training_work`: GMACs per image, counted on
+is estimated by its training work (`harness.matrix.rates.training_work`: GMACs per image, counted on
 the meta device and cached in the user's cache folder, times the images it trains on); ties keep
 the matrix's order.
 """
 from __future__ import annotations
 
 from harness.matrix import PlannedTrial
-from harness.rates import GmacsCache, training_work
+from harness.matrix.rates import GmacsCache, training_work
 
 
 def longest_first(trials: list[PlannedTrial], gmacs: GmacsCache | None = None) -> list[PlannedTrial]:

@@ -3,22 +3,18 @@
 A trial config is what the matrix expands to and what a trial reads; `to_dict()` is what lands in
 `metrics.json["config"]` and what the trial id hashes. Ranges are declared on the fields
 (`bounded`); the strict dict <-> dataclass conversion that checks keys, types and ranges, naming
-the dotted key, is `harness.typed` (re-exported here).
+the dotted key, is `harness.config.typed`; what a trial id hashes, `harness.config.identity`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.config.identity import digest, identity, without_retired
+from harness.config.typed import ConfigError, bounded, check_fields, from_dict, to_dict
 from harness.data.specs import SPECS
-from harness.identity import digest, identity, without_retired
-from harness.typed import (ConfigError, bounded, check_fields, check_partial, field_type, from_dict, merge,
-                           to_dict)
 from models.choices import TRANSFORMER_SCOPES
 from models.config import LOFRConfig
-
-__all__ = ["ConfigError", "DatasetConfig", "ScheduleConfig", "SupervisionConfig", "TrialConfig", "check_partial",
-           "field_type", "from_dict", "merge", "to_dict"]
 
 REGIMES = ("location_free", "semi", "full", "sup_only")
 # Declared readings of the paper (harness/paper/readings.py), the first of each the literal one:
@@ -127,13 +123,13 @@ class TrialConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "") -> "TrialConfig":
-        """Strict (`harness.typed.from_dict`); a retired field at the value it always had (a config
-        written before it was removed, `harness.identity.RETIRED`) is dropped."""
+        """Strict (`harness.config.typed.from_dict`); a retired field at the value it always had (a config
+        written before it was removed, `harness.config.identity.RETIRED`) is dropped."""
         return from_dict(cls, without_retired(data), where)
 
     def trial_id(self) -> str:
         """A hash of the resolved config (seed included), independent of key order
-        (`harness.identity`: which values it hashes).
+        (`harness.config.identity`: which values it hashes).
 
         `device` and `schedule.num_workers` are left out: where a trial runs and how many
         processes load its data do not change which experiment it is (the runner's `--device cpu`

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_json
 from harness.config import TrialConfig, to_dict
 from harness.data.specs import SPECS
 
@@ -82,8 +83,7 @@ class GmacsCache:
         """Counted on the meta device (no memory, no compute), once per config."""
         key = rate_key(to_dict(model_cfg), "")
         if key not in self.values:
-            from harness.cost import count_gmacs
-
+            from harness.cost import count_gmacs  # deferred: `harness plan` needs torch only to count
             self.values[key] = count_gmacs(model_cfg, meta=True)
             self.changed = True
         return self.values[key]
@@ -91,8 +91,6 @@ class GmacsCache:
     def save(self) -> None:
         if not self.changed:
             return
-        from harness.atomic import write_json
-
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_json(self.path, self.values)

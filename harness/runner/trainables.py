@@ -2,15 +2,23 @@
 
 `tune_trainable` runs one trial in its Tune actor; a trial that trains on several workers runs
 `ddp_tune_driver`, a light Tune trial that launches a Ray Train `TorchTrainer` whose workers run
-`ddp_train_loop` (rank 0 writes the trial's files). `trial_payload` is what each of them receives.
+`ddp_train_loop` (rank 0 writes the trial's files). `trial_payload` is what each of them receives;
+`placement` tells the trial where Ray put it (the trial itself never imports Ray).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import ray
+from ray import train, tune
+from ray.train.torch import TorchTrainer
+from ray.tune.integration.ray_train import TuneReportCallback
+
 from harness.config import TrialConfig, loader_workers
 from harness.matrix import PlannedTrial
+from harness.trial.process import enter_worker
+from harness.trial.run import run_trial
 
 
 def trial_payload(t: PlannedTrial, results_dir: Path, twin_cache: Path, device: str | None,
@@ -27,23 +35,14 @@ def trial_payload(t: PlannedTrial, results_dir: Path, twin_cache: Path, device: 
 
 def tune_trainable(config: dict[str, Any]) -> None:
     """Ray Tune function trainable: run one trial (single process) and report every epoch."""
-    from ray import tune
-
-    from harness.trial import run_trial
-    from harness.trial.process import enter_worker
-
     p = config["trial"]
     enter_worker(p["resources"], p["threads"])
     cfg = TrialConfig.from_dict(p["config"])
-    run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report)
+    run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=tune.report, **placement())
 
 
 def ddp_tune_driver(config: dict[str, Any]) -> None:
     """Ray Tune trial that trains one trial data-parallel through Ray Train's TorchTrainer."""
-    from ray import train
-    from ray.train.torch import TorchTrainer
-    from ray.tune.integration.ray_train import TuneReportCallback
-
     p = config["trial"]
     workers, gpus = p["workers"], p["gpus"]
     per_worker = {"CPU": max(0.01, p["cpus"] / workers)}
@@ -61,17 +60,18 @@ def ddp_tune_driver(config: dict[str, Any]) -> None:
 
 def ddp_train_loop(config: dict[str, Any]) -> None:
     """Ray Train worker loop: one trial trained data-parallel (rank 0 writes the artifacts)."""
-    from ray import train
-
-    from harness.trial import run_trial
-    from harness.trial.process import enter_worker
-
     p = config["trial"]
     enter_worker(p["resources"], p["threads"])
     ctx = train.get_context()
     cfg = TrialConfig.from_dict(p["config"])
     run_trial(cfg, Path(p["out"]), twin_cache=Path(p["twin_cache"]), report=train.report,
-              world=(ctx.get_world_rank(), ctx.get_world_size()))
+              world=(ctx.get_world_rank(), ctx.get_world_size()), **placement())
+
+
+def placement() -> dict[str, Any]:
+    """Where Ray placed this process: its node id (metrics.json's `node`: which machine of a cluster
+    trained the trial) and the GPUs Ray gave it (an empty list: none, whatever the machine has)."""
+    return {"node": ray.get_runtime_context().get_node_id(), "assigned_gpus": ray.get_gpu_ids()}
 
 
 def trial_name(trial) -> str:

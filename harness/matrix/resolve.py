@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.config import ConfigError, DatasetConfig, TrialConfig, from_dict
 from harness.data.specs import SPECS
-from harness.matrix_checks import MatrixError
+from harness.matrix.checks import MatrixError
 
 
 def resolve_row(path: Path, where: str, partial: dict[str, Any], datasets: dict[str, Any],
