@@ -28,7 +28,7 @@ This dataclass is the contract between the two (docs/architecture.md points here
 - `evaluation`: how the metrics were computed where a dataset allows several ways: MPII's
   `head_size_source`, "mat" (standard PCKh with mpii_gt_val.mat) or "joints" (head sizes
   estimated from the joints); empty for COCO and CrowdPose;
-- `node` (the Ray node id that ran the trial, None outside Ray) and `host` (harness/placement.py);
+- `node` (the Ray node id that ran the trial, None outside Ray: `harness.runner.trainables.placement`) and `host`;
 - `attempts` (1 + earlier failed attempts), `world_size` (data-parallel ranks);
 - `worker`: `pid` and `trial_in_process` (1 for a fresh process; more where the runner's Ray
   worker was reused between trials, `harness.trial.process`);
