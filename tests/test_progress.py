@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tiny import tiny_config
 
-from harness import progress
+from harness.runner import progress
 from harness.data.synth import TwinParams, ensure_twin, is_cached
 from harness.matrix import Plan, PlannedTrial, Resources
 from harness.matrix.plan_view import duration
