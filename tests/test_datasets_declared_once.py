@@ -33,6 +33,7 @@ ALLOWED = (
                            "(`match`, `columns`, `paper_for_kinds`, published rows)"),
     ("harness/config/trial_config.py", 'name: str = "coco"', "the default dataset of a bare DatasetConfig"),
     ("harness/config/trial_config.py", 'kind: str = bounded("coco"', "the default dataset of a bare DatasetConfig"),
+    ("harness/gpu_check/settings.py", 'DATASET = "coco"', "the GPU check runs on the COCO sample images, one declaration"),
 )
 SPEC_HOLDERS = {"spec", "dataset", "ds"}  # `<...>.spec.name`, `<...>.dataset.kind`, `ds.kind`, ...
 

@@ -19,6 +19,8 @@ def _completed() -> MetricsRecord:
         classification={"cnn": {"mAP": 0.9, "chance_mAP": 0.75, "joints_scored": 17}},
         readouts={"responses": {"PCK@0.1": 0.25}, "cams": {"PCK@0.1": None}},
         errors={"overall": {"good": 0.25, "miss": 0.75}}, evaluation={"head_size_source": "mat"},
+        diagnostics={"attention_entropy": 0.8, "uniform_fraction": 0.0, "decoder_weight_norm": None},
+        readings={"labels": {"key": "supervision.labels", "value": "in_crop", "tag": "literal", "params": {}}},
         node="9eaec29ef6437aaf", host="lab-gpu-2", attempts=2, world_size=1,
         worker={"pid": 4321, "trial_in_process": 2})
 
@@ -29,7 +31,7 @@ def test_completed_record_round_trips_through_json():
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
                                      "cost", "response_stats", "data", "classification", "readouts", "errors",
-                                     "evaluation", "node", "host", "worker"}
+                                     "evaluation", "diagnostics", "readings", "node", "host", "worker"}
 
 
 def test_failed_record_keeps_only_why_it_failed():

@@ -32,12 +32,12 @@ import torch
 from harness.config import DatasetConfig, TrialConfig
 from harness.cost import autocast_for, images_per_second
 from harness.data.skips import DataSkipWarning
-from harness.gpu_check.settings import Settings
+from harness.gpu_check.settings import DATASET, Settings
 from harness.trial.loaders import TrainLoader
 from harness.trial.setup import Trial
 from harness.trial.training import to_device, train_epoch
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "samples" / "coco"
+SAMPLES = Path(__file__).resolve().parents[2] / "tests" / "data" / "samples" / DATASET
 SAMPLES_ANN = "test_coco.json"
 
 
@@ -51,12 +51,12 @@ def samples_dataset(folder: Path, images: int) -> DatasetConfig:
     data["annotations"] = [{**a, "id": k * 100_000 + a["id"]} for k in range(repeats) for a in anns]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "train.json").write_text(json.dumps(data))
-    return DatasetConfig(name=f"coco_samples_x{repeats}", kind="coco", root=str(folder), train_ann="train.json",
+    return DatasetConfig(name=f"{DATASET}_samples_x{repeats}", kind=DATASET, root=str(folder), train_ann="train.json",
                          val_ann=str(SAMPLES / SAMPLES_ANN), train_images=str(SAMPLES), val_images=str(SAMPLES))
 
 
 def twin_dataset(s: Settings) -> DatasetConfig:
-    return DatasetConfig(name="coco_twin", kind="coco", synthetic=True, synth_images=s.twin_images,
+    return DatasetConfig(name=f"{DATASET}_twin", kind=DATASET, synthetic=True, synth_images=s.twin_images,
                          synth_val_images=s.twin_val_images, synth_seed=0)
 
 

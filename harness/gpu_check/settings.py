@@ -15,11 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.config import TrialConfig
+from harness.config.identity import flatten
 from harness.matrix import expand
+from harness.paper.modules import modules, switches_on
 
 MATRIX = Path(__file__).resolve().parents[2] / "run_matrix.yaml"
-SWITCHES = ("spe", "multi_scale", "reppg", "pdc")
-VARIANTS = {"baseline": False, "full_lofr": True}  # network name -> the four switches
+# The check runs on COCO, the dataset the paper's Table 5 and the shipped sample images are of.
+DATASET = "coco"
+VARIANTS = {"baseline": False, "full_lofr": True}  # network name -> every declared module off / on
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,20 @@ def settings_for(cpu_dry: bool, **overrides) -> Settings:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def module_switches(cfg: TrialConfig) -> dict[str, bool]:
+    """{module name: on} of the declared modules (harness/paper/modules.py)."""
+    return {m.name: on for m, on in zip(modules(), switches_on(flatten(cfg.to_dict())))}
+
+
 def table5_rows(scale: str) -> dict[str, TrialConfig]:
     """{"baseline", "full_lofr"}: the matrix's Table 5 trials on COCO at `scale`."""
     rows = {}
     for trial in expand(MATRIX, scale).trials:
         cfg = trial.config
-        if "table5" not in trial.studies or cfg.dataset.kind != "coco":
+        if "table5" not in trial.studies or cfg.dataset.kind != DATASET:
             continue
         for name, on in VARIANTS.items():
-            if all(getattr(cfg.model, k) == on for k in SWITCHES):
+            if all(v == on for v in switches_on(flatten(cfg.to_dict()))):
                 rows[name] = cfg
     missing = set(VARIANTS) - set(rows)
     if missing:

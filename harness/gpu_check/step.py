@@ -33,7 +33,7 @@ from torch._dynamo.utils import counters
 
 from harness.config import TrialConfig
 from harness.cost import autocast_for, count_gmacs, count_params, measure_throughput, peak_memory_mb, reset_peak_memory
-from harness.gpu_check.settings import SWITCHES, Settings
+from harness.gpu_check.settings import Settings, module_switches
 from models.build import build_criterion, build_model, param_groups
 
 MEMORY_FILL = 0.9  # the share of the device's memory a batch may fill
@@ -110,7 +110,7 @@ def _row(run: TrainingStep, network: str, batch: int, rate: float, peak_mb: floa
          s: Settings) -> dict[str, Any]:
     m = run.cfg.model
     tflops = training_tflops(gmacs, rate)
-    return {"backbone": m.backbone, "network": network, "modules": {k: getattr(m, k) for k in SWITCHES},
+    return {"backbone": m.backbone, "network": network, "modules": module_switches(run.cfg),
             "input_size": list(m.input_size), "d_model": m.d_model, "compiled": False, "compile_backend": None,
             "compile_s": None, "batch": batch, "img_per_s": rate, "gmacs": gmacs, "params": count_params(run.net),
             "tflops": tflops, "peak_share": tflops / s.peak_tflops, "peak_mem_mb": peak_mb,
