@@ -117,3 +117,34 @@ def test_the_ladder_names_the_diagnostics_that_flag_each_row_whose_link_3_fails(
     assert s.first_fail == 3 and LINKS[2].name in s.verdict()
     assert "Link 3 fails with collapsed attention (1 row), indistinct prototypes (1 row)" in s.verdict()
     assert isinstance(sums[(3, "prototype_cos")], Summary) and sums[(3, "prototype_cos")].mean is None
+
+
+def test_the_location_delta_against_the_comparison_row_is_paired_over_images(tmp_path):
+    """Δ of the location metric of a row against its comparison row (the baseline under the same
+    readings): the seeds' means, the same image resample for both; checked against the formula."""
+    from test_report_fixture import location_counts, mpii_per_image
+
+    from harness.evaluation.per_image import save_per_image
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.loading import TrialRecord
+    from harness.report.mean_pose import location_delta
+
+    rng = np.random.default_rng(3)
+    visible = rng.random((30, 16)) < 0.8
+
+    def trial(name: str, seed: int, p: float) -> TrialRecord:
+        per = location_counts(mpii_per_image(rng, visible, p), rng, 0.1, 0.1)
+        folder = tmp_path / name
+        folder.mkdir()
+        save_per_image(folder / "per_image.npz", per)
+        return TrialRecord(id=name, config={"seed": seed}, studies=["s"], status="completed", dir=folder,
+                           metrics={"Mean": per["loc_correct"].sum() / per["loc_visible"].sum()})
+
+    full = [trial(f"f{s}", s, 0.6) for s in range(3)]
+    base = [trial(f"b{s}", s, 0.3) for s in range(3)]
+    d = location_delta(full, base, "Mean", PerImageCache(), n=500)
+    by_hand = np.mean([t.metrics["Mean"] for t in full]) - np.mean([t.metrics["Mean"] for t in base])
+    assert d.delta == pytest.approx(by_hand) and d.lo < d.delta < d.hi and d.excludes_zero and d.pairs == 3
+    same = location_delta(base, base, "Mean", PerImageCache(), n=200)
+    assert (same.delta, same.lo, same.hi) == (0.0, 0.0, 0.0)  # a row against itself: zero on every resample
+    assert location_delta(full, [], "Mean", PerImageCache()) is None

@@ -19,9 +19,9 @@ import numpy as np
 
 from harness.data.specs import SPECS
 from harness.evaluation.per_image import location_vs_reference
-from harness.report.bootstrap import PerImageCache
-from harness.report.cells import Cell, Format
 from harness.record import READOUTS
+from harness.report.bootstrap import Delta, PerImageCache
+from harness.report.cells import Cell, Format
 from harness.report.loading import Reference, TrialRecord
 
 INTERVAL_SEED = 0  # the bootstrap's seed: the same results give the same report
@@ -116,3 +116,35 @@ def vs_cell(v: VsMeanPose | None, fmt: Format, what: str) -> Cell:
                     title=f"{title}; not above the mean pose by {v.judged_by}: not learned to localise")
     return Cell(text, sub="" if v.lo is not None else "no CI", cls="num sig" if v.lo is not None else "num",
                 title=f"{title}; above the mean pose by {v.judged_by}")
+
+
+def location_delta(row: list[TrialRecord], other: list[TrialRecord], metric: str, cache: PerImageCache,
+                   n: int = 1000) -> Delta | None:
+    """The paper's read-out's location metric of `row` (its seeds' mean) minus `other`'s (its
+    comparison row: the baseline under the same readings), with a 95 % paired bootstrap interval
+    over the validation images (the same resample for both rows, as against the mean pose); None
+    where either row has no completed trial with the metric."""
+    mine = [t for t in row if t.completed and t.metrics.get(metric) is not None]
+    theirs = [t for t in other if t.completed and t.metrics.get(metric) is not None]
+    if not mine or not theirs:
+        return None
+    point = float(np.mean([t.metrics[metric] for t in mine]) - np.mean([t.metrics[metric] for t in theirs]))
+    seeds = len({t.seed for t in mine} & {t.seed for t in theirs})
+
+    def counts(trials: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        arrays = [cache.get(t.dir / "per_image.npz") for t in trials]
+        if any(a is None or "loc_correct" not in a or "loc_visible" not in a for a in arrays):
+            return None
+        ids, visible = np.asarray(arrays[0]["image_ids"]), np.asarray(arrays[0]["loc_visible"])
+        if any(not np.array_equal(np.asarray(a["image_ids"]), ids) or
+               not np.array_equal(np.asarray(a["loc_visible"]), visible) for a in arrays):
+            return None
+        return np.stack([np.asarray(a["loc_correct"]) for a in arrays]), ids, visible
+
+    a, b = counts(mine), counts(theirs)
+    if a is None or b is None or not np.array_equal(a[1], b[1]) or not np.array_equal(a[2], b[2]):
+        return Delta(point, None, None, seeds, "no interval: the rows' per-image counts are missing or differ")
+    delta, lo, hi = location_vs_reference(a[0], b[0].mean(axis=0), a[2], n=n, seed=INTERVAL_SEED)
+    if np.isnan(lo) or np.isnan(hi):
+        return Delta(delta, None, None, seeds, "no interval: no visible joint in any resample")
+    return Delta(delta, lo, hi, seeds)

@@ -17,7 +17,7 @@ from harness.paper.readings import describe, describe_items
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
-from harness.report.mean_pose import VsMeanPose, vs_cell, vs_mean_pose
+from harness.report.mean_pose import VsMeanPose, location_delta, vs_cell, vs_mean_pose
 from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
 from harness.tables.declaration import LabelColumn, Table, keys_of
@@ -135,14 +135,26 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                           cache, n=bootstrap_n)
             if d is not None:
                 deltas[row.number] = (other, d)
+    # where the primary metric is not the location metric (OKS AP, 0 at small crops), the
+    # comparison on the location metric too, paired over images like the mean pose's
+    located_deltas: dict[int, tuple[Row, Delta]] = {}
+    if located and located != primary:
+        for row in rows:
+            other = reference_row(row, rows, comparison)
+            d = None if other is None else location_delta(row.completed, other.completed, located, cache, bootstrap_n)
+            if d is not None:
+                located_deltas[row.number] = (other, d)
     # the paper's read-out (responses) against the mean pose, decided by the interval
     against = {r.number: vs_mean_pose(r.completed, ref, "responses", located, cache, bootstrap_n) for r in rows}
     not_learning = {number for number, v in against.items() if v is not None and not v.above}
     show_delta = bool(deltas)
+    show_located_delta = bool(located_deltas)
     show_ref = any(v is not None for v in against.values())
     header = ["#"] + [h for h, _ in labels] + [h for h, _ in metrics]
     if show_delta:
         header.append(f"Δ {primary} [95% CI]")
+    if show_located_delta:
+        header.append(f"Δ {located} [95% CI]")
     if show_ref:
         header.append(f"{located} − mean pose [95% CI]")
     header.append("seeds")
@@ -152,6 +164,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         cells += [fmt.summary(summaries[(row.number, m)], len(row.completed)) for _, m in metrics]
         if show_delta:
             cells.append(_delta_cell(deltas.get(row.number), fmt))
+        if show_located_delta:
+            cells.append(_delta_cell(located_deltas.get(row.number), fmt))
         if show_ref:
             cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
@@ -169,6 +183,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         cells += [Cell(fmt.value(ref.metrics.get(m)), cls="num ref") for _, m in metrics]
         if show_delta:
             cells.append(Cell("", cls="ref"))
+        if show_located_delta:
+            cells.append(Cell("", cls="ref"))
         if show_ref:
             cells.append(Cell("", cls="ref"))
         cells.append(Cell(f"split: {ref.split}", cls="ref"))
@@ -182,6 +198,10 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      f"over evaluation images ({bootstrap_n} resamples, the same resample for every seed pair); it "
                      "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
                      "* marks an interval that excludes zero.")
+    if show_located_delta:
+        notes.append(f"Δ {located}: this row's {located} minus that of {comparison.label} (percentage points, "
+                     f"means over each row's seeds), with a 95 % paired bootstrap interval over validation images "
+                     f"({bootstrap_n} resamples, the same for both rows); * marks an interval that excludes zero.")
     if show_ref:
         notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
