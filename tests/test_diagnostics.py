@@ -148,3 +148,49 @@ def test_the_location_delta_against_the_comparison_row_is_paired_over_images(tmp
     same = location_delta(base, base, "Mean", PerImageCache(), n=200)
     assert (same.delta, same.lo, same.hi) == (0.0, 0.0, 0.0)  # a row against itself: zero on every resample
     assert location_delta(full, [], "Mean", PerImageCache()) is None
+
+
+def test_the_trials_list_compares_each_trial_with_its_baseline_of_the_same_seed(tmp_path):
+    """Issue 21's moonshot asks for full LOFR above its baseline in each seed: the trials list gives
+    each trial's own paired interval against the comparison row's trial of the same seed (its point
+    estimate the two trials' metric difference); the baseline's own trials, and a trial whose seed
+    the baseline lacks, get none."""
+    from test_report_fixture import location_counts, mpii_per_image
+
+    from harness.evaluation.per_image import save_per_image
+    from harness.paper.modules import switch_keys
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.cells import Format
+    from harness.report.loading import TrialRecord
+    from harness.report.mean_pose import location_delta
+    from harness.report.rows import Row
+    from harness.report.study_tables import trials_table
+    from harness.tables.declaration import MODULE_BASELINE
+
+    rng = np.random.default_rng(5)
+    visible = rng.random((40, 16)) < 0.8
+
+    def trial(name: str, seed: int, p: float) -> TrialRecord:
+        per = location_counts(mpii_per_image(rng, visible, p), rng, 0.1, 0.1)
+        folder = tmp_path / name
+        folder.mkdir()
+        save_per_image(folder / "per_image.npz", per)
+        return TrialRecord(id=name, config={"seed": seed}, studies=["s"], status="completed", dir=folder,
+                           metrics={"Mean": per["loc_correct"].sum() / per["loc_visible"].sum()})
+
+    off = {k: False for k in switch_keys()}
+    base = Row(1, {"dataset.name": "mpii_twin", **off}, [trial(f"b{s}", s, 0.3) for s in (0, 1)])
+    full = Row(2, {"dataset.name": "mpii_twin", **{k: True for k in switch_keys()}},
+               [trial(f"f{s}", s, 0.6) for s in (0, 1, 2)])
+    n_boot = 300
+    view = trials_table([base, full], "Mean", Format(digits=2), None, PerImageCache(), n_boot, MODULE_BASELINE)
+    assert view.header[-2] == "− comparison row, same seed [95% CI]" and view.notes
+    cell = {line[0].text: line[-2] for line in view.body}
+    assert cell["b0"].text == cell["b1"].text == "" and cell["f2"].text == ""  # no mate of seed 2
+    for s in (0, 1):
+        f, b = full.trials[s], base.trials[s]
+        d = location_delta([f], [b], "Mean", PerImageCache(), n_boot)
+        assert d.delta == pytest.approx(f.metrics["Mean"] - b.metrics["Mean"]) and d.lo < d.delta < d.hi
+        assert cell[f"f{s}"].text == Format(digits=2).interval(d.delta, d.lo, d.hi) + " *"  # 0.6 vs 0.3: excludes 0
+    without = trials_table([base, full], "Mean", Format(digits=2), None, PerImageCache(), n_boot)
+    assert "− comparison row, same seed [95% CI]" not in without.header  # no comparison given: no column

@@ -20,7 +20,7 @@ from harness.report.loading import Reference
 from harness.report.mean_pose import VsMeanPose, location_delta, vs_cell, vs_mean_pose
 from harness.report.rows import Row, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
-from harness.tables.declaration import LabelColumn, Table, keys_of
+from harness.tables.declaration import Comparison, LabelColumn, Table, keys_of
 from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
 from harness.tables.readings import READING_KEYS, READINGS_COLUMN
 
@@ -251,13 +251,26 @@ def table4_pivot(rows: list[Row], summaries: dict[tuple[int, str], Summary], pri
 
 
 def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Reference | None, cache: PerImageCache,
-                 bootstrap_n: int = 1000) -> TableView:
+                 bootstrap_n: int = 1000, comparison: Comparison | None = None) -> TableView:
     """Every trial of the group: completed, failed (with the error's first line) and missing.
 
     `metric` is the one judged against the mean pose (`location_metric`); each completed trial is
-    judged alone (its own interval over images, `harness.report.mean_pose`)."""
+    judged alone (its own interval over images, `harness.report.mean_pose`) and, where its row has
+    a comparison row (`comparison`: the table's baseline under the same readings) with a completed
+    trial of the same seed, against that trial too. Why per seed: a claim that a module helps "in
+    each seed" (issue 21's moonshot) needs each seed's own interval, which the study table's pooled
+    Δ does not give."""
     body = []
     show_ref = ref is not None and metric is not None and ref.metrics.get(metric) is not None
+    same_seed: dict[str, tuple[Row, Delta]] = {}
+    if comparison is not None and metric is not None:
+        for row in rows:
+            other = reference_row(row, rows, comparison)
+            for t in (row.completed if other is not None else []):
+                mates = [b for b in other.completed if b.seed == t.seed]
+                d = location_delta([t], mates, metric, cache, bootstrap_n) if mates else None
+                if d is not None:
+                    same_seed[t.id] = (other, d)
     for row in rows:
         for t in row.trials:
             value = t.metrics.get(metric) if (t.completed and metric) else None
@@ -273,9 +286,19 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
                      Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num")]
             if show_ref:
                 cells.append(vs_cell(against, fmt, metric))
+            if same_seed:
+                cells.append(_delta_cell(same_seed.get(t.id), fmt))
             body.append(cells + [Cell(note, cls=f"wrap {cls}".strip())])
     header = ["trial", "row", "seed", "status", metric or "primary metric"]
     if show_ref:
         header.append("− mean pose [95% CI]")
+    if same_seed:
+        header.append("− comparison row, same seed [95% CI]")
+    notes = []
+    if same_seed:
+        notes.append(f"− comparison row, same seed: this trial's {metric} minus that of the trial of the same seed "
+                     f"in {comparison.label} (percentage points), with a 95 % paired bootstrap interval over "
+                     f"validation images ({bootstrap_n} resamples, the same for both); * marks an interval that "
+                     "excludes zero.")
     return TableView("Trials (every seed; failed and missing ones with their error's first line)",
-                     header + ["note"], body, css="trials")
+                     header + ["note"], body, css="trials", notes=notes)
