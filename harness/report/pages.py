@@ -92,7 +92,8 @@ def _group(folder: ResultsFolder, study: StudyIndex, number: int, trials: list[T
                       subheading=f"kind {kind}" + (", synthetic twin" if first.flat.get("dataset.synthetic") else "")
                       + f"; primary metric {st.primary or '?'}",
                       tables=[st.view] + more, notes=notes, figures=[], skeletons=[],
-                      trials=trials_table(rows, st.located, fmt, ref, cache, bootstrap_n, table.comparison), blocks=blocks,
+                      trials=trials_table(rows, st.located, fmt, ref, cache, bootstrap_n, table.comparison),
+                      blocks=blocks,
                       ladder=summarise(ladder))
     anchor = f"{stem}-ladder"
     group.ladder_anchor = anchor if any(t.anchor == anchor for b in blocks for t in b.tables) else ""
