@@ -119,26 +119,33 @@ def test_the_ladder_names_the_diagnostics_that_flag_each_row_whose_link_3_fails(
     assert isinstance(sums[(3, "prototype_cos")], Summary) and sums[(3, "prototype_cos")].mean is None
 
 
-def test_the_location_delta_against_the_comparison_row_is_paired_over_images(tmp_path):
-    """Δ of the location metric of a row against its comparison row (the baseline under the same
-    readings): the seeds' means, the same image resample for both; checked against the formula."""
+def _located_trial(root, rng: np.random.Generator, visible: np.ndarray, name: str, seed: int, p: float):
+    """A completed trial under `root` whose per-image location counts hit each visible joint with
+    probability `p`, its "Mean" the pooled hit rate (what the report's location deltas read)."""
     from test_report_fixture import location_counts, mpii_per_image
 
     from harness.evaluation.per_image import save_per_image
-    from harness.report.bootstrap import PerImageCache
     from harness.report.loading import TrialRecord
+
+    per = location_counts(mpii_per_image(rng, visible, p), rng, 0.1, 0.1)
+    folder = root / name
+    folder.mkdir()
+    save_per_image(folder / "per_image.npz", per)
+    return TrialRecord(id=name, config={"seed": seed}, studies=["s"], status="completed", dir=folder,
+                       metrics={"Mean": per["loc_correct"].sum() / per["loc_visible"].sum()})
+
+
+def test_the_location_delta_against_the_comparison_row_is_paired_over_images(tmp_path):
+    """Δ of the location metric of a row against its comparison row (the baseline under the same
+    readings): the seeds' means, the same image resample for both; checked against the formula."""
+    from harness.report.bootstrap import PerImageCache
     from harness.report.mean_pose import location_delta
 
     rng = np.random.default_rng(3)
     visible = rng.random((30, 16)) < 0.8
 
-    def trial(name: str, seed: int, p: float) -> TrialRecord:
-        per = location_counts(mpii_per_image(rng, visible, p), rng, 0.1, 0.1)
-        folder = tmp_path / name
-        folder.mkdir()
-        save_per_image(folder / "per_image.npz", per)
-        return TrialRecord(id=name, config={"seed": seed}, studies=["s"], status="completed", dir=folder,
-                           metrics={"Mean": per["loc_correct"].sum() / per["loc_visible"].sum()})
+    def trial(name: str, seed: int, p: float):
+        return _located_trial(tmp_path, rng, visible, name, seed, p)
 
     full = [trial(f"f{s}", s, 0.6) for s in range(3)]
     base = [trial(f"b{s}", s, 0.3) for s in range(3)]
@@ -155,13 +162,9 @@ def test_the_trials_list_compares_each_trial_with_its_baseline_of_the_same_seed(
     each trial's own paired interval against the comparison row's trial of the same seed (its point
     estimate the two trials' metric difference); the baseline's own trials, and a trial whose seed
     the baseline lacks, get none."""
-    from test_report_fixture import location_counts, mpii_per_image
-
-    from harness.evaluation.per_image import save_per_image
     from harness.paper.modules import switch_keys
     from harness.report.bootstrap import PerImageCache
     from harness.report.cells import Format
-    from harness.report.loading import TrialRecord
     from harness.report.mean_pose import location_delta
     from harness.report.rows import Row
     from harness.report.study_tables import trials_table
@@ -170,13 +173,8 @@ def test_the_trials_list_compares_each_trial_with_its_baseline_of_the_same_seed(
     rng = np.random.default_rng(5)
     visible = rng.random((40, 16)) < 0.8
 
-    def trial(name: str, seed: int, p: float) -> TrialRecord:
-        per = location_counts(mpii_per_image(rng, visible, p), rng, 0.1, 0.1)
-        folder = tmp_path / name
-        folder.mkdir()
-        save_per_image(folder / "per_image.npz", per)
-        return TrialRecord(id=name, config={"seed": seed}, studies=["s"], status="completed", dir=folder,
-                           metrics={"Mean": per["loc_correct"].sum() / per["loc_visible"].sum()})
+    def trial(name: str, seed: int, p: float):
+        return _located_trial(tmp_path, rng, visible, name, seed, p)
 
     off = {k: False for k in switch_keys()}
     base = Row(1, {"dataset.name": "mpii_twin", **off}, [trial(f"b{s}", s, 0.3) for s in (0, 1)])

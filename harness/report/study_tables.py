@@ -266,7 +266,9 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
     if comparison is not None and metric is not None:
         for row in rows:
             other = reference_row(row, rows, comparison)
-            for t in (row.completed if other is not None else []):
+            if other is None:
+                continue
+            for t in row.completed:
                 mates = [b for b in other.completed if b.seed == t.seed]
                 d = location_delta([t], mates, metric, cache, bootstrap_n) if mates else None
                 if d is not None:
@@ -292,10 +294,9 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
     header = ["trial", "row", "seed", "status", metric or "primary metric"]
     if show_ref:
         header.append("− mean pose [95% CI]")
-    if same_seed:
-        header.append("− comparison row, same seed [95% CI]")
     notes = []
     if same_seed:
+        header.append("− comparison row, same seed [95% CI]")
         notes.append(f"− comparison row, same seed: this trial's {metric} minus that of the trial of the same seed "
                      f"in {comparison.label} (percentage points), with a 95 % paired bootstrap interval over "
                      f"validation images ({bootstrap_n} resamples, the same for both); * marks an interval that "
