@@ -11,5 +11,6 @@ PART_POOLINGS = ("mean", "lse", "score_map")  # RGP-De's pooling (models/decoder
 SPE_FUSIONS = ("product", "embed", "outer")  # Eq. 3 (models/spe.py)
 RESPONSE_MERGES = ("value", "density")  # MS: responses onto one grid (models/response_merge.py)
 CAM_POOLINGS = ("gap", "lse")  # the CNN branch's pooling (models/cam.py)
+CAM_STRIDES = (4, 8, 16)  # the backbone map the CNN branch reads (models/backbone.py's strides)
 RESPONSE_PRIORS = ("none", "cam")  # beyond the paper: a prior on the response maps (models/response_prior.py)
 TRANSFORMER_SCOPES = ("all_but_cnn", "layers")  # which parameters get the x0.1 lr (models/build.py)

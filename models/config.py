@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.choices import CAM_POOLINGS, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_WEIGHTS
+from models.choices import CAM_POOLINGS, CAM_STRIDES, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_WEIGHTS
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -53,7 +53,7 @@ class LOFRConfig:
     gcn_layers: int = 2  # RePPG: SemGCN layers
     spe_sigma: float = 1.0  # SPE: Gaussian sigma of F_key, in feature cells
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
-    cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept) or stride-8 backbone map
+    cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept), stride-8 or stride-4 backbone map
     spe_fusion: str = "product"  # SPE Eq. 3 (models/spe.py): "product", "embed" or "outer"
     # Eq. 2: which map weights X^c in the keypoint vectors (models/cam.py): "x_prime" (literal),
     # "cam", "cam_normalised", "cam_softmax"
@@ -92,8 +92,8 @@ class LOFRConfig:
             raise ValueError("enc_layers must be >= 0 and dec_layers >= 1")
         if self.cam_pooling not in CAM_POOLINGS:
             raise ValueError(f"cam_pooling must be 'gap' or 'lse', got {self.cam_pooling!r}")
-        if self.cam_stride not in (8, 16):
-            raise ValueError(f"cam_stride must be 8 or 16, got {self.cam_stride!r}")
+        if self.cam_stride not in CAM_STRIDES:
+            raise ValueError(f"cam_stride must be one of {', '.join(map(str, CAM_STRIDES))}, got {self.cam_stride!r}")
         if self.spe_fusion not in SPE_FUSIONS:
             raise ValueError(f"spe_fusion must be one of {', '.join(SPE_FUSIONS)}, got {self.spe_fusion!r}")
         if self.keypoint_vector_weights not in VECTOR_WEIGHTS:

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL_VALUES = {
     "model.keypoint_vector_weights": choices.VECTOR_WEIGHTS, "model.part_pooling": choices.PART_POOLINGS,
     "model.spe_fusion": choices.SPE_FUSIONS, "model.response_merge": choices.RESPONSE_MERGES,
-    "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": (8, 16),
+    "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": choices.CAM_STRIDES,
     "model.response_prior": choices.RESPONSE_PRIORS,
 }
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").

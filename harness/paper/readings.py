@@ -197,8 +197,10 @@ PASSAGES: tuple[Passage, ...] = (
         choices=(
             Choice(16, LITERAL, "X = the stride-16 map, the deepest the backbone keeps"),
             Choice(8, BEYOND, "X = the stride-8 map (an 8 × 6 grid at 64 × 48 where stride 16 gives 4 × 3)"),
+            Choice(4, BEYOND, "X = the stride-4 map (16 × 12 at 64 × 48): the finest the backbone returns"),
         ),
-        why="At small inputs the stride-16 grid is too coarse to localise (the synthetic scale uses 8)."),
+        why="At small inputs the stride-16 grid is too coarse to localise (the synthetic scale uses 8; the "
+            "readings study's round 4 tries 4, since its CAMs fail first)."),
 )
 
 BY_NAME: Mapping[str, Passage] = {p.name: p for p in PASSAGES}
