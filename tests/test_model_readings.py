@@ -184,3 +184,26 @@ def test_cam_prior_gates_the_attention_by_the_class_maps_softmax():
     # detached: the prior carries no gradient back into the CNN branch
     maps = torch.randn(1, 3, 4, 3, requires_grad=True)
     assert not CamPrior(16)(maps, [(16, 4, 3), (8, 8, 6)]).requires_grad
+
+
+# -- beyond the paper: the CAM branch's grid -------------------------------------------------------
+
+def test_cam_stride_4_reads_the_backbones_stride_4_map_and_the_prior_keeps_it_on_that_grid():
+    """cam_stride 4 (readings round 4): the CAM head reads the stride-4 map, its class maps lie on
+    the responses' own grid, and the CAM prior's slice for the stride-4 memory is those maps as
+    they are (log softmax over every memory position: S minus one constant per map)."""
+    torch.manual_seed(0)
+    net = build_model(LOFRConfig(**SMALL, cam_stride=4, response_prior="cam")).eval()
+    x = torch.randn(2, 3, 64, 48, generator=gen(30))
+    with torch.no_grad():
+        out = net(x)
+        feats = net.backbone(x)
+        cam = net.cam(feats[4])
+        prior = net.response_prior(out["class_maps"], out["grids"])
+    assert feats[4].shape[-2:] == (16, 12) and out["class_maps"].shape == out["responses"].shape == (2, 17, 16, 12)
+    assert torch.allclose(out["class_maps"], cam["class_maps"], atol=1e-6)
+    assert out["grids"][0] == (4, 16, 12)  # MS: the stride-4 memory comes first
+    own = prior[..., : 16 * 12] - out["class_maps"].flatten(2)
+    assert torch.allclose(own, own[..., :1].expand_as(own), atol=1e-4)
+    with pytest.raises(ValueError, match="cam_stride"):
+        LOFRConfig(**SMALL, cam_stride=2)
