@@ -38,6 +38,17 @@ def test_eta_weighs_the_remaining_trials_by_their_own_work(monkeypatch):
     assert board._eta() == "0:00:37"  # c needs nothing (completed before this run): 75 s / 2 slots
 
 
+def test_trials_completed_before_the_run_count_as_done_not_pending(capsys):
+    # Seen on 2026-12-02: a rerun that added one trial to three completed ones printed
+    # "done 0 | running 1 | pending 3" for the whole run.
+    board = ProgressBoard(_plan(["a", "b", "c", "d"]), Path("."), work={"d": 1.0})
+    board.skip({"a", "b", "c"})
+    board.started_trial("d")
+    assert "done 3 | running 1 | pending 0 | failed 0" in capsys.readouterr().out
+    board.completed("d", True)
+    assert "done 4 | running 0 | pending 0" in capsys.readouterr().out
+
+
 def test_plan_duration_in_hours_below_a_day():
     assert duration(3.5 * 3600) == "3.5 hours" and duration(0.25 * 3600) == "0.2 hours"
     assert duration(2 * 86400) == "2.0 days"

@@ -69,8 +69,11 @@ class ProgressBoard:
         return self._clock(left / rate / max(1, len(self.running)))
 
     def skip(self, ids: set[str]) -> None:
-        """Trials already completed before this run: no work left."""
-        self.todo -= ids
+        """Trials already completed before this run: no work left, counted as done, not pending."""
+        new = ids & self.todo
+        self.todo -= new
+        self.done += len(new)
+        self.pending = max(0, self.pending - len(new))
 
     def status(self, extra: str = "") -> None:
         self.say(f"done {self.done} | running {len(self.running)} | pending {self.pending} | failed {self.failed}"
