@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-STRIDES = (4, 8, 16)
+from models.choices import BACKBONE_STRIDES as STRIDES
 
 
 class ResNetBackbone(nn.Module):
