@@ -41,7 +41,8 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     channels = backbone.num_channels
     k, d = cfg.num_keypoints, cfg.d_model
     cam = CAMHead(channels[cfg.cam_stride], k, embed_dim=d if cfg.reppg else None,
-                  pooling=cfg.cam_pooling, lse_r=cfg.cam_lse_r, vector_weights=cfg.keypoint_vector_weights)
+                  pooling=cfg.cam_pooling, lse_r=cfg.cam_lse_r, vector_weights=cfg.keypoint_vector_weights,
+                  vector_gradient=cfg.keypoint_vector_gradient)
     input_proj = nn.ModuleDict({str(s): nn.Conv2d(channels[s], d, kernel_size=1) for s in strides})
     spe = position = None
     if cfg.spe:

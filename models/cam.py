@@ -17,6 +17,11 @@ it is not class c's map), "cam" (M_c = ReLU(S_c), class c's CAM), "cam_normalise
 its sum over the grid: the mean feature where class c fires) or "cam_softmax" (a spatial softmax
 of S_c). `VECTOR_WEIGHTS` lists them.
 
+Beyond the paper (off by default): `vector_gradient="stopped"` computes Eq. 2 from the weights and
+the backbone map detached, so the prototypes' losses reach X^c's 1x1 conv and nothing of the CNN
+branch, which then learns from its own classification loss (and, through the backbone, the
+transformer's) alone; "through" (the paper) lets RePPG's gradient into X', the FC and the backbone.
+
 Beyond the paper (off by default): `pooling="lse"` replaces the mean by the log-sum-exp pooling
 (1/r) log mean_ij exp(r S_c(i, j)), which lets one peak decide a class instead of the whole map.
 """
@@ -27,18 +32,22 @@ import math
 import torch
 from torch import nn
 
-from models.choices import VECTOR_WEIGHTS
+from models.choices import VECTOR_GRADIENTS, VECTOR_WEIGHTS
 
 
 class CAMHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, embed_dim: int | None = None,
-                 pooling: str = "gap", lse_r: float = 5.0, vector_weights: str = "x_prime"):
+                 pooling: str = "gap", lse_r: float = 5.0, vector_weights: str = "x_prime",
+                 vector_gradient: str = "through"):
         super().__init__()
         if pooling not in ("gap", "lse"):
             raise ValueError(f"pooling must be 'gap' or 'lse', got {pooling!r}")
         if vector_weights not in VECTOR_WEIGHTS:
             raise ValueError(f"vector_weights must be one of {VECTOR_WEIGHTS}, got {vector_weights!r}")
+        if vector_gradient not in VECTOR_GRADIENTS:
+            raise ValueError(f"vector_gradient must be one of {VECTOR_GRADIENTS}, got {vector_gradient!r}")
         self.pooling, self.lse_r, self.vector_weights = pooling, lse_r, vector_weights
+        self.vector_gradient = vector_gradient
         self.reduce = nn.Conv2d(in_channels, num_classes, kernel_size=1)  # X -> X'
         self.fc = nn.Linear(num_classes, num_classes)  # w^c_k, applied after GAP and, for Eq. 1, per position
         self.embed = nn.Conv2d(in_channels, embed_dim, kernel_size=1) if embed_dim else None  # X -> X^c
@@ -58,7 +67,12 @@ class CAMHead(nn.Module):
             pooled = (torch.logsumexp(r * scores.flatten(2), dim=2) - math.log(n)) / r
         fc = None
         if self.embed is not None:
-            fc = keypoint_vectors(eq2_weights(self.vector_weights, x_prime, scores), self.embed(x))
+            weights, source = eq2_weights(self.vector_weights, x_prime, scores), x
+            if self.vector_gradient == "stopped":
+                # why: the prototypes' losses would otherwise reshape X' and the FC -- the class maps
+                # themselves -- to suit the decoder; X^c's own conv still learns from them
+                weights, source = weights.detach(), x.detach()
+            fc = keypoint_vectors(weights, self.embed(source))
         return {"logits": pooled + self.fc.bias.float(), "class_maps": scores, "cams": scores.relu(),
                 "x_prime": x_prime, "keypoint_vectors": fc}
 

@@ -11,6 +11,8 @@ PART_POOLINGS = ("mean", "lse", "score_map")  # RGP-De's pooling (models/decoder
 SPE_FUSIONS = ("product", "embed", "outer")  # Eq. 3 (models/spe.py)
 RESPONSE_MERGES = ("value", "density")  # MS: responses onto one grid (models/response_merge.py)
 CAM_POOLINGS = ("gap", "lse")  # the CNN branch's pooling (models/cam.py)
+# beyond the paper: whether RePPG's gradient reaches the CNN branch through Eq. 2 (models/cam.py)
+VECTOR_GRADIENTS = ("through", "stopped")
 BACKBONE_STRIDES = (4, 8, 16)  # the feature maps a backbone returns (models/backbone.py)
 CAM_STRIDES = BACKBONE_STRIDES  # the CNN branch may read any of them (harness/paper/readings.py, "cam_stride")
 RESPONSE_PRIORS = ("none", "cam")  # beyond the paper: a prior on the response maps (models/response_prior.py)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.choices import CAM_POOLINGS, CAM_STRIDES, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_WEIGHTS
+from models.choices import CAM_POOLINGS, CAM_STRIDES, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -58,6 +58,9 @@ class LOFRConfig:
     # Eq. 2: which map weights X^c in the keypoint vectors (models/cam.py): "x_prime" (literal),
     # "cam", "cam_normalised", "cam_softmax"
     keypoint_vector_weights: str = "x_prime"
+    # Beyond the paper: "stopped" keeps RePPG's gradient out of the CNN branch (backbone, X', the FC):
+    # Eq. 2 reads them detached and only X^c's 1x1 conv learns from the prototypes (models/cam.py)
+    keypoint_vector_gradient: str = "through"
     # RGP-De's "pooling operation" (models/decoder_head.py): "mean" (literal), "lse", "score_map"
     part_pooling: str = "mean"
     # MS: how each scale's slice of R reaches the stride-4 `responses` grid (see models/lofr.py):
@@ -99,6 +102,9 @@ class LOFRConfig:
         if self.keypoint_vector_weights not in VECTOR_WEIGHTS:
             raise ValueError(f"keypoint_vector_weights must be one of {', '.join(VECTOR_WEIGHTS)}, "
                              f"got {self.keypoint_vector_weights!r}")
+        if self.keypoint_vector_gradient not in VECTOR_GRADIENTS:
+            raise ValueError(f"keypoint_vector_gradient must be one of {', '.join(VECTOR_GRADIENTS)}, "
+                             f"got {self.keypoint_vector_gradient!r}")
         if self.response_prior not in RESPONSE_PRIORS:
             raise ValueError(f"response_prior must be one of {', '.join(RESPONSE_PRIORS)}, got {self.response_prior!r}")
         if self.part_pooling not in PART_POOLINGS:

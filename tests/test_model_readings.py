@@ -207,3 +207,29 @@ def test_cam_stride_4_reads_the_backbones_stride_4_map_and_the_prior_keeps_it_on
     assert torch.allclose(own, own[..., :1].expand_as(own), atol=1e-4)
     with pytest.raises(ValueError, match="cam_stride"):
         LOFRConfig(**SMALL, cam_stride=2)
+
+
+# -- beyond the paper: RePPG's gradient into the CNN branch ---------------------------------------
+
+@pytest.mark.parametrize("weights", ["x_prime", "cam"])
+def test_stopped_vector_gradient_keeps_the_prototypes_loss_out_of_the_cnn_branch(weights):
+    """keypoint_vector_gradient "stopped" (readings round 7): Eq. 2's values are unchanged, and a
+    loss on the prototypes reaches X^c's conv and RePPG but not the backbone, X' or the FC, which
+    it reaches when the gradient goes "through" (the paper)."""
+    x = torch.randn(2, 3, 64, 48, generator=gen(40))
+    grads, vectors = {}, {}
+    for mode in ("through", "stopped"):
+        torch.manual_seed(0)  # the same weights for both
+        net = build_model(LOFRConfig(**SMALL, keypoint_vector_weights=weights, keypoint_vector_gradient=mode))
+        cam = net.cam(net.backbone(x)[net.cam_stride])
+        vectors[mode] = cam["keypoint_vectors"].detach()
+        net.reppg(cam["keypoint_vectors"]).square().sum().backward()
+        grads[mode] = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert torch.equal(vectors["through"], vectors["stopped"])
+    fc = {"cam.fc.weight"} if weights == "cam" else set()  # the FC enters Eq. 2 only through the CAM
+    cnn = {"cam.reduce.weight"} | fc | {n for n in grads["through"] if n.startswith("backbone.")}
+    assert "cam.embed.weight" in grads["stopped"] and any(n.startswith("reppg.") for n in grads["stopped"])
+    assert cnn <= grads["through"] and any(n.startswith("backbone.") for n in cnn)
+    assert not cnn & grads["stopped"]
+    with pytest.raises(ValueError, match="keypoint_vector_gradient"):
+        LOFRConfig(**SMALL, keypoint_vector_gradient="x")

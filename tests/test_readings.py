@@ -28,7 +28,7 @@ MODEL_VALUES = {
     "model.keypoint_vector_weights": choices.VECTOR_WEIGHTS, "model.part_pooling": choices.PART_POOLINGS,
     "model.spe_fusion": choices.SPE_FUSIONS, "model.response_merge": choices.RESPONSE_MERGES,
     "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": choices.CAM_STRIDES,
-    "model.response_prior": choices.RESPONSE_PRIORS,
+    "model.response_prior": choices.RESPONSE_PRIORS, "model.keypoint_vector_gradient": choices.VECTOR_GRADIENTS,
 }
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").
 PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0}}

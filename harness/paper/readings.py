@@ -201,6 +201,20 @@ PASSAGES: tuple[Passage, ...] = (
         ),
         why="At small inputs the stride-16 grid is too coarse to localise (the synthetic scale uses 8; the "
             "readings study's round 4 tries 4, since its CAMs fail first)."),
+    Passage(
+        name="reppg_gradient", where="Sec. 3.2 / 3.4, Eq. 2",
+        quote="For acquiring the initial node embedding for the graph in RGP-De (in sec 3.4), we compute "
+              "category-specific keypoint vectors F_c [...] We initialize the category-specific keypoint "
+              "features F_c in Eq. 2 as the node feature of P_C.",
+        key="model.keypoint_vector_gradient",
+        choices=(
+            Choice("through", LITERAL, "F_c as computed: the prototypes' losses reach X', the FC and the backbone"),
+            Choice("stopped", BEYOND, "F_c from X' (or the CAM) and X detached: only X^c's 1x1 conv learns from "
+                   "the prototypes; the class maps learn from the CNN's own loss"),
+        ),
+        why="Not ambiguous (end-to-end training lets the gradient through). The readings study finds full "
+            "LOFR's CAMs below its baseline's under the same readings (rounds 2, 6), and RePPG is the one "
+            "module that writes into the CAM head; stopping it asks whether that is why (round 7)."),
 )
 
 BY_NAME: Mapping[str, Passage] = {p.name: p for p in PASSAGES}
