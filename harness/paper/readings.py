@@ -208,7 +208,8 @@ PASSAGES: tuple[Passage, ...] = (
               "features F_c in Eq. 2 as the node feature of P_C.",
         key="model.keypoint_vector_gradient",
         choices=(
-            Choice("through", LITERAL, "F_c as computed: the prototypes' losses reach X', the FC and the backbone"),
+            Choice("through", LITERAL, "F_c as computed: the prototypes' losses reach X' (the FC too under the CAM-weighted "
+                   "readings of Eq. 2) and the backbone"),
             Choice("stopped", BEYOND, "F_c from X' (or the CAM) and X detached: only X^c's 1x1 conv learns from "
                    "the prototypes; the class maps learn from the CNN's own loss"),
         ),
