@@ -294,3 +294,37 @@ def test_weight_norms_groups_layers_and_matches_the_norm_of_all_weights_together
     assert abs(norms["decoder.layers.*.q_proj"][0] - float(torch.linalg.norm(together))) < 1e-5
     assert abs(norms["decoder.layers.*.q_proj"][1] - float(together.abs().max())) < 1e-6
     assert norms["query_embed"] == (pytest.approx(24 ** 0.5), 2.0)
+
+
+def test_readings_versus_pairs_two_trials_on_the_same_images_and_refuses_different_ones(tmp_path):
+    """experiments/readings/versus.py: B - A per read-out is the difference of the summed correct
+    counts over the summed visible ones (computed here by hand), the interval holds it, swapping the
+    trials negates it, and trials scored on different images are refused (exit 2, one line)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "versus.py"
+    spec = importlib.util.spec_from_file_location("versus", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(3)
+    ids, visible = np.arange(50), rng.integers(1, 15, size=50)
+    runs = {}
+    for name in ("a", "b", "other"):
+        folder = tmp_path / name
+        folder.mkdir()
+        counts = {key: rng.integers(0, visible + 1) for key in ("loc_correct", "cams_loc_correct")}
+        np.savez(folder / "per_image.npz", image_ids=ids + (100 if name == "other" else 0),
+                 loc_visible=visible, **counts)
+        runs[name] = (folder, counts)
+    (a, ca), (b, cb) = runs["a"], runs["b"]
+    rows = {name: (point, lo, hi) for name, point, lo, hi in module.compare(a, b)}
+    assert set(rows) == {"responses", "cams"}  # only the read-outs both recorded
+    for name, key in (("responses", "loc_correct"), ("cams", "cams_loc_correct")):
+        point, lo, hi = rows[name]
+        assert point == pytest.approx((cb[key].sum() - ca[key].sum()) / visible.sum())
+        assert lo <= point <= hi
+        assert dict((n, p) for n, p, *_ in module.compare(b, a))[name] == pytest.approx(-point)
+    with pytest.raises(ValueError, match="different validation images"):
+        module.compare(a, runs["other"][0])
+    assert module.main([str(a), str(tmp_path / "missing")]) == 2

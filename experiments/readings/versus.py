@@ -1,0 +1,58 @@
+"""Two trials of the readings study against each other: each read-out's location metric, row B minus
+row A, with its 95 % paired bootstrap interval over the validation images both were scored on.
+
+    python experiments/readings/versus.py results/run_matrix/screen5/3973afc45e5f \
+        results/run_matrix/screen6/662a780b570f
+
+The report pairs every row with the mean pose, and the confirmation's rows with their baseline; the
+rounds' rows live in different studies (one results folder per round), so this is how the log
+(experiments/readings/README.md) compares a row with one of an earlier round. Both trials must have
+been scored on the same validation twin (the same image ids); one seed each, so an interval here
+says what the validation images allow, not what another seed would do.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from harness.evaluation.per_image import location_vs_reference
+
+READOUTS = {"responses": "loc_correct", "cams": "cams_loc_correct", "product": "product_loc_correct",
+            "token_scores": "token_scores_loc_correct"}
+
+
+def compare(a: Path, b: Path) -> list[tuple[str, float, float, float]]:
+    """[(read-out, B - A, low, high)] for the read-outs both trials recorded."""
+    pa, pb = np.load(a / "per_image.npz"), np.load(b / "per_image.npz")
+    if not np.array_equal(pa["image_ids"], pb["image_ids"]):
+        raise ValueError(f"{a} and {b} were scored on different validation images")
+    if not np.array_equal(pa["loc_visible"], pb["loc_visible"]):
+        raise ValueError(f"{a} and {b} count different visible joints on the same images")
+    return [(name, *location_vs_reference(pb[key], pa[key], pa["loc_visible"]))
+            for name, key in READOUTS.items() if key in pa.files and key in pb.files]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: versus.py <trial folder A> <trial folder B>  (prints B - A)", file=sys.stderr)
+        return 2
+    a, b = (Path(x) for x in argv)
+    for path in (a, b):
+        if not (path / "per_image.npz").is_file():
+            print(f"{path}: no per_image.npz (not a completed trial folder)", file=sys.stderr)
+            return 2
+    try:
+        rows = compare(a, b)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+    print(f"{b.name} - {a.name} (PCK, 95 % paired bootstrap over the images)")
+    for name, point, low, high in rows:
+        print(f"  {name:<13} {point:+.3f} [{low:+.3f}, {high:+.3f}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
