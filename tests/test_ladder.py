@@ -4,6 +4,7 @@ against scikit-learn, and the ladder in a tiny trial's metrics.json."""
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -328,3 +329,46 @@ def test_readings_versus_pairs_two_trials_on_the_same_images_and_refuses_differe
     with pytest.raises(ValueError, match="different validation images"):
         module.compare(a, runs["other"][0])
     assert module.main([str(a), str(tmp_path / "missing")]) == 2
+
+
+def test_readings_summary_tells_rows_apart_by_every_varying_value_and_computes_main_effects(tmp_path, monkeypatch):
+    """experiments/readings/summary.py: a row is named by what sets it apart (a reading not every
+    row shares, or a config value that varies, such as the epochs), not "(the round's base)" for
+    every row; each two-valued factor's main effect is the difference of the two groups' means
+    (computed here by hand); failed trials are left out."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "summary.py"
+    spec = importlib.util.spec_from_file_location("readings_summary", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "readings_summary", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    trials = {  # id: (spe_fusion, epochs, responses, cams, status)
+        "a": ("outer", 5, 0.20, 0.10, "completed"),
+        "b": ("outer", 10, 0.30, 0.16, "completed"),
+        "c": ("product", 10, 0.26, 0.22, "completed"),  # "product" is the literal reading
+        "d": ("product", 5, 0.90, 0.90, "failed"),
+    }
+    for tid, (fusion, epochs, resp, cams, status) in trials.items():
+        (tmp_path / tid).mkdir()
+        (tmp_path / tid / "metrics.json").write_text(json.dumps({
+            "status": status,
+            "config": {"model": {"spe_fusion": fusion, "response_prior": "cam", "d_model": 64},
+                       "schedule": {"epochs": epochs}},
+            "readouts": {"responses": {"PCK@0.1": resp}, "cams": {"PCK@0.1": cams}},
+            "classification": {"cnn": {"gain": 0.8}}, "diagnostics": {}}))
+    rows = module.load_rows(tmp_path)
+    assert [r.trial for r in rows] == ["a", "b", "c"]
+    by_trial = module.factors(rows)
+    # response_prior is shared by every row and d_model never varies: neither names a row
+    assert by_trial == {"a": {"spe_fusion": "outer", "epochs": "5"}, "b": {"spe_fusion": "outer", "epochs": "10"},
+                        "c": {"spe_fusion": "literal", "epochs": "10"}}
+    effects = {name: (low, high, e) for name, low, high, e in module.main_effects(rows, by_trial)}
+    low, high, e = effects["epochs"]
+    assert (low, high) == ("5", "10")  # ordered as numbers, not as text
+    assert e["responses"] == pytest.approx((0.30 + 0.26) / 2 - 0.20)
+    assert e["cams"] == pytest.approx((0.16 + 0.22) / 2 - 0.10)
+    low, high, e = effects["spe_fusion"]
+    assert (low, high) == ("literal", "outer")  # the effect reads choice - literal
+    assert e["responses"] == pytest.approx((0.20 + 0.30) / 2 - 0.26)
