@@ -18,13 +18,10 @@ from pathlib import Path
 
 from harness.config.identity import flatten
 from harness.paper.readings import departures
+from harness.record import READOUTS
 
-READOUTS = ("responses", "cams", "product", "token_scores")
 SHOWN = ("attention_entropy", "prototype_cos", "part_feature_cos", "response_cam_agreement",
          "response_cam_agreement_shuffled")
-# Config keys that differ between trials without being a factor of the round (where files live).
-NOT_FACTORS = ("dataset.root", "dataset.train_ann", "dataset.val_ann", "dataset.train_images",
-               "dataset.val_images")
 
 
 @dataclass
@@ -53,14 +50,19 @@ def load_rows(run: Path) -> list[Row]:
     return rows
 
 
+def shared_readings(rows: list[Row]) -> set[tuple[str, str]]:
+    """The (passage, choice) pairs every row reads."""
+    return set.intersection(*(set(r.readings.items()) for r in rows)) if rows else set()
+
+
 def factors(rows: list[Row]) -> dict[str, dict[str, str]]:
     """trial -> {factor: its value}: the readings not every row shares ("name": "choice", or
     "literal" where the row reads it literally) and the config keys whose values vary across rows
     ("epochs": "10"; the last part of the dotted key, in the config's order)."""
-    shared = set.intersection(*(set(r.readings.items()) for r in rows)) if rows else set()
+    shared = shared_readings(rows)
     named = sorted({k for r in rows for k in r.readings} - {k for k, _ in shared})
-    keys = [k for k in (rows[0].flat if rows else {}) if k not in NOT_FACTORS
-            and len({json.dumps(r.flat.get(k), sort_keys=True) for r in rows}) > 1]
+    keys = [k for k in (rows[0].flat if rows else {})
+            if len({json.dumps(r.flat.get(k), sort_keys=True) for r in rows}) > 1]
     reading_keys = {p.key for r in rows for p, _, _ in departures(r.flat)}
     out = {}
     for r in rows:
@@ -102,7 +104,7 @@ def main(run: Path) -> None:
     if not rows:
         print(f"{run}: no completed trial")
         return
-    shared = set.intersection(*(set(r.readings.items()) for r in rows))
+    shared = shared_readings(rows)
     refs = list((run / "references").glob("*.json"))
     mean_pose = json.loads(refs[0].read_text())["metrics"].get(rows[0].metric) if refs else None
     print(f"{len(rows)} trials; shared by all: {', '.join(f'{k}={v}' for k, v in sorted(shared)) or 'none'}"

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.evaluation.per_image import location_vs_reference
-
-READOUTS = {"responses": "loc_correct", "cams": "cams_loc_correct", "product": "product_loc_correct",
-            "token_scores": "token_scores_loc_correct"}
+from harness.record import READOUTS
+from harness.report.mean_pose import correct_key
 
 
 def compare(a: Path, b: Path) -> list[tuple[str, float, float, float]]:
@@ -30,8 +29,9 @@ def compare(a: Path, b: Path) -> list[tuple[str, float, float, float]]:
         raise ValueError(f"{a} and {b} were scored on different validation images")
     if not np.array_equal(pa["loc_visible"], pb["loc_visible"]):
         raise ValueError(f"{a} and {b} count different visible joints on the same images")
+    keys = [(name, correct_key(name)) for name in READOUTS]
     return [(name, *location_vs_reference(pb[key], pa[key], pa["loc_visible"]))
-            for name, key in READOUTS.items() if key in pa.files and key in pb.files]
+            for name, key in keys if key in pa.files and key in pb.files]
 
 
 def main(argv: list[str]) -> int:
