@@ -70,23 +70,28 @@ def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:
 
 
 def param_groups(model: nn.Module, lr: float, transformer_lr_mult: float,
-                 transformer_scope: str = "all_but_cnn") -> list[dict]:
+                 transformer_scope: str = "all_but_cnn", cnn_branch_apart: bool = False) -> list[dict]:
     """Optimizer parameter groups: {"name": "cnn", lr} and {"name": "transformer", lr * mult}
     (module docstring: `transformer_scope` says which parameters are "the transformer"; with
     "layers" the "cnn" group holds every parameter outside the encoder and decoder layers).
+    `cnn_branch_apart`: the "cnn" group holds the CNN branch alone (backbone and CAM head) under
+    either scope, the other parameters at `lr` in a group "other" (for a schedule that treats
+    the CNN branch apart, `harness/trial/optimizer.py`).
 
     Every trainable parameter is in exactly one group; an empty group is left out.
     """
     if transformer_scope not in TRANSFORMER_SCOPES:
         raise ValueError(f"transformer_scope must be one of {TRANSFORMER_SCOPES}, got {transformer_scope!r}")
-    cnn, transformer = [], []
+    cnn, other, transformer = [], [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if transformer_scope == "layers":
-            (transformer if name.startswith(TRANSFORMER_LAYER_PREFIXES) else cnn).append(p)
+        if name.startswith(CNN_PREFIXES):
+            cnn.append(p)
+        elif transformer_scope == "layers" and not name.startswith(TRANSFORMER_LAYER_PREFIXES):
+            (other if cnn_branch_apart else cnn).append(p)
         else:
-            (cnn if name.startswith(CNN_PREFIXES) else transformer).append(p)
-    groups = [{"name": "cnn", "params": cnn, "lr": lr},
+            transformer.append(p)
+    groups = [{"name": "cnn", "params": cnn, "lr": lr}, {"name": "other", "params": other, "lr": lr},
               {"name": "transformer", "params": transformer, "lr": lr * transformer_lr_mult}]
     return [g for g in groups if g["params"]]

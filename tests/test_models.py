@@ -199,6 +199,26 @@ def test_param_groups_split_cnn_and_transformer():
     torch.optim.Adam(groups, lr=4e-3)  # valid optimiser groups
 
 
+def test_param_groups_can_set_the_cnn_branch_apart_under_either_scope():
+    """`cnn_branch_apart` (the early CNN lr drop): "cnn" is the backbone and CAM head alone, the
+    other parameters keep their lr; without it the groups are exactly those the paper's schedule had."""
+    model = build(small_cfg(spe=True, multi_scale=True, reppg=True, pdc=True))
+    ids = lambda params: [id(p) for p in params]
+    branch = set(ids(model.backbone.parameters())) | set(ids(model.cam.parameters()))
+    layers = set(ids(model.encoders.parameters())) | set(ids(model.decoder.parameters()))
+    for scope in ("all_but_cnn", "layers"):
+        plain = {g["name"]: g for g in param_groups(model, 4e-3, 0.1, scope)}
+        apart = {g["name"]: g for g in param_groups(model, 4e-3, 0.1, scope, cnn_branch_apart=True)}
+        assert set(ids(apart["cnn"]["params"])) == branch, scope
+        assert ids(apart["transformer"]["params"]) == ids(plain["transformer"]["params"]), scope
+        if scope == "layers":
+            assert set(ids(apart["transformer"]["params"])) == layers
+            assert apart["other"]["lr"] == 4e-3 and set(ids(apart["other"]["params"])) == \
+                set(ids(plain["cnn"]["params"])) - branch
+        else:
+            assert "other" not in apart and ids(apart["cnn"]["params"]) == ids(plain["cnn"]["params"])
+
+
 def test_prototype_matrices():
     base = build(small_cfg(**BASELINE))
     x = images()

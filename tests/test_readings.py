@@ -4,6 +4,7 @@ readings compute, on tiny cases."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import typing
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from harness.data.targets import image_labels
 from harness.config.identity import flatten, unflatten
 from harness.matrix import expand
 from harness.paper import readings
-from harness.trial.optimizer import build_optimizer
+from harness.trial.optimizer import build_optimizer, build_scheduler
 from models import choices
 from models.config import LOFRConfig
 
@@ -31,7 +32,8 @@ MODEL_VALUES = {
     "model.response_prior": choices.RESPONSE_PRIORS, "model.keypoint_vector_gradient": choices.VECTOR_GRADIENTS,
 }
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").
-PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0}}
+PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
+          ("schedule.cnn_lr_drop", "early"): {"schedule.cnn_lr_steps": [4]}}
 
 
 def _field(dotted: str) -> dataclasses.Field:
@@ -120,6 +122,71 @@ def test_adamw_and_adam_l2_differ_on_a_zero_gradient_parameter_as_their_formulas
     expect = {"l2": (l2, l2), "decoupled": (decoupled, decoupled), "cnn_only": (l2, start)}[decay]
     assert torch.allclose(net.backbone.weight, expect[0], atol=1e-7)
     assert torch.allclose(net.decoder.weight, expect[1], atol=1e-7)
+
+
+class _ThreeGroups(nn.Module):
+    """One parameter per group under transformer_scope "layers": the CNN branch, the rest outside
+    the transformer's layers, and a layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Linear(1, 1, bias=False)
+        self.input_proj = nn.Linear(1, 1, bias=False)
+        self.decoder = nn.Linear(1, 1, bias=False)
+
+
+def _lrs_by_epoch(s: ScheduleConfig, epochs: int, state: dict | None = None) -> list[dict[str, float]]:
+    """Each epoch's lr per group; `state`: {"optimizer", "scheduler"} state dicts to resume from."""
+    opt = build_optimizer(_ThreeGroups(), s)
+    sched = build_scheduler(opt, s)
+    if state is not None:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+    out = []
+    for _ in range(epochs):
+        out.append({g["name"]: g["lr"] for g in opt.param_groups})
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_cnn_lr_drop_early_drops_the_cnn_branch_alone_at_its_own_steps():
+    """Readings round 10's schedule, against lrs written out by hand: lr 0.004, the transformer's
+    layers x0.1, every group x0.1 after epoch 9, the CNN branch x0.1 more after epoch 4."""
+    s = ScheduleConfig(lr=0.004, transformer_lr_mult=0.1, transformer_scope="layers", lr_steps=(9,),
+                       cnn_lr_drop="early", cnn_lr_steps=(4,), decay="decoupled")
+    got = _lrs_by_epoch(s, 10)
+    cnn = [0.004] * 4 + [0.0004] * 5 + [0.00004]
+    other = [0.004] * 9 + [0.0004]
+    transformer = [0.0004] * 9 + [0.00004]
+    for name, expect in (("cnn", cnn), ("other", other), ("transformer", transformer)):
+        assert [e[name] for e in got] == pytest.approx(expect, rel=1e-12), name
+    # the paper's schedule keeps the two groups it always had, and MultiStepLR's lrs
+    literal = _lrs_by_epoch(dataclasses.replace(s, cnn_lr_drop="with_all", cnn_lr_steps=()), 10)
+    assert [set(e) for e in literal] == [{"cnn", "transformer"}] * 10
+    assert [e["cnn"] for e in literal] == pytest.approx(other, rel=1e-12)
+
+
+def test_cnn_lr_drop_early_resumes_from_a_weights_only_checkpoint():
+    s = ScheduleConfig(lr=0.01, transformer_lr_mult=0.1, lr_steps=(6,), cnn_lr_drop="early", cnn_lr_steps=(2, 4))
+    opt = build_optimizer(_ThreeGroups(), s)
+    sched = build_scheduler(opt, s)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    buffer = io.BytesIO()
+    torch.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)
+    resumed = _lrs_by_epoch(s, 5, state)  # epochs 4-8 of the trial
+    assert _lrs_by_epoch(s, 8)[3:] == resumed  # the same arithmetic: equal, not close
+    assert resumed[0]["cnn"] == pytest.approx(0.01 * 0.1) and resumed[1]["cnn"] == pytest.approx(0.01 * 0.01)
+
+
+@pytest.mark.parametrize("drop, steps, problem", [("early", (), "needs the epochs"), ("with_all", (4,), "read only")])
+def test_cnn_lr_steps_go_with_the_early_drop_only(drop, steps, problem):
+    with pytest.raises(ConfigError, match=problem):
+        ScheduleConfig(cnn_lr_drop=drop, cnn_lr_steps=steps)
 
 
 def test_image_labels_in_the_crop_or_annotated():

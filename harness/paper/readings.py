@@ -216,6 +216,21 @@ PASSAGES: tuple[Passage, ...] = (
         why="Not ambiguous (end-to-end training lets the gradient through). The readings study finds full "
             "LOFR's CAMs below its baseline's under the same readings (rounds 2, 6), and RePPG is the one "
             "module that writes into the CAM head; stopping it asks whether that is why (round 7)."),
+    Passage(
+        name="cnn_lr", where="Sec. 4.2",
+        quote="We adopt Adam optimizer with a learning rate of 4×10^{-3} and a weight decay of 10^{-4}. The "
+              "learning rate of transformer is decreased by a factor of 10.",
+        key="schedule.cnn_lr_drop",
+        choices=(
+            Choice("with_all", LITERAL, "the CNN branch's lr drops with every group's, after each of lr_steps"),
+            Choice("early", BEYOND, "the CNN branch's lr (backbone, CAM head) is also multiplied by lr_gamma after "
+                   "each of cnn_lr_steps: its class maps settle while the transformer keeps its lr",
+                   ("schedule.cnn_lr_steps",)),
+        ),
+        why="Not ambiguous (one schedule for the whole network; the paper gives no epochs for its drops). In "
+            "every 10-epoch trial of the readings study the CAMs peak after epochs 3-5 and drift down while "
+            "the classifier keeps learning, and the responses climb towards them; round 10 stops the CNN "
+            "branch near the peak."),
 )
 
 BY_NAME: Mapping[str, Passage] = {p.name: p for p in PASSAGES}
