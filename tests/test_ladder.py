@@ -372,3 +372,30 @@ def test_readings_summary_tells_rows_apart_by_every_varying_value_and_computes_m
     low, high, e = effects["spe_fusion"]
     assert (low, high) == ("literal", "outer")  # the effect reads choice - literal
     assert e["responses"] == pytest.approx((0.20 + 0.30) / 2 - 0.26)
+
+
+def test_readings_curves_lists_each_read_out_per_epoch_and_its_first_peak(tmp_path, capsys):
+    """experiments/readings/curves.py: the values in epoch order from the metrics.json curve, None
+    where an epoch lacks one, the peak's epoch counted from 1 (the first of a tie), and a folder
+    without trials refused with exit 2."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "curves.py"
+    spec = importlib.util.spec_from_file_location("readings_curves", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cams, responses = [0.10, 0.30, 0.25, 0.30], [0.05, None, 0.20, 0.15]
+    curve = [{"epoch": i + 1, "ladder": {"mAP": {"cnn": 0.9 + i / 100},
+                                         "readouts": {"cams": c, **({"responses": r} if r is not None else {})}}}
+             for i, (c, r) in enumerate(zip(cams, responses))]
+    metrics = {"curve": [{"epoch": 0}] + curve}  # an entry without a ladder is not an epoch of the table
+    table = module.curves(metrics)
+    assert table == {"responses": responses, "cams": cams, "mAP cnn": pytest.approx([0.90, 0.91, 0.92, 0.93])}
+    assert module.peak(cams) == (2, 0.30) and module.peak(responses) == (3, 0.20)
+    assert module.peak([None, None]) is None
+    (tmp_path / "t1").mkdir()
+    (tmp_path / "t1" / "metrics.json").write_text(json.dumps(metrics))
+    assert module.main([str(tmp_path)]) == 0
+    assert "peak 0.300 after epoch 2" in capsys.readouterr().out
+    assert module.main([str(tmp_path / "t1")]) == 2
