@@ -399,3 +399,21 @@ def test_readings_curves_lists_each_read_out_per_epoch_and_its_first_peak(tmp_pa
     assert module.main([str(tmp_path)]) == 0
     assert "peak 0.300 after epoch 2" in capsys.readouterr().out
     assert module.main([str(tmp_path / "t1")]) == 2
+
+
+def test_readings_prior_share_spans_are_max_minus_median_over_the_visible_joints():
+    """experiments/readings/prior_share.py's `spans`: per joint max - median over the positions,
+    then the median over the visible joints only (values written out by hand)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "prior_share.py"
+    spec = importlib.util.spec_from_file_location("readings_prior_share", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    logs = np.array([[[0.0, 1.0, 5.0], [2.0, 2.0, 2.0], [-9.0, 0.0, 0.0]],
+                     [[1.0, 1.0, 4.0], [0.0, 7.0, 1.0], [0.0, 0.0, 0.0]]])  # 2 instances x 3 joints x 3 positions
+    visible = np.array([[True, True, False], [True, True, False]])
+    # spans of the visible joints: 5 - 1, 2 - 2, 4 - 1, 7 - 1 -> median of (4, 0, 3, 6) = 3.5
+    assert module.spans(logs, visible) == pytest.approx(3.5)
+    assert module.spans(logs, np.ones_like(visible)) == pytest.approx(1.5)  # all six: (4, 0, 0, 3, 6, 0)
