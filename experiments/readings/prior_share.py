@@ -55,10 +55,9 @@ def probe(folder: Path, twin_cache: Path) -> dict[str, float]:
                 out = net(x)
                 feats = net.backbone(x)
                 cam = net.cam(feats[net.cam_stride])
+                # forward() does not return the memory's position encoding: encode again for it
                 memory, memory_pos, grids = net.encode(feats, cam["class_maps"])
-                protos = net.reppg(cam["keypoint_vectors"]) if net.reppg is not None else \
-                    net.query_embed.unsqueeze(0).expand(x.shape[0], -1, -1)
-                attention = net.decoder(protos, memory, memory_pos, None)  # B x K x L, no prior
+                attention = net.decoder(out["prototypes"], memory, memory_pos, None)  # B x K x L, no prior
                 own.append(torch.log(attention.clamp_min(1e-30)).numpy())
                 prior_logs.append(net.response_prior(cam["class_maps"], grids).numpy())
                 with_prior.append(out["responses"].numpy())
