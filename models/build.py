@@ -61,12 +61,13 @@ def build_model(cfg: LOFRConfig) -> LOFR:
                 cam_stride=cfg.cam_stride, spe=spe, spe_sigma_px=cfg.spe_sigma * cfg.cam_stride,
                 position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
                 response_merge=cfg.response_merge, part_pooling=cfg.part_pooling,
-                response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
+                memory_gradient=cfg.memory_gradient, response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
 
 
 def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:
     return LOFRCriterion(alpha=cfg.alpha, alpha1=cfg.alpha1, alpha2=cfg.alpha2, beta=cfg.beta,
-                         mse_weight=cfg.mse_weight, cls_losses=cfg.cls_losses, pdc=cfg.pdc)
+                         mse_weight=cfg.mse_weight, cls_losses=cfg.cls_losses, pdc=cfg.pdc,
+                         pdc_on=cfg.pdc_on)
 
 
 def param_groups(model: nn.Module, lr: float, transformer_lr_mult: float,

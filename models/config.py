@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.choices import CAM_POOLINGS, CAM_STRIDES, PART_POOLINGS, RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS
+from models.choices import (CAM_POOLINGS, CAM_STRIDES, MEMORY_GRADIENTS, PART_POOLINGS, PDC_TARGETS, RESPONSE_MERGES,
+                            RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS)
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -61,6 +62,12 @@ class LOFRConfig:
     # Beyond the paper: "stopped" keeps RePPG's gradient out of the CNN branch (backbone, X', the FC):
     # Eq. 2 reads them detached and only X^c's 1x1 conv learns from the prototypes (models/cam.py)
     keypoint_vector_gradient: str = "through"
+    # Beyond the paper: "stopped" feeds the transformer the backbone maps detached, so that only the
+    # CNN branch's own losses train the backbone (models/lofr.py)
+    memory_gradient: str = "through"
+    # PDC, Eq. 11: the cosines of the part features F^p_i (literal) or of the response maps R_i
+    # ("response_maps"), the attention weights whose overlap the paper's next sentence describes
+    pdc_on: str = "part_features"
     # RGP-De's "pooling operation" (models/decoder_head.py): "mean" (literal), "lse", "score_map"
     part_pooling: str = "mean"
     # MS: how each scale's slice of R reaches the stride-4 `responses` grid (see models/lofr.py):
@@ -105,6 +112,10 @@ class LOFRConfig:
         if self.keypoint_vector_gradient not in VECTOR_GRADIENTS:
             raise ValueError(f"keypoint_vector_gradient must be one of {', '.join(VECTOR_GRADIENTS)}, "
                              f"got {self.keypoint_vector_gradient!r}")
+        if self.pdc_on not in PDC_TARGETS:
+            raise ValueError(f"pdc_on must be one of {', '.join(PDC_TARGETS)}, got {self.pdc_on!r}")
+        if self.memory_gradient not in MEMORY_GRADIENTS:
+            raise ValueError(f"memory_gradient must be one of {', '.join(MEMORY_GRADIENTS)}, got {self.memory_gradient!r}")
         if self.response_prior not in RESPONSE_PRIORS:
             raise ValueError(f"response_prior must be one of {', '.join(RESPONSE_PRIORS)}, got {self.response_prior!r}")
         if self.part_pooling not in PART_POOLINGS:

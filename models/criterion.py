@@ -5,7 +5,9 @@ Terms (a term whose module or labels are absent is absent, not zero):
                                        multi-hot labels, mean over keypoints and images
                                        (absent when `cls_losses` is False: Table 4's Sup-only)
     div                                Eq. 11: mean pairwise cosine similarity of the part
-                                       features over i != j, mean over images (only with PDC)
+                                       features over i != j, mean over images (only with PDC);
+                                       with `pdc_on="response_maps"` (a reading) of the response
+                                       maps R_i over the memory's positions instead
     mse                                Eq. 14: only when the batch has heatmaps and some
                                        instance carries location labels (`location_mask`)
 Weights (`weight_dict`): alpha, alpha1, alpha2, beta (Eq. 13), mse_weight (Eq. 15 has 1).
@@ -30,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.choices import PDC_TARGETS
+
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Eq. 12: (1/K) sum_c BCE(o_c, o*_c), averaged over the batch."""
@@ -37,7 +41,8 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 
 def part_diversity(part_features: torch.Tensor) -> torch.Tensor:
-    """Eq. 11 over i != j: mean pairwise cosine similarity of B x K x d part features, batch mean."""
+    """Eq. 11 over i != j: mean pairwise cosine similarity of B x K x d part features (or of any
+    B x K x n vectors: the response maps B x K x L under the "response_maps" reading), batch mean."""
     f = F.normalize(part_features.float(), dim=-1, eps=1e-8)
     k = f.shape[1]
     cos = torch.matmul(f, f.transpose(1, 2))
@@ -59,9 +64,14 @@ def response_mse(responses: torch.Tensor, heatmaps: torch.Tensor, target_weight:
 
 class LOFRCriterion(nn.Module):
     def __init__(self, alpha: float, alpha1: float, alpha2: float, beta: float, mse_weight: float,
-                 cls_losses: bool = True, pdc: bool = True):
+                 cls_losses: bool = True, pdc: bool = True, pdc_on: str = "part_features"):
+        """pdc_on: what Eq. 11 compares, "part_features" (literal) or "response_maps" (the
+        outputs' `attention`, B x K x L; harness/paper/readings.py, passage "pdc_on")."""
         super().__init__()
+        if pdc_on not in PDC_TARGETS:
+            raise ValueError(f"pdc_on must be one of {PDC_TARGETS}, got {pdc_on!r}")
         self.cls_losses, self.pdc = cls_losses, pdc
+        self.pdc_source = "part_features" if pdc_on == "part_features" else "attention"
         self.weight_dict: dict[str, float] = {}
         if cls_losses:
             self.weight_dict.update(cls_cnn=alpha, cls_encoder=alpha1, cls_decoder=alpha2)
@@ -78,7 +88,7 @@ class LOFRCriterion(nn.Module):
             for name in ("cnn", "encoder", "decoder"):
                 terms[f"cls_{name}"] = classification_loss(outputs["logits"][name], labels)
         if self.pdc:
-            terms["div"] = part_diversity(outputs["part_features"])
+            terms["div"] = part_diversity(outputs[self.pdc_source])
         heatmaps = targets.get("heatmaps")
         if heatmaps is not None:
             mask = targets.get("location_mask")

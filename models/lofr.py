@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from models.choices import PART_POOLINGS
+from models.choices import MEMORY_GRADIENTS, PART_POOLINGS
 from models.decoder_head import decoder_outputs
 from models.grid import resample
 from models.response_merge import MERGES, RESPONSE_STRIDE, merge_scales
@@ -18,7 +18,7 @@ class LOFR(nn.Module):
                  spe: nn.ModuleDict | None = None, spe_sigma_px: float = 16.0,
                  position: nn.ModuleDict | None = None, reppg: nn.Module | None = None,
                  decoder_lse_r: float = 0.0, response_merge: str = "density", part_pooling: str = "mean",
-                 response_prior: nn.Module | None = None):
+                 memory_gradient: str = "through", response_prior: nn.Module | None = None):
         """
         Args:
             backbone: images -> {stride: feature map}, covering `strides` and `cam_stride`.
@@ -36,6 +36,10 @@ class LOFR(nn.Module):
             response_merge: "value" or "density" (`models.response_merge`).
             part_pooling: "mean" (the paper's head), "lse" or "score_map" (`models.decoder_head`);
                 `decoder` must read attention logits (`read="logits"`) for "score_map", weights otherwise.
+            memory_gradient: "through" (the paper: every loss trains the backbone) or "stopped"
+                (beyond the paper): the transformer reads the backbone maps detached, so the
+                backbone learns from the CNN branch's losses alone (and RePPG's, unless the CAM
+                head stops them too).
             response_prior: `models.response_prior.CamPrior` (beyond the paper), or None.
         """
         super().__init__()
@@ -52,7 +56,10 @@ class LOFR(nn.Module):
             raise ValueError(f"part_pooling must be one of {PART_POOLINGS}, got {part_pooling!r}")
         if part_pooling == "lse" and decoder_lse_r <= 0:
             raise ValueError("part_pooling 'lse' needs decoder_lse_r > 0")
+        if memory_gradient not in MEMORY_GRADIENTS:
+            raise ValueError(f"memory_gradient must be one of {MEMORY_GRADIENTS}, got {memory_gradient!r}")
         self.response_merge, self.part_pooling = response_merge, part_pooling
+        self.memory_gradient = memory_gradient
         # score_map's logit pools the attention logits themselves; r = 1 unless given
         self.decoder_lse_r = decoder_lse_r if decoder_lse_r > 0 or part_pooling != "score_map" else 1.0
         self.encoder_head = nn.Linear(d_model, num_keypoints)
@@ -82,6 +89,8 @@ class LOFR(nn.Module):
         b, _, height, width = images.shape
         feats = self.backbone(images)
         cam = self.cam(feats[self.cam_stride])
+        if self.memory_gradient == "stopped":  # the transformer's losses stop at its input projections
+            feats = {stride: f.detach() for stride, f in feats.items()}
         memory, memory_pos, grids = self.encode(feats, cam["class_maps"])
         logits_encoder = self.encoder_head(memory.mean(dim=1)).float()
         if self.reppg is not None:

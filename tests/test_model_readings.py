@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from models.build import build_model, param_groups
+from models.build import build_criterion, build_model, param_groups
 from models.config import LOFRConfig
 from models.cam import CAMHead, eq2_weights, keypoint_vectors
 from models.decoder_head import decoder_outputs, part_features_and_logits, score_map_outputs
@@ -233,3 +233,82 @@ def test_stopped_vector_gradient_keeps_the_prototypes_loss_out_of_the_cnn_branch
     assert not cnn & grads["stopped"]
     with pytest.raises(ValueError, match="keypoint_vector_gradient"):
         LOFRConfig(**SMALL, keypoint_vector_gradient="x")
+
+
+# -- beyond the paper: the transformer's gradient into the backbone -------------------------------
+
+def test_stopped_memory_gradient_leaves_the_backbone_to_the_cnn_branchs_own_loss():
+    """memory_gradient "stopped" (readings round 12): the outputs are unchanged; the transformer's
+    losses (encoder and decoder BCE, the PDC) no longer reach the backbone, which they reach when
+    the gradient goes "through" (the paper); with RePPG's gradient stopped too, the backbone's
+    gradient of the whole weighted loss is that of alpha * cls_cnn alone."""
+    x = torch.randn(2, 3, 64, 48, generator=gen(41))
+    labels = (torch.rand(2, 17, generator=gen(42)) > 0.3).float()
+    outs, transformer_grads = {}, {}
+    for mode in ("through", "stopped"):
+        torch.manual_seed(0)  # the same weights for both
+        cfg = LOFRConfig(**SMALL, memory_gradient=mode, keypoint_vector_gradient=mode)
+        net, crit = build_model(cfg), build_criterion(cfg)
+        out = net(x)
+        outs[mode] = out["responses"].detach()
+        terms = crit(out, {"labels": labels})
+        backbone = [p for n, p in net.named_parameters() if n.startswith("backbone.")]
+        transformer_loss = terms["cls_encoder"] + terms["cls_decoder"] + terms["div"]
+        grads = torch.autograd.grad(transformer_loss, backbone, retain_graph=True, allow_unused=True)
+        transformer_grads[mode] = sum(0.0 if g is None else g.abs().sum().item() for g in grads)
+        if mode == "stopped":
+            whole = torch.autograd.grad(crit.total(terms), backbone, retain_graph=True)
+            own = torch.autograd.grad(crit.weight_dict["cls_cnn"] * terms["cls_cnn"], backbone)
+            for a, b in zip(whole, own):
+                assert torch.allclose(a, b, atol=1e-7, rtol=1e-5)
+    assert torch.equal(outs["through"], outs["stopped"])
+    assert transformer_grads["through"] > 0 and transformer_grads["stopped"] == 0
+    with pytest.raises(ValueError, match="memory_gradient"):
+        LOFRConfig(**SMALL, memory_gradient="x")
+
+
+# -- Eq. 11: what the part diversity constraint compares ------------------------------------------
+
+def test_pdc_on_response_maps_is_the_mean_cosine_of_the_attention_maps():
+    """pdc_on "response_maps": Eq. 11 over the response maps R_i (B x K x L), by hand: disjoint
+    maps give 0, identical maps 1; "part_features" (the literal) keeps comparing the part features."""
+    k, length = 3, 5
+    disjoint = torch.zeros(1, k, length)
+    for i in range(k):
+        disjoint[0, i, i] = 1.0
+    same = torch.full((1, k, length), 0.2)
+    # two maps overlapping at one of two cells each: cos = 0.5 for that pair, 0 for the others
+    half = torch.tensor([[[1.0, 1.0, 0, 0, 0], [0, 1.0, 1.0, 0, 0], [0, 0, 0, 0, 1.0]]])
+    feats = torch.randn(3, 1, k, 4, generator=gen(43))
+    expected = {"part_features": None, "response_maps": [0.0, 1.0, 2 * 0.5 / (k * (k - 1))]}
+    for pdc_on in ("part_features", "response_maps"):
+        crit = build_criterion(LOFRConfig(**SMALL, pdc_on=pdc_on))
+        values = []
+        for maps, f in zip((disjoint, same, half), feats):
+            out = {"logits": {n: torch.zeros(1, k) for n in ("cnn", "encoder", "decoder")},
+                   "attention": maps, "part_features": f}
+            values.append(crit(out, {"labels": torch.ones(1, k)})["div"].item())
+        if pdc_on == "response_maps":
+            assert values == pytest.approx(expected["response_maps"], abs=1e-6)
+        else:
+            f = torch.nn.functional.normalize(feats[:, 0], dim=-1)
+            by_hand = [(fi @ fi.T).sum().item() - k for fi in f]
+            assert values == pytest.approx([v / (k * (k - 1)) for v in by_hand], abs=1e-5)
+    with pytest.raises(ValueError, match="pdc_on"):
+        LOFRConfig(**SMALL, pdc_on="x")
+
+
+def test_pdc_on_response_maps_trains_the_cross_attention_of_the_model():
+    """Under "response_maps" the div term of a real forward is the cosine of its `attention` and
+    its gradient reaches the response layer's queries."""
+    cfg = LOFRConfig(**SMALL, pdc_on="response_maps")
+    torch.manual_seed(0)
+    net, crit = build_model(cfg), build_criterion(cfg)
+    out = net(torch.randn(2, 3, 64, 48, generator=gen(44)))
+    div = crit(out, {"labels": torch.ones(2, 17)})["div"]
+    a = torch.nn.functional.normalize(out["attention"], dim=-1)
+    cos = a @ a.transpose(1, 2)
+    by_hand = ((cos.sum(dim=(1, 2)) - cos.diagonal(dim1=1, dim2=2).sum(dim=1)) / (17 * 16)).mean()
+    assert div.item() == pytest.approx(by_hand.item(), abs=1e-6) and 0 < div.item() <= 1
+    div.backward()
+    assert net.decoder.response_layer.cross_attn.q_proj.weight.grad.abs().sum() > 0

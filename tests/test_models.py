@@ -137,8 +137,10 @@ def test_table6_configurations_run(depth):
 # -- gradients ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kw", [BASELINE, {}, dict(backbone="hrnet_w32", enc_layers=1, dec_layers=1),
-                                dict(cam_stride=4, response_prior="cam"), dict(keypoint_vector_gradient="stopped")],
-                         ids=["baseline", "all", "hrnet_w32", "all_cam_stride_4", "all_vector_gradient_stopped"])
+                                dict(cam_stride=4, response_prior="cam"), dict(keypoint_vector_gradient="stopped"),
+                                dict(memory_gradient="stopped", keypoint_vector_gradient="stopped")],
+                         ids=["baseline", "all", "hrnet_w32", "all_cam_stride_4", "all_vector_gradient_stopped",
+                              "all_memory_gradient_stopped"])
 def test_location_free_gradients_reach_every_parameter(kw):
     """Image-level labels only: the backbone learns, and no parameter is left without a gradient
     (DistributedDataParallel would refuse one)."""

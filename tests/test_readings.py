@@ -30,6 +30,7 @@ MODEL_VALUES = {
     "model.spe_fusion": choices.SPE_FUSIONS, "model.response_merge": choices.RESPONSE_MERGES,
     "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": choices.CAM_STRIDES,
     "model.response_prior": choices.RESPONSE_PRIORS, "model.keypoint_vector_gradient": choices.VECTOR_GRADIENTS,
+    "model.memory_gradient": choices.MEMORY_GRADIENTS, "model.pdc_on": choices.PDC_TARGETS,
 }
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").
 PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
@@ -73,6 +74,9 @@ def test_resolved_readings_and_their_departures_from_the_literal_ones():
     assert tags == {"part_pooling": readings.READING, "cam_stride": readings.BEYOND, "weight_decay": readings.READING}
     text = readings.describe(flat)
     assert "part_pooling=score_map" in text and "(beyond the paper)" in text and "weight_decay 0.0001" in text
+    # a tuple parameter reads as its items (it printed "cnn_lr_steps (4,)" before)
+    flat.update({"schedule.cnn_lr_drop": "early", "schedule.cnn_lr_steps": (4, 8)})
+    assert "cnn_lr=early [cnn_lr_steps 4, 8]" in readings.describe(flat)
 
 
 # -- trial ids ------------------------------------------------------------------------------------

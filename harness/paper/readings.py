@@ -217,6 +217,37 @@ PASSAGES: tuple[Passage, ...] = (
             "LOFR's CAMs below its baseline's under the same readings (rounds 2, 6), and RePPG is the one "
             "module that writes into the CAM head; stopping it asks whether that is why (round 7)."),
     Passage(
+        name="pdc_on", where="Sec. 3.4, Eq. 11",
+        quote="we design a part diversity constraint on {F_i^p} to let features attend to the corresponding local "
+              "part. [Eq. 11: the mean pairwise cosine of f_i^p, f_j^p] if the i-th and j-th part feature give a high "
+              "weight to the same location, the L_div will become large",
+        key="model.pdc_on",
+        choices=(
+            Choice("part_features", LITERAL, "Eq. 11 on the part features F^p_i (the pooled memory features)"),
+            Choice("response_maps", READING, "Eq. 11 on the response maps R_i (each prototype's attention weights over "
+                   "the memory): large where two maps weigh the same locations, 0 where they do not overlap"),
+        ),
+        why="Eq. 11 compares features, the sentence after it weights on locations. Pooled memory features can "
+            "be pulled apart (to a negative cosine) by attending anywhere distinct, joint or not; response maps, "
+            "non-negative, are only asked not to overlap. Readings rounds 9 and 11 find full LOFR without MS "
+            "at 0.054 PCK with the literal PDC and at 0.287 without PDC."),
+    Passage(
+        name="memory_gradient", where="Sec. 3.5",
+        quote="the overall objective function L_weak includes three classification losses and a diversity loss. The "
+              "classification loss L_cls refers to the BCE, followed by CNN output, the encoder output and the final "
+              "prediction, respectively.",
+        key="model.memory_gradient",
+        choices=(
+            Choice("through", LITERAL, "the transformer's classification losses reach the backbone through its "
+                   "input projections"),
+            Choice("stopped", BEYOND, "the transformer reads the backbone maps detached: the backbone learns from "
+                   "the CNN branch's own loss (and RePPG's through Eq. 2 unless reppg_gradient is stopped)"),
+        ),
+        why="Not ambiguous (end to end). Full LOFR's CAMs stay below its baseline's under every reading tried "
+            "(rounds 6-10) and only what its transformer sends back through the memory can make the difference; "
+            "stopped with reppg_gradient, the CNN branch learns the same thing in every row of Table 5, which "
+            "then compares the transformer's modules on one set of CAMs."),
+    Passage(
         name="cnn_lr", where="Sec. 4.2",
         quote="We adopt Adam optimizer with a learning rate of 4×10^{-3} and a weight decay of 10^{-4}. The "
               "learning rate of transformer is decreased by a factor of 10.",
@@ -265,12 +296,21 @@ def describe(flat: Mapping[str, Any], skip: frozenset[str] = frozenset()) -> str
     return ", ".join(item for item in describe_items(flat) if item not in skip)
 
 
+def _param_text(value: Any) -> str:
+    """A parameter as a reader writes it: 0.0001 not 1e-04's repr, epochs "4, 8" not "(4, 8)"."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_param_text(v) for v in value)
+    return str(value)
+
+
 def describe_items(flat: Mapping[str, Any]) -> list[str]:
     """`describe`'s items, one per departure."""
     parts = []
     for p, choice, value in departures(flat):
-        params = ", ".join(f"{k.split('.')[-1]} {flat[k]:g}" if isinstance(flat.get(k), float) else
-                           f"{k.split('.')[-1]} {flat.get(k)}" for k in (choice.params if choice else ()) if k in flat)
+        params = ", ".join(f"{k.split('.')[-1]} {_param_text(flat[k])}"
+                           for k in (choice.params if choice else ()) if k in flat)
         parts.append(f"{p.name}={value}" + (f" [{params}]" if params else "")
                      + f" ({choice.tag if choice else 'undeclared'})")
     return parts
