@@ -61,7 +61,8 @@ def build_model(cfg: LOFRConfig) -> LOFR:
                 cam_stride=cfg.cam_stride, spe=spe, spe_sigma_px=cfg.spe_sigma * cfg.cam_stride,
                 position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
                 response_merge=cfg.response_merge, part_pooling=cfg.part_pooling,
-                memory_gradient=cfg.memory_gradient, response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
+                memory_gradient=cfg.memory_gradient,
+                response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
 
 
 def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:

@@ -245,8 +245,8 @@ PASSAGES: tuple[Passage, ...] = (
         ),
         why="Not ambiguous (end to end). Full LOFR's CAMs stay below its baseline's under every reading tried "
             "(rounds 6-10) and only what its transformer sends back through the memory can make the difference; "
-            "stopped with reppg_gradient, the CNN branch learns the same thing in every row of Table 5, which "
-            "then compares the transformer's modules on one set of CAMs."),
+            "stopped with reppg_gradient, the backbone and the class maps learn from the CNN branch's loss alone in "
+            "every row of Table 5, which then compares the transformer's modules on one set of CAMs."),
     Passage(
         name="cnn_lr", where="Sec. 4.2",
         quote="We adopt Adam optimizer with a learning rate of 4×10^{-3} and a weight decay of 10^{-4}. The "
