@@ -35,6 +35,7 @@ from harness.matrix.rates import GmacsCache, training_work
 from harness.record import MetricsRecord
 from harness.reference import reference_name, write_reference
 from harness.report import build_report
+from harness.runner.local_ray import LocalRayClaim, claim_local_ray, sharing_warning
 from harness.runner.ordering import longest_first
 from harness.runner.progress import ProgressBoard
 from harness.runner.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
@@ -107,7 +108,13 @@ def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
         write_reference(resolved, t.config.model.input_size, ref_path, t.config.schedule.max_val_instances)
 
 
-def _init_ray(opts: RunOptions) -> None:
+# The claim on the machine's local-Ray lock, held as long as this process's local Ray lives (the
+# process's life: Ray shuts down at exit), hence kept here rather than released with the run.
+_local_ray_claim: LocalRayClaim | None = None
+
+
+def _init_ray(opts: RunOptions, say) -> None:
+    global _local_ray_claim
     if ray.is_initialized():
         return
     # Keep Ray's own chatter (and its dashboard) out of the way: the harness prints progress.
@@ -125,6 +132,10 @@ def _init_ray(opts: RunOptions) -> None:
                 "uses token authentication, set RAY_AUTH_MODE=token and give this machine the cluster's token "
                 "(~/.ray/auth_token, or RAY_AUTH_TOKEN_PATH); see README 'GPUs and clusters'") from None
     else:
+        _local_ray_claim = claim_local_ray()
+        warning = sharing_warning(_local_ray_claim)
+        if warning:
+            say(f"warning: {warning}")
         ray.init(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, include_dashboard=False,
                  log_to_driver=False, configure_logging=False,
                  _temp_dir=None)
@@ -158,7 +169,7 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     merge_index(plan, results_dir, {t.id: reference_name(t.config) for t in plan.trials}, study_order)
     if pending:
         prepare_data(plan, results_dir, twin_cache, board.say)
-        _init_ray(opts)
+        _init_ray(opts, board.say)
         _run_tune(longest_first(pending, gmacs), resources, opts, results_dir.resolve(), twin_cache, board)
     completed = sum(is_completed(results_dir / t.id) for t in plan.trials)
     failed = len(plan.trials) - completed
