@@ -65,10 +65,16 @@ def build_model(cfg: LOFRConfig) -> LOFR:
                 response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
 
 
-def build_criterion(cfg: LOFRConfig) -> LOFRCriterion:
+def build_criterion(cfg: LOFRConfig, flip_pairs: tuple[tuple[int, int], ...] = ()) -> LOFRCriterion:
+    """`flip_pairs`: the dataset's (left, right) joint pairs, which `mirror_div: cams` needs (a fact
+    of the dataset, not of the model: the caller passes its spec's)."""
+    if cfg.mirror_div == "cams" and not flip_pairs:
+        raise ValueError("mirror_div 'cams' needs the dataset's flip pairs (build_criterion(cfg, flip_pairs=...))")
     return LOFRCriterion(alpha=cfg.alpha, alpha1=cfg.alpha1, alpha2=cfg.alpha2, beta=cfg.beta,
                          mse_weight=cfg.mse_weight, cls_losses=cfg.cls_losses, pdc=cfg.pdc,
-                         pdc_on=cfg.pdc_on)
+                         pdc_on=cfg.pdc_on,
+                         mirror_pairs=tuple(flip_pairs) if cfg.mirror_div == "cams" else None,
+                         mirror_weight=cfg.mirror_weight, mirror_r=cfg.cam_lse_r)
 
 
 def param_groups(model: nn.Module, lr: float, transformer_lr_mult: float,

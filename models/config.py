@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.choices import (CAM_POOLINGS, CAM_STRIDES, MEMORY_GRADIENTS, PART_POOLINGS, PDC_TARGETS, RESPONSE_MERGES,
-                            RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS)
+from models.choices import (CAM_POOLINGS, CAM_STRIDES, MEMORY_GRADIENTS, MIRROR_TERMS, PART_POOLINGS, PDC_TARGETS,
+                            RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS)
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -68,6 +68,11 @@ class LOFRConfig:
     # PDC, Eq. 11: the cosines of the part features F^p_i (literal) or of the response maps R_i
     # ("response_maps"), the attention weights whose overlap the paper's next sentence describes
     pdc_on: str = "part_features"
+    # Beyond the paper: "cams" adds the term `mirror` (weight `mirror_weight`): the overlap of the
+    # class maps of each left/right pair (the dataset's flip pairs) where both joints are labelled,
+    # as the LSE pooling reads them (softmax at cam_lse_r; needs cam_pooling "lse")
+    mirror_div: str = "none"
+    mirror_weight: float = 0.1
     # RGP-De's "pooling operation" (models/decoder_head.py): "mean" (literal), "lse", "score_map"
     part_pooling: str = "mean"
     # MS: how each scale's slice of R reaches the stride-4 `responses` grid (see models/lofr.py):
@@ -93,9 +98,10 @@ class LOFRConfig:
         for name in ("num_keypoints", "d_model", "nhead", "dim_feedforward", "spe_sigma", "heatmap_sigma"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0 or min(self.alpha, self.alpha1, self.alpha2, self.beta, self.mse_weight) < 0:
+        if not 0.0 <= self.dropout < 1.0 or min(self.alpha, self.alpha1, self.alpha2, self.beta, self.mse_weight,
+                                                      self.mirror_weight) < 0:
             raise ValueError("dropout must be in [0, 1) and the loss weights (alpha, alpha1, alpha2, beta, "
-                             "mse_weight) >= 0")
+                             "mse_weight, mirror_weight) >= 0")
         if self.d_model % self.nhead:
             raise ValueError(f"d_model {self.d_model} is not divisible by nhead {self.nhead}")
         if self.enc_layers < 0 or self.dec_layers < 1:
@@ -114,6 +120,11 @@ class LOFRConfig:
                              f"got {self.keypoint_vector_gradient!r}")
         if self.pdc_on not in PDC_TARGETS:
             raise ValueError(f"pdc_on must be one of {', '.join(PDC_TARGETS)}, got {self.pdc_on!r}")
+        if self.mirror_div not in MIRROR_TERMS:
+            raise ValueError(f"mirror_div must be one of {', '.join(MIRROR_TERMS)}, got {self.mirror_div!r}")
+        if self.mirror_div == "cams" and self.cam_pooling != "lse":
+            # the term compares where the LSE pooling reads each map; GAP reads every position alike
+            raise ValueError("mirror_div 'cams' compares the LSE pooling's softmax maps: it needs cam_pooling 'lse'")
         if self.memory_gradient not in MEMORY_GRADIENTS:
             raise ValueError(f"memory_gradient must be one of {', '.join(MEMORY_GRADIENTS)}, got {self.memory_gradient!r}")
         if self.response_prior not in RESPONSE_PRIORS:

@@ -8,9 +8,13 @@ Terms (a term whose module or labels are absent is absent, not zero):
                                        features over i != j, mean over images (only with PDC);
                                        with `pdc_on="response_maps"` (a reading) of the response
                                        maps R_i over the memory's positions instead
+    mirror                             beyond the paper (`mirror_pairs` given): the overlap of
+                                       each left/right pair's class maps, mean over the pairs
+                                       both labelled in an image (`mirror_overlap`)
     mse                                Eq. 14: only when the batch has heatmaps and some
                                        instance carries location labels (`location_mask`)
-Weights (`weight_dict`): alpha, alpha1, alpha2, beta (Eq. 13), mse_weight (Eq. 15 has 1).
+Weights (`weight_dict`): alpha, alpha1, alpha2, beta (Eq. 13), mse_weight (Eq. 15 has 1),
+mirror_weight.
 The total is `criterion.total(terms)`, one weighted sum.
 
 Eq. 14 details: each response map is divided by its maximum (the targets are Gaussians of peak
@@ -50,6 +54,24 @@ def part_diversity(part_features: torch.Tensor) -> torch.Tensor:
     return (off_diagonal / (k * (k - 1))).mean()
 
 
+def mirror_overlap(class_maps: torch.Tensor, labels: torch.Tensor, pairs: tuple[tuple[int, int], ...],
+                   r: float) -> torch.Tensor:
+    """The cosine of the spatial softmaxes softmax_p(r S_a(p)) and softmax_p(r S_b(p)) of each
+    left/right pair (a, b) of B x K x h x w class maps S, mean over the (image, pair) cases whose
+    two labels are 1 (0, still on the graph, when there is none).
+
+    Why the softmax at r: it is what the LSE pooling of sharpness r reads (d LSE / d S_p is
+    softmax_p(r S)), so the term asks the two maps to be read at different places; 1 for two maps
+    that peak alike, 0 for disjoint ones. Why only both labelled: a pair with a joint hidden has
+    one map with nothing to find.
+    """
+    p = torch.softmax(r * class_maps.float().flatten(2), dim=2)  # B x K x L
+    a, b = (torch.tensor(side, device=class_maps.device) for side in zip(*pairs))
+    cos = F.cosine_similarity(p[:, a], p[:, b], dim=2, eps=1e-12)  # B x P
+    both = (labels[:, a] > 0) & (labels[:, b] > 0)
+    return (cos * both).sum() / both.sum().clamp_min(1)
+
+
 def response_mse(responses: torch.Tensor, heatmaps: torch.Tensor, target_weight: torch.Tensor,
                  location_mask: torch.Tensor) -> torch.Tensor:
     """Eq. 14 on the instances of `location_mask`: max-normalised responses vs Gaussian targets,
@@ -64,12 +86,19 @@ def response_mse(responses: torch.Tensor, heatmaps: torch.Tensor, target_weight:
 
 class LOFRCriterion(nn.Module):
     def __init__(self, alpha: float, alpha1: float, alpha2: float, beta: float, mse_weight: float,
-                 cls_losses: bool = True, pdc: bool = True, pdc_on: str = "part_features"):
+                 cls_losses: bool = True, pdc: bool = True, pdc_on: str = "part_features",
+                 mirror_pairs: tuple[tuple[int, int], ...] | None = None, mirror_weight: float = 0.0,
+                 mirror_r: float = 1.0):
         """pdc_on: what Eq. 11 compares, "part_features" (literal) or "response_maps" (the
-        outputs' `attention`, B x K x L; harness/paper/readings.py, passage "pdc_on")."""
+        outputs' `attention`, B x K x L; harness/paper/readings.py, passage "pdc_on").
+        mirror_pairs: the (left, right) joint pairs of the term `mirror` (beyond the paper; None:
+        no such term), weighted by `mirror_weight`, its softmax at `mirror_r` (`mirror_overlap`)."""
         super().__init__()
         if pdc_on not in PDC_TARGETS:
             raise ValueError(f"pdc_on must be one of {PDC_TARGETS}, got {pdc_on!r}")
+        if mirror_pairs is not None and not mirror_pairs:
+            raise ValueError("mirror_pairs is empty: the dataset declares no left/right pairs")
+        self.mirror_pairs, self.mirror_r = (tuple(tuple(p) for p in mirror_pairs) if mirror_pairs else None), mirror_r
         self.cls_losses, self.pdc = cls_losses, pdc
         self.pdc_source = "part_features" if pdc_on == "part_features" else "attention"
         self.weight_dict: dict[str, float] = {}
@@ -77,6 +106,8 @@ class LOFRCriterion(nn.Module):
             self.weight_dict.update(cls_cnn=alpha, cls_encoder=alpha1, cls_decoder=alpha2)
         if pdc:
             self.weight_dict["div"] = beta
+        if self.mirror_pairs is not None:
+            self.weight_dict["mirror"] = mirror_weight
         self.weight_dict["mse"] = mse_weight
 
     def forward(self, outputs: dict, targets: dict) -> dict[str, torch.Tensor]:
@@ -89,6 +120,8 @@ class LOFRCriterion(nn.Module):
                 terms[f"cls_{name}"] = classification_loss(outputs["logits"][name], labels)
         if self.pdc:
             terms["div"] = part_diversity(outputs[self.pdc_source])
+        if self.mirror_pairs is not None:
+            terms["mirror"] = mirror_overlap(outputs["class_maps"], targets["labels"], self.mirror_pairs, self.mirror_r)
         heatmaps = targets.get("heatmaps")
         if heatmaps is not None:
             mask = targets.get("location_mask")

@@ -417,3 +417,63 @@ def test_readings_prior_share_spans_are_max_minus_median_over_the_visible_joints
     # spans of the visible joints: 5 - 1, 2 - 2, 4 - 1, 7 - 1 -> median of (4, 0, 3, 6) = 3.5
     assert module.spans(logs, visible) == pytest.approx(3.5)
     assert module.spans(logs, np.ones_like(visible)) == pytest.approx(1.5)  # all six: (4, 0, 0, 3, 6, 0)
+
+
+def test_readings_follows_figures_computed_by_hand():
+    """experiments/readings/follows.py: peaks on the joints score 1 with no offset and correlation
+    1; peaks shifted by twice the threshold score 0 with offset 2 and still correlation 1; one fixed
+    placement correlates 0; a derangement moves every crop; hidden joints are left out."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "follows.py"
+    spec = importlib.util.spec_from_file_location("readings_follows", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    height = 64
+    threshold = 0.1 * height / 1.25  # 5.12 px
+    rng = np.random.default_rng(5)
+    gt = rng.uniform(0, 48, size=(30, 3, 2))
+    shown = np.ones((30, 3), bool)
+    shown[0, 0] = False
+    assert module.crop_pck(gt, gt, shown, height) == 1.0
+    assert module.mean_offset(gt, gt, shown, height) == pytest.approx(0.0)
+    assert module.follow_corr(gt, gt, shown) == pytest.approx(1.0)
+    shifted = gt + np.array([2 * threshold, 0.0])
+    assert module.crop_pck(shifted, gt, shown, height) == 0.0
+    assert module.mean_offset(shifted, gt, shown, height) == pytest.approx(2.0)
+    assert module.follow_corr(shifted, gt, shown) == pytest.approx(1.0)
+    fixed = np.broadcast_to(gt.mean(axis=0), gt.shape)
+    assert module.follow_corr(fixed, gt, shown) == 0.0  # a constant peak carries nothing
+    # A hidden joint far off changes nothing.
+    wrong = gt.copy()
+    wrong[0, 0] += 100.0
+    assert module.crop_pck(wrong, gt, shown, height) == 1.0
+    # Within the threshold counts, beyond it does not: one of the 89 shown joints moved out.
+    moved = gt.copy()
+    moved[1, 1] += np.array([threshold * 0.99, 0.0])
+    moved[2, 2] += np.array([0.0, threshold * 1.01])
+    assert module.crop_pck(moved, gt, shown, height) == pytest.approx(88 / 89)
+    perm = module.derangement(30, np.random.default_rng(0))
+    assert sorted(perm) == list(range(30)) and not np.any(perm == np.arange(30))
+    # Per joint: the offset in thresholds (x right, y down) and the share within the threshold.
+    rows = module.per_joint(shifted, gt, shown, height)
+    assert rows[:, 0] == pytest.approx([2.0] * 3) and rows[:, 1] == pytest.approx([0.0] * 3)
+    assert list(rows[:, 2]) == [0.0, 0.0, 0.0]
+    assert module.per_joint(gt, gt, np.zeros_like(shown), height).shape == (3, 4)  # NaN rows, no error
+    # Left/right: peaks on the mirror joint all count as swapped, peaks on their own none.
+    pairs = [(1, 2)]
+    mirrored = gt.copy()
+    mirrored[:, [1, 2]] = gt[:, [2, 1]]
+    assert module.swap_share(mirrored, gt, shown, pairs) == 1.0
+    assert module.swap_share(gt, gt, shown, pairs) == 0.0
+    half = gt.copy()
+    half[:, 1] = gt[:, 2]  # the left peaks on the right joint, the right ones on their own
+    assert module.swap_share(half, gt, shown, pairs) == 0.5
+    # Either side: the mirrored peaks all count, as do the peaks on their own joint.
+    assert module.crop_pck(mirrored, gt, shown, height) < 1.0
+    assert module.either_side_pck(mirrored, gt, shown, pairs, height) == 1.0
+    apart = gt.copy()
+    apart[:, 2] = apart[:, 1] + np.array([0.0, 30.0])  # the pair far apart: a miss stays a miss
+    off = apart + np.array([2 * threshold, 0.0])
+    assert module.either_side_pck(off, apart, shown, pairs, height) == module.crop_pck(off, apart, shown, height) == 0.0

@@ -31,10 +31,12 @@ MODEL_VALUES = {
     "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": choices.CAM_STRIDES,
     "model.response_prior": choices.RESPONSE_PRIORS, "model.keypoint_vector_gradient": choices.VECTOR_GRADIENTS,
     "model.memory_gradient": choices.MEMORY_GRADIENTS, "model.pdc_on": choices.PDC_TARGETS,
+    "model.mirror_div": choices.MIRROR_TERMS,
 }
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").
 PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
-          ("schedule.cnn_lr_drop", "early"): {"schedule.cnn_lr_steps": [4]}}
+          ("schedule.cnn_lr_drop", "early"): {"schedule.cnn_lr_steps": [4]},
+          ("model.mirror_div", "cams"): {"model.cam_pooling": "lse"}}
 
 
 def _field(dotted: str) -> dataclasses.Field:

@@ -238,3 +238,19 @@ def poison_from_epoch(monkeypatch, first: int) -> None:
 
     monkeypatch.setattr(training, "train_one_epoch", poisoned)
 
+
+
+def test_mirror_term_takes_the_trials_dataset_pairs_and_is_logged(tmp_path, twin_cache):
+    """mirror_div "cams" on the MPII twin: the criterion holds MPII's flip pairs (not COCO's, the
+    config's default skeleton's dataset), and an epoch logs the `mirror` term at its weight."""
+    from harness.data.specs import SPECS
+
+    cfg = tiny_config("mpii", epochs=1, cam_pooling="lse", cam_lse_r=20.0, mirror_div="cams", mirror_weight=0.25)
+    trial = Trial(cfg, tmp_path, twin_cache, torch.device("cpu"))
+    try:
+        assert trial.criterion.mirror_pairs == tuple(SPECS["mpii"].flip_pairs) != tuple(SPECS["coco"].flip_pairs)
+        row = train_epoch(trial)
+    finally:
+        trial.close()
+    assert 0 < row["losses"]["mirror"] <= 1
+    assert row["weighted"]["mirror"] == pytest.approx(0.25 * row["losses"]["mirror"], rel=1e-6)

@@ -179,6 +179,21 @@ PASSAGES: tuple[Passage, ...] = (
         why="Not ambiguous; nothing in the paper ties R_i to the CAMs but the prototypes and SPE, and the "
             "diagnostics find responses that do not follow the CAMs. A coupling to try when the readings fail."),
     Passage(
+        name="mirror_div", where="Sec. 1",
+        quote="the adjacent or symmetric joints possess similar semantic context or appearances. It tends to result "
+              "in the location confusions and incorrect responses",
+        key="model.mirror_div",
+        choices=(
+            Choice("none", LITERAL, "no term of its own: RePPG and PDC are the paper's answer to the confusion"),
+            Choice("cams", BEYOND, "a loss term `mirror`: the cosine of the LSE pooling's softmax maps of each "
+                   "left/right pair (the dataset's flip pairs) where both are labelled, so the two class maps "
+                   "are read at different places", ("model.mirror_weight",)),
+        ),
+        why="Not ambiguous (the paper names the confusion and adds no term for it). On the COCO twin the CAM "
+            "peaks of a left/right pair land nearer the other side's joint about half the time (0.45-0.48, "
+            "experiments/readings/follows.py), and a peak on either side of the pair would count for 0.37-0.38 "
+            "against 0.26 on its own side: the class maps cannot tell left from right."),
+    Passage(
         name="cam_pooling", where="Sec. 3.2",
         quote="Then, followed by GAP, FC and a softmax layer for classification as in Fig. 2",
         key="model.cam_pooling",

@@ -108,7 +108,7 @@ class Trial:
         self.model: torch.nn.Module = self.net
         if self.world_size > 1:
             self.model = wrap_data_parallel(self.net, device)  # Ray Train set up the process group
-        self.criterion = build_criterion(cfg.model)
+        self.criterion = build_criterion(cfg.model, flip_pairs=self.spec.flip_pairs)
         self.optimizer = build_optimizer(self.net, s)
         self.scheduler = build_scheduler(self.optimizer, s)
         self.epoch = 0
