@@ -477,3 +477,7 @@ def test_readings_follows_figures_computed_by_hand():
     apart[:, 2] = apart[:, 1] + np.array([0.0, 30.0])  # the pair far apart: a miss stays a miss
     off = apart + np.array([2 * threshold, 0.0])
     assert module.either_side_pck(off, apart, shown, pairs, height) == module.crop_pck(off, apart, shown, height) == 0.0
+    one = np.ones((4, 3), bool)
+    one[0, 1] = False  # crop 0: pair (1, 2) one-sided
+    one[1, 1] = one[1, 2] = False  # crop 1: both hidden, not one-sided
+    assert module.one_sided_share(one, pairs) == pytest.approx(1 / 4)

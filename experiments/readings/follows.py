@@ -26,7 +26,10 @@ height when the box is the taller side: a crop-space PCK, not the report's box P
 - `corr`: the Pearson correlation, across crops, of each joint's peak x (and y) with the joint's
   x (and y), the median over joints and both axes: 0 for a fixed placement, 1 for a perfect one;
 - and once per trial `mean pose`: the PCK of the validation crops' own mean joint positions (an
-  oracle mean, drawn from the same crops: the report's mean pose comes from the training set).
+  oracle mean, drawn from the same crops: the report's mean pose comes from the training set),
+  with its `swap` and `either` (people seen from the back have their sides mirrored), and
+  `one-sided`: the share of (crop, pair) cases with exactly one side shown, where the image-level
+  labels themselves tell the sides apart.
 
 With `--per-joint`, each joint's CAM offset (dx, dy: mean peak minus joint, in thresholds, + right
 and down in the crop), and its `own` and `mean pose` PCK.
@@ -104,6 +107,11 @@ def swap_share(pred: np.ndarray, gt: np.ndarray, shown: np.ndarray, pairs) -> fl
     return nearer / total if total else float("nan")
 
 
+def one_sided_share(shown: np.ndarray, pairs) -> float:
+    """The share of (crop, left/right pair) cases with exactly one of the two joints shown."""
+    return float(np.mean([shown[:, a] != shown[:, b] for a, b in pairs]))
+
+
 def either_side_pck(pred: np.ndarray, gt: np.ndarray, shown: np.ndarray, pairs, height: int) -> float:
     """`crop_pck` where a peak within the threshold of its mirror joint (shown) counts as well."""
     norm = np.full(len(gt), height / BOX_PADDING)
@@ -167,7 +175,11 @@ def probe(folder: Path, twin_cache: Path) -> tuple[dict[str, dict[str, float]], 
                          "corr": follow_corr(peaks, gt, shown)}
     mean = np.stack([gt[shown[:, k], k].mean(axis=0) if shown[:, k].any() else np.zeros(2)
                      for k in range(gt.shape[1])])
-    figures["mean pose"] = {"own": crop_pck(np.broadcast_to(mean, gt.shape), gt, shown, height)}
+    mean_pose = np.broadcast_to(mean, gt.shape)
+    figures["mean pose"] = {"own": crop_pck(mean_pose, gt, shown, height),
+                            "swap": swap_share(mean_pose, gt, shown, pairs),
+                            "either": either_side_pck(mean_pose, gt, shown, pairs, height),
+                            "one-sided": one_sided_share(shown, pairs)}
     cam_peaks = peak_positions(np.concatenate(cams), cfg.model.cam_stride)
     return figures, names, per_joint(cam_peaks, gt, shown, height)
 
