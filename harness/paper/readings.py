@@ -190,9 +190,9 @@ PASSAGES: tuple[Passage, ...] = (
                    "are read at different places", ("model.mirror_weight",)),
         ),
         why="Not ambiguous (the paper names the confusion and adds no term for it). On the COCO twin the CAM "
-            "peaks of a left/right pair land nearer the other side's joint about half the time (0.45-0.48, "
-            "experiments/readings/follows.py), and a peak on either side of the pair would count for 0.37-0.38 "
-            "against 0.26 on its own side: the class maps cannot tell left from right."),
+            "peaks of a left/right pair land nearer the other side's joint 41-49 % of the time, the mean pose's "
+            "41 % (experiments/readings/follows.py): the class maps tell the sides apart no better than a fixed "
+            "pose, though the labels tell them apart wherever one side alone is shown (18 % of the pairs)."),
     Passage(
         name="cam_pooling", where="Sec. 3.2",
         quote="Then, followed by GAP, FC and a softmax layer for classification as in Fig. 2",
