@@ -254,3 +254,28 @@ def test_mirror_term_takes_the_trials_dataset_pairs_and_is_logged(tmp_path, twin
         trial.close()
     assert 0 < row["losses"]["mirror"] <= 1
     assert row["weighted"]["mirror"] == pytest.approx(0.25 * row["losses"]["mirror"], rel=1e-6)
+
+
+def test_open_finished_gives_the_checkpointed_network_read_only_and_refuses_a_bare_folder(tmp_path, twin_cache):
+    """harness.trial.checkpoint.open_finished (the probes' way into a finished trial): the network in
+    eval mode with the checkpoint's weights and epoch, nothing in the folder rewritten; a folder
+    with a metrics.json but no checkpoint is a UserError naming it."""
+    from harness.errors import UserError
+    from harness.trial.checkpoint import open_finished
+
+    cfg = tiny_config("coco", epochs=1)
+    out = tmp_path / "t"
+    run_trial(cfg, out, twin_cache=twin_cache)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)
+    with open_finished(out, twin_cache) as trial:
+        assert trial.epoch == 1 and not trial.net.training and trial.cfg == cfg
+        for name, value in trial.net.state_dict().items():
+            assert torch.equal(value, saved["model"][name]), name
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "metrics.json").write_text((out / "metrics.json").read_text())
+    with pytest.raises(UserError, match="bare: no checkpoint.pt"):
+        with open_finished(bare, twin_cache):
+            pass

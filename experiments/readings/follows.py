@@ -51,8 +51,8 @@ from harness.data.collate import collate_eval
 from harness.data.boxes import PADDING as BOX_PADDING  # the crop is the box padded by 1.25
 from harness.evaluation.diagnostics import peak_positions
 from harness.evaluation.pck_box import THRESHOLD, pck_correct
-from harness.trial import Trial, load_trial_config
-from harness.trial.checkpoint import load_checkpoint
+from harness.errors import UserError
+from harness.trial.checkpoint import open_finished
 from models.response_merge import RESPONSE_STRIDE
 
 DERANGEMENTS = 20
@@ -141,12 +141,8 @@ def per_joint(pred: np.ndarray, gt: np.ndarray, shown: np.ndarray, height: int) 
 
 
 def probe(folder: Path, twin_cache: Path) -> tuple[dict[str, dict[str, float]], list[str], np.ndarray]:
-    cfg = load_trial_config(folder / "metrics.json")
-    trial = Trial(cfg, folder, twin_cache, torch.device("cpu"))
-    try:
-        if not load_checkpoint(trial):
-            raise SystemExit(f"{folder}: no checkpoint")
-        net = trial.net.eval()
+    with open_finished(folder, twin_cache) as trial:
+        cfg, net = trial.cfg, trial.net
         names, pairs = list(trial.spec.joints), list(trial.spec.flip_pairs)
         cams, responses, joints = [], [], []
         with torch.no_grad():
@@ -155,8 +151,6 @@ def probe(folder: Path, twin_cache: Path) -> tuple[dict[str, dict[str, float]], 
                 cams.append(out["cams"].numpy())
                 responses.append(out["responses"].numpy())
                 joints.append(batch["meta"]["joints"].numpy())
-    finally:
-        trial.close()
     height, width = cfg.model.input_size
     j = np.concatenate(joints)
     gt = j[..., :2]
@@ -191,7 +185,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--per-joint", action="store_true", help="each joint's CAM offset and PCK")
     a = ap.parse_args(argv)
     for folder in a.trials:
-        figures, names, joints = probe(folder, a.twin_cache)
+        try:
+            figures, names, joints = probe(folder, a.twin_cache)
+        except UserError as err:  # a folder without a checkpoint or config: one line, and stop
+            print(err, file=sys.stderr)
+            return 2
         parts = [f"{name}: " + " ".join(f"{k} {v:.3f}" for k, v in values.items()) for name, values in figures.items()]
         print(folder.name + "  " + "  |  ".join(parts))
         if a.per_joint:

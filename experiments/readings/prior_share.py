@@ -27,8 +27,8 @@ import torch
 
 from harness.data.collate import collate_eval
 from harness.evaluation.diagnostics import peak_agreement, peak_positions
-from harness.trial import Trial, load_trial_config
-from harness.trial.checkpoint import load_checkpoint
+from harness.errors import UserError
+from harness.trial.checkpoint import open_finished
 from models.response_merge import RESPONSE_STRIDE, merge_scales
 
 
@@ -39,12 +39,8 @@ def spans(log_maps: np.ndarray, visible: np.ndarray) -> float:
 
 
 def probe(folder: Path, twin_cache: Path) -> dict[str, float]:
-    cfg = load_trial_config(folder / "metrics.json")
-    trial = Trial(cfg, folder, twin_cache, torch.device("cpu"))
-    try:
-        if not load_checkpoint(trial):
-            raise SystemExit(f"{folder}: no checkpoint")
-        net = trial.net.eval()
+    with open_finished(folder, twin_cache) as trial:
+        cfg, net = trial.cfg, trial.net
         if net.response_prior is None:
             raise SystemExit(f"{folder}: the trial has no CAM prior (response_prior: none)")
         size = (cfg.model.input_size[0] // RESPONSE_STRIDE, cfg.model.input_size[1] // RESPONSE_STRIDE)
@@ -64,8 +60,6 @@ def probe(folder: Path, twin_cache: Path) -> dict[str, float]:
                 alone.append(merge_scales(attention, grids, size, net.response_merge).numpy())
                 cams.append(out["cams"].numpy())
                 visible.append(batch["meta"]["joints"][..., 2].numpy() > 0)
-    finally:
-        trial.close()
     vis = np.concatenate(visible)
     cam_peaks = peak_positions(np.concatenate(cams), cfg.model.cam_stride)
     resp_peaks = peak_positions(np.concatenate(with_prior), RESPONSE_STRIDE)
@@ -85,7 +79,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--twin-cache", type=Path, default=Path("results/.twins"))
     a = ap.parse_args(argv)
     for folder in a.trials:
-        figures = probe(folder, a.twin_cache)
+        try:
+            figures = probe(folder, a.twin_cache)
+        except UserError as err:  # a folder without a checkpoint or config: one line, and stop
+            print(err, file=sys.stderr)
+            return 2
         print(folder.name + "  " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
     return 0
 

@@ -1,12 +1,17 @@
-"""A trial's `checkpoint.pt`: the last finished epoch, written atomically, resumed from on restart."""
+"""A trial's `checkpoint.pt`: the last finished epoch, written atomically, resumed from on restart,
+and opened read-only by the probes that look into a finished trial (`open_finished`)."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
 from harness.atomic import atomic_write
+from harness.errors import UserError
+from harness.trial.config_file import load_trial_config
 from harness.trial.setup import Trial
 
 CHECKPOINT = "checkpoint.pt"
@@ -44,3 +49,20 @@ def load_checkpoint(trial: Trial) -> bool:
     trial.data_wait_s = float(state["data_wait_s"])
     trial.iterations = int(state.get("iterations", 0))  # checkpoints before the warm-up counted none
     return True
+
+
+@contextlib.contextmanager
+def open_finished(folder: Path, twin_cache: Path, device: torch.device | None = None) -> Iterator[Trial]:
+    """The trial of a results folder (its metrics.json's config) at its last checkpoint, the network
+    in eval mode, closed on exit. Read-only: nothing in the folder is written. A folder without a
+    checkpoint is a UserError naming it."""
+    folder = Path(folder)
+    cfg = load_trial_config(folder / "metrics.json")
+    trial = Trial(cfg, folder, Path(twin_cache), device or torch.device("cpu"))
+    try:
+        if not load_checkpoint(trial):
+            raise UserError(f"{folder}: no {CHECKPOINT}")
+        trial.net.eval()
+        yield trial
+    finally:
+        trial.close()
