@@ -460,3 +460,58 @@ def test_dataset_survives_pickling_for_worker_processes(twin):
     a, b = ds[3], clone[3]
     torch.testing.assert_close(a["image"], b["image"])
     np.testing.assert_array_equal(a["meta"]["joints"], b["meta"]["joints"])
+
+
+def test_crop_shift_moves_only_the_centre_within_its_box_fraction():
+    """CropAugment.shift (beyond the paper): the centre moves by at most shift x the resized box per
+    axis, the scale and flip drawn from the same generator are those without the shift, and with
+    the shift off the crop is exactly the paper's (the shift is drawn last)."""
+    from harness.data.transforms import CropAugment, sample_crop
+
+    center, scale = np.array([100.0, 80.0]), np.array([60.0, 80.0])
+    moved = []
+    for seed in range(300):
+        c0, s0, f0 = sample_crop(center, scale, 0.75, CropAugment(), rng=np.random.default_rng(seed))
+        c1, s1, f1 = sample_crop(center, scale, 0.75, CropAugment(shift=0.3), rng=np.random.default_rng(seed))
+        np.testing.assert_array_equal(c0, center)
+        np.testing.assert_array_equal(s0, s1)
+        assert f0 == f1
+        offset = (c1 - center) / s1
+        assert np.all(np.abs(offset) <= 0.3)
+        moved.append(offset)
+    moved = np.array(moved)
+    assert np.abs(moved).max(axis=0).min() > 0.27 and abs(moved.mean()) < 0.05  # the range, both ways
+
+
+def test_shifted_crops_push_joints_out_of_the_crop_without_reading_them(twin, monkeypatch):
+    """On the location-free COCO twin (no instance carries coordinates for the augmentation), a
+    shift of 0.3 of the box drops the share of joints the in-crop labels call present, and the
+    augmentation is never handed the keypoints."""
+    import harness.data.dataset as dataset_module
+    from harness.data.transforms import sample_crop
+
+    handed: list[bool] = []
+
+    def spy(center, scale, aspect, augment, joints, rng):
+        handed.append(joints is not None)
+        return sample_crop(center, scale, aspect, augment, joints, rng=rng)
+
+    monkeypatch.setattr(dataset_module, "sample_crop", spy)
+    present = {}
+    for shift in (0.0, 0.3):
+        ds = quiet_build(twin["coco"], "train", SIZE, augment=True, location_fraction=0.0, crop_shift=shift)
+        assert ds.augment.shift == shift
+        present[shift] = np.mean([ds[(epoch, i)]["labels"].numpy().mean()
+                                  for epoch in range(4) for i in range(len(ds))])
+    assert handed and not any(handed)
+    assert present[0.3] < present[0.0] - 0.02
+
+
+def test_crop_shift_is_read_only_under_augment_shift():
+    from harness.config import ConfigError, ScheduleConfig
+
+    assert ScheduleConfig(augment="shift", crop_shift=0.25).crop_shift == 0.25
+    with pytest.raises(ConfigError, match="crop_shift"):
+        ScheduleConfig(augment="shift")
+    with pytest.raises(ConfigError, match="crop_shift"):
+        ScheduleConfig(crop_shift=0.25)

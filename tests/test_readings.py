@@ -36,7 +36,8 @@ MODEL_VALUES = {
 # Choices that read another key need it set to build (e.g. the sharpness r of "lse").
 PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
           ("schedule.cnn_lr_drop", "early"): {"schedule.cnn_lr_steps": [4]},
-          ("model.mirror_div", "cams"): {"model.cam_pooling": "lse"}}
+          ("model.mirror_div", "cams"): {"model.cam_pooling": "lse"},
+          ("schedule.augment", "shift"): {"schedule.crop_shift": 0.25}}
 
 
 def _field(dotted: str) -> dataclasses.Field:

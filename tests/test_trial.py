@@ -279,3 +279,18 @@ def test_open_finished_gives_the_checkpointed_network_read_only_and_refuses_a_ba
     with pytest.raises(UserError, match="bare: no checkpoint.pt"):
         with open_finished(bare, twin_cache):
             pass
+
+
+def test_augment_shift_reaches_the_training_crops_only(tmp_path, twin_cache):
+    """schedule.augment "shift": the training set's augmentation shifts by crop_shift; the paper's
+    augmentation does not; the validation crops are never augmented."""
+    import dataclasses
+
+    cfg = tiny_config("coco", epochs=1)
+    shifted = dataclasses.replace(cfg, schedule=dataclasses.replace(cfg.schedule, augment="shift", crop_shift=0.25))
+    for c, expected in ((cfg, 0.0), (shifted, 0.25)):
+        trial = Trial(c, tmp_path / str(expected), twin_cache, torch.device("cpu"))
+        try:
+            assert trial.train_set.augment.shift == expected and trial.val_set.augment is None
+        finally:
+            trial.close()

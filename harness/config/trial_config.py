@@ -21,6 +21,7 @@ REGIMES = ("location_free", "semi", "full", "sup_only")
 LABEL_RULES = ("in_crop", "annotated")  # which joints an image-level label calls present
 DECAYS = ("l2", "decoupled", "cnn_only")  # how "Adam ... with a weight decay" decays
 CNN_LR_DROPS = ("with_all", "early")  # when the CNN branch's lr drops (beyond the paper: "early")
+AUGMENTS = ("paper", "shift")  # the training crops' augmentation (beyond the paper: "shift")
 
 
 @dataclass
@@ -95,6 +96,11 @@ class ScheduleConfig:
     # class maps settle where they peak while the transformer keeps its lr (harness/trial/optimizer.py)
     cnn_lr_drop: str = bounded("with_all", choices=CNN_LR_DROPS)
     cnn_lr_steps: tuple[int, ...] = bounded((), ge=1)  # read only under cnn_lr_drop "early"
+    # "paper": flip and random resize (Sec. 4.2); "shift" (beyond the paper, readings round 16):
+    # also the crop's centre moved by up to crop_shift of the crop's box in x and in y, drawn from
+    # the box alone (no keypoints), as mmpose's RandomBBoxTransform shifts (harness/data/transforms.py)
+    augment: str = bounded("paper", choices=AUGMENTS)
+    crop_shift: float = bounded(0.0, ge=0.0, le=0.5)  # read only under augment "shift"
     warmup_iters: int = bounded(0, ge=0)
     grad_clip: float = bounded(0.0, ge=0.0)  # 0 = off
     eval_every: int = bounded(0, ge=0)  # evaluate on val every k epochs (0 = only at the end)
@@ -111,6 +117,10 @@ class ScheduleConfig:
             raise ConfigError("cnn_lr_steps", 'cnn_lr_drop "early" needs the epochs after which the CNN lr drops')
         if self.cnn_lr_drop != "early" and self.cnn_lr_steps:
             raise ConfigError("cnn_lr_steps", 'read only under cnn_lr_drop "early"; set it or drop the steps')
+        if self.augment == "shift" and not self.crop_shift:
+            raise ConfigError("crop_shift", 'augment "shift" needs how far the crop moves (e.g. 0.25 of its box)')
+        if self.augment != "shift" and self.crop_shift:
+            raise ConfigError("crop_shift", 'read only under augment "shift"; set it or drop the shift')
 
 
 @dataclass

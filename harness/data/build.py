@@ -43,9 +43,10 @@ def load_split(dataset: DatasetConfig, split: str) -> tuple[InstanceTable, dict]
 def build_dataset(dataset: DatasetConfig, split: str, input_size: tuple[int, int], *, augment: bool,
                   location_fraction: float = 0.0, labelled_only: bool = False, seed: int = 0,
                   max_instances: int | None = None, heatmap_sigma: float = 2.0,
-                  label_rule: str = "in_crop") -> KeypointDataset:
+                  label_rule: str = "in_crop", crop_shift: float = 0.0) -> KeypointDataset:
     """Person crops of `split` ('train' | 'val') at `input_size` (H, W); see the module docstring.
-    `label_rule`: which joints the image-level labels call present (`harness.data.targets.image_labels`)."""
+    `label_rule`: which joints the image-level labels call present (`harness.data.targets.image_labels`);
+    `crop_shift`: the augmentation's centre shift (`CropAugment.shift`; 0 = the paper's, off)."""
     spec = SPECS[dataset.kind]
     table, extras = load_split(dataset, split)
     if max_instances is not None and max_instances < len(table):
@@ -58,7 +59,7 @@ def build_dataset(dataset: DatasetConfig, split: str, input_size: tuple[int, int
     if labelled_only:
         table = table.take(np.flatnonzero(labelled))
         labelled = labelled[labelled]
-    aug = CropAugment(half_body_joints=spec.upper_body) if augment else None
+    aug = CropAugment(half_body_joints=spec.upper_body, shift=crop_shift) if augment else None
     return KeypointDataset(
         table, spec, input_size, augment=aug, labelled=labelled, heatmap_sigma=heatmap_sigma,
         with_meta=split == "val", ann_path=extras["ann_path"], head_boxes=extras["head_boxes"],

@@ -1,4 +1,5 @@
-"""Affine crops and their augmentation: image <-> crop pixel maps, flips, random scale, half-body.
+"""Affine crops and their augmentation: image <-> crop pixel maps, flips, random scale, half-body,
+and (beyond the paper) a shift of the crop's centre.
 
 Conventions (pixel centres at integer coordinates, as cv2 draws and warps):
 - The crop of (`center`, `scale`) maps the box of size `scale` (w, h, image px) around `center`
@@ -94,6 +95,8 @@ class CropAugment:
     flip: bool = True
     scale_range: tuple[float, float] = SCALE_RANGE
     half_body_joints: tuple[int, ...] = ()  # the upper body (spec.upper_body); empty = off
+    # beyond the paper: the centre moves by U(-shift, shift) x the (resized) crop box, per axis; 0 = off
+    shift: float = 0.0
 
 
 def half_body_box(joints: np.ndarray, upper: tuple[int, ...], aspect: float,
@@ -132,4 +135,8 @@ def sample_crop(center: np.ndarray, scale: np.ndarray, aspect: float, augment: C
     lo, hi = augment.scale_range
     factor = min(max(rng.standard_normal() * SCALE_SIGMA + 1.0, lo), hi)
     flip = augment.flip and rng.random() < FLIP_PROB
-    return center, scale * factor, flip
+    scale = scale * factor
+    if augment.shift > 0:
+        # Drawn last, so that with the shift off every earlier draw (and so every crop) is as it was.
+        center = np.asarray(center, np.float64) + rng.uniform(-augment.shift, augment.shift, 2) * scale
+    return center, scale, flip

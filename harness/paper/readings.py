@@ -263,6 +263,22 @@ PASSAGES: tuple[Passage, ...] = (
             "stopped with reppg_gradient, the backbone and the class maps learn from the CNN branch's loss alone in "
             "every row of Table 5, which then compares the transformer's modules on one set of CAMs."),
     Passage(
+        name="augmentation", where="Sec. 4.2",
+        quote="For data augmentation, we apply random flip and random resize with scale ∈ [0.65, 1.35] (cutout "
+              "not used).",
+        key="schedule.augment",
+        choices=(
+            Choice("paper", LITERAL, "random flip and random resize"),
+            Choice("shift", BEYOND, "also the crop's centre moved by U(-s, s) x its box in x and y (s = "
+                   "crop_shift; from the box alone, no keypoints), as mmpose's RandomBBoxTransform does: more "
+                   "joints cross the crop's edge, where an in-crop label changes at the joint itself",
+                   ("schedule.crop_shift",)),
+        ),
+        why="Not ambiguous. Under the in-crop labels a joint's label flips exactly where it crosses the crop's "
+            "edge, the one place the image-level labels pin a joint's position; follows.py finds the class "
+            "maps' peaks pulled into the body, beside the joints, and shifted crops make such crossings "
+            "common for every joint, not only the extremities a zoom cuts off."),
+    Passage(
         name="cnn_lr", where="Sec. 4.2",
         quote="We adopt Adam optimizer with a learning rate of 4×10^{-3} and a weight decay of 10^{-4}. The "
               "learning rate of transformer is decreased by a factor of 10.",

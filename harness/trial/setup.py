@@ -90,7 +90,8 @@ class Trial:
         self.train_set = build_dataset(
             self.dataset_cfg, "train", cfg.model.input_size, augment=True, location_fraction=fraction,
             labelled_only=labelled_only, seed=cfg.seed, max_instances=s.max_train_instances,
-            heatmap_sigma=cfg.model.heatmap_sigma, label_rule=cfg.supervision.labels)
+            heatmap_sigma=cfg.model.heatmap_sigma, label_rule=cfg.supervision.labels,
+            crop_shift=s.crop_shift if s.augment == "shift" else 0.0)
         self.val_set = build_dataset(
             self.dataset_cfg, "val", cfg.model.input_size, augment=False, seed=0,
             max_instances=s.max_val_instances, heatmap_sigma=cfg.model.heatmap_sigma,
