@@ -135,6 +135,8 @@ class LOFRCriterion(nn.Module):
                 terms["mse"] = response_mse(outputs["responses"], heatmaps, weight, mask)
         return terms
 
-    def total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Eqs. 13 / 15: the one weighted sum of the terms."""
-        return sum(self.weight_dict[name] * value for name, value in terms.items())
+    def total(self, terms: dict[str, torch.Tensor], weights: dict[str, float] | None = None) -> torch.Tensor:
+        """Eqs. 13 / 15: the one weighted sum of the terms, by `weights` (default `weight_dict`; the
+        training loop passes an epoch's own, e.g. PDC's weight 0 before a late onset)."""
+        weights = self.weight_dict if weights is None else weights
+        return sum(weights[name] * value for name, value in terms.items())

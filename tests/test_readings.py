@@ -20,6 +20,7 @@ from harness.config.identity import flatten, unflatten
 from harness.matrix import expand
 from harness.paper import readings
 from harness.trial.optimizer import build_optimizer, build_scheduler
+from harness.trial.training import epoch_weights
 from models import choices
 from models.config import LOFRConfig
 
@@ -37,7 +38,8 @@ MODEL_VALUES = {
 PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
           ("schedule.cnn_lr_drop", "early"): {"schedule.cnn_lr_steps": [4]},
           ("model.mirror_div", "cams"): {"model.cam_pooling": "lse"},
-          ("schedule.augment", "shift"): {"schedule.crop_shift": 0.25}}
+          ("schedule.augment", "shift"): {"schedule.crop_shift": 0.25},
+          ("schedule.pdc_onset", "late"): {"schedule.pdc_from_epoch": 3, "model.pdc": True}}
 
 
 def _field(dotted: str) -> dataclasses.Field:
@@ -194,6 +196,34 @@ def test_cnn_lr_drop_early_resumes_from_a_weights_only_checkpoint():
 def test_cnn_lr_steps_go_with_the_early_drop_only(drop, steps, problem):
     with pytest.raises(ConfigError, match=problem):
         ScheduleConfig(cnn_lr_drop=drop, cnn_lr_steps=steps)
+
+
+@pytest.mark.parametrize("onset, epoch, problem", [("late", 0, "needs the first epoch"),
+                                                   ("late", 1, "needs the first epoch"),
+                                                   ("start", 3, "read only")])
+def test_pdc_from_epoch_goes_with_the_late_onset_only(onset, epoch, problem):
+    with pytest.raises(ConfigError, match=problem):
+        ScheduleConfig(pdc_onset=onset, pdc_from_epoch=epoch)
+
+
+def test_a_late_pdc_onset_needs_pdc_and_an_epoch_the_trial_reaches():
+    late = {"schedule.pdc_onset": "late", "schedule.pdc_from_epoch": 3, "schedule.epochs": 5}
+    assert _with(late).schedule.pdc_from_epoch == 3
+    with pytest.raises(ConfigError, match="model.pdc is off"):
+        _with({**late, "model.pdc": False})
+    with pytest.raises(ConfigError, match="after the last"):
+        _with({**late, "schedule.epochs": 2})
+
+
+def test_epoch_weights_zero_pdc_before_a_late_onset_and_nothing_else():
+    w = {"cls_cnn": 0.2, "cls_encoder": 0.2, "cls_decoder": 0.5, "div": 0.01, "mse": 1.0}
+    late = ScheduleConfig(pdc_onset="late", pdc_from_epoch=3)
+    assert [epoch_weights(w, late, e)["div"] for e in (1, 2, 3, 4)] == [0.0, 0.0, 0.01, 0.01]
+    assert all(epoch_weights(w, late, 1)[k] == v for k, v in w.items() if k != "div")
+    assert all(epoch_weights(w, ScheduleConfig(), e) == w for e in (1, 2, 3))
+    assert w["div"] == 0.01  # the criterion's own dict is never changed
+    no_pdc = {k: v for k, v in w.items() if k != "div"}
+    assert epoch_weights(no_pdc, late, 1) == no_pdc
 
 
 def test_image_labels_in_the_crop_or_annotated():

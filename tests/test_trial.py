@@ -144,6 +144,24 @@ def test_warmup_ramps_the_lr_over_its_iterations_then_leaves_the_schedule(tmp_pa
     assert seen == pytest.approx([lr] * 6)
 
 
+def test_a_late_pdc_onset_trains_as_no_pdc_until_its_epoch_and_logs_the_term(tmp_path, twin_cache):
+    """pdc_onset "late" from epoch 2: epoch 1 trains exactly as the same trial without PDC (PDC is a
+    criterion term alone, so the same numbers, not close ones), while its div term is still logged
+    at weight 0; from epoch 2 it weighs beta and the trials part."""
+    late = tiny_config("coco", epochs=2)
+    late.schedule.pdc_onset, late.schedule.pdc_from_epoch = "late", 2
+    off = tiny_config("coco", epochs=2, pdc=False)
+    a = run_trial(late, tmp_path / "late", twin_cache=twin_cache)["curve"]
+    b = run_trial(off, tmp_path / "off", twin_cache=twin_cache)["curve"]
+    assert a[0]["total"] == b[0]["total"]
+    assert {k: v for k, v in a[0]["losses"].items() if k != "div"} == b[0]["losses"]
+    assert 0 < a[0]["losses"]["div"] <= 1 and a[0]["weighted"]["div"] == 0.0
+    beta = late.model.beta
+    assert a[1]["weighted"]["div"] == pytest.approx(beta * a[1]["losses"]["div"])
+    assert a[1]["total"] == pytest.approx(sum(a[1]["weighted"].values()))
+    assert a[1]["total"] != b[1]["total"]
+
+
 def test_same_seed_same_numbers_on_cpu(tmp_path, twin_cache):
     a = run_trial(tiny_config("crowdpose", epochs=1), tmp_path / "a", twin_cache=twin_cache)
     b = run_trial(tiny_config("crowdpose", epochs=1), tmp_path / "b", twin_cache=twin_cache)
@@ -224,8 +242,8 @@ class _NaNTotal:
     def __call__(self, outputs, targets):
         return self.inner(outputs, targets)
 
-    def total(self, terms):
-        return self.inner.total(terms) * float("nan")
+    def total(self, terms, weights=None):
+        return self.inner.total(terms, weights) * float("nan")
 
 
 def poison_from_epoch(monkeypatch, first: int) -> None:

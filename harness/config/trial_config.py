@@ -22,6 +22,7 @@ LABEL_RULES = ("in_crop", "annotated")  # which joints an image-level label call
 DECAYS = ("l2", "decoupled", "cnn_only")  # how "Adam ... with a weight decay" decays
 CNN_LR_DROPS = ("with_all", "early")  # when the CNN branch's lr drops (beyond the paper: "early")
 AUGMENTS = ("paper", "shift")  # the training crops' augmentation (beyond the paper: "shift")
+PDC_ONSETS = ("start", "late")  # when PDC's term starts to weigh (beyond the paper: "late")
 
 
 @dataclass
@@ -101,6 +102,11 @@ class ScheduleConfig:
     # the box alone (no keypoints), as mmpose's RandomBBoxTransform shifts (harness/data/transforms.py)
     augment: str = bounded("paper", choices=AUGMENTS)
     crop_shift: float = bounded(0.0, ge=0.0, le=0.5)  # read only under augment "shift"
+    # "start": PDC's term weighs beta from the first iteration (Eq. 13, one sum); "late" (beyond the
+    # paper, readings round 18): its weight is 0 before epoch pdc_from_epoch (the term is still
+    # computed and logged), beta from it on (harness/trial/training.py, `epoch_weights`)
+    pdc_onset: str = bounded("start", choices=PDC_ONSETS)
+    pdc_from_epoch: int = bounded(0, ge=0)  # read only under pdc_onset "late"; 1-based
     warmup_iters: int = bounded(0, ge=0)
     grad_clip: float = bounded(0.0, ge=0.0)  # 0 = off
     eval_every: int = bounded(0, ge=0)  # evaluate on val every k epochs (0 = only at the end)
@@ -121,6 +127,10 @@ class ScheduleConfig:
             raise ConfigError("crop_shift", 'augment "shift" needs how far the crop moves (e.g. 0.25 of its box)')
         if self.augment != "shift" and self.crop_shift:
             raise ConfigError("crop_shift", 'read only under augment "shift"; set it or drop the shift')
+        if self.pdc_onset == "late" and self.pdc_from_epoch < 2:
+            raise ConfigError("pdc_from_epoch", 'pdc_onset "late" needs the first epoch PDC weighs (2 or later)')
+        if self.pdc_onset != "late" and self.pdc_from_epoch:
+            raise ConfigError("pdc_from_epoch", 'read only under pdc_onset "late"; set it or drop the epoch')
 
 
 @dataclass
@@ -137,6 +147,13 @@ class TrialConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.schedule.pdc_onset == "late":
+            # a late onset of a term that is not there, or never reached, is a typo, not a reading
+            if not self.model.pdc:
+                raise ConfigError("schedule.pdc_onset", '"late" times PDC\'s term, and model.pdc is off')
+            if self.schedule.pdc_from_epoch > self.schedule.epochs:
+                raise ConfigError("schedule.pdc_from_epoch", f"epoch {self.schedule.pdc_from_epoch} is after "
+                                  f"the last ({self.schedule.epochs}): PDC would never weigh")
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)

@@ -293,6 +293,18 @@ PASSAGES: tuple[Passage, ...] = (
             "every 10-epoch trial of the readings study the CAMs peak after epochs 3-5 and drift down while "
             "the classifier keeps learning, and the responses climb towards them; round 10 stops the CNN "
             "branch near the peak."),
+    Passage(
+        name="pdc_onset", where="Sec. 3.5, Eq. 13",
+        quote="L_weak = alpha L_cls_cnn + alpha_1 L_cls_en + alpha_2 L_cls_tran + beta L_div. (13)",
+        key="schedule.pdc_onset",
+        choices=(
+            Choice("start", LITERAL, "PDC's term weighs beta from the first iteration, as Eq. 13's one sum"),
+            Choice("late", BEYOND, "PDC's weight is 0 before epoch pdc_from_epoch and beta from it on; the term "
+                   "is computed and logged throughout", ("schedule.pdc_from_epoch",)),
+        ),
+        why="Not ambiguous (one objective, constant weights). In confirmation 2 the seed whose PDC term fell "
+            "earliest read worst (0.204 against 0.329 and 0.338); a late onset lets the class maps, and the "
+            "attention that follows them, settle before the part features are pushed apart."),
 )
 
 BY_NAME: Mapping[str, Passage] = {p.name: p for p in PASSAGES}

@@ -7,6 +7,8 @@ Each step: the loader's next batch (its wait timed), forward under the device's 
 criterion's unweighted terms and weighted total, a finite-loss check, backward, optional gradient
 clipping, the optimiser step. `warmup_iters` > 0 ramps every group's lr linearly from 1/N of its
 scheduled value to all of it over the first N iterations of the trial (0: the paper's schedule).
+Each epoch weighs the terms by `epoch_weights` (the criterion's `weight_dict`, with PDC's weight 0
+before a late onset, readings passage "pdc_onset").
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Iterable
 
 import torch
 
+from harness.config import ScheduleConfig
 from harness.cost import autocast_for
 from harness.trial.seeding import seed_epoch
 from harness.trial.setup import Trial
@@ -42,6 +45,15 @@ class EpochCounters:
                 "weighted": {k: weights[k] * v / n for k, v in self.sums.items()}, "total": self.total / n, "lr": lr}
 
 
+def epoch_weights(weight_dict: dict[str, float], schedule: ScheduleConfig, epoch: int) -> dict[str, float]:
+    """The terms' weights for `epoch` (1-based): `weight_dict`, except PDC's term `div` at 0 before
+    `pdc_from_epoch` under pdc_onset "late" (beyond the paper; the term is still computed and logged,
+    so the curve shows where it would have stood)."""
+    if schedule.pdc_onset == "late" and epoch < schedule.pdc_from_epoch and "div" in weight_dict:
+        return {**weight_dict, "div": 0.0}
+    return dict(weight_dict)
+
+
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
@@ -49,11 +61,13 @@ def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 def train_one_epoch(model: torch.nn.Module, criterion: Any, optimizer: torch.optim.Optimizer,
                     batches: Iterable[dict[str, Any]], epoch: int, device: torch.device, *,
                     location_free: bool, grad_clip: float = 0.0, warmup_iters: int = 0,
-                    first_iter: int = 0, wait_s: Any = None) -> EpochCounters:
+                    first_iter: int = 0, wait_s: Any = None,
+                    weights: dict[str, float] | None = None) -> EpochCounters:
     """Train one epoch (`epoch`, 1-based, for messages) over `batches`; return its counters.
 
-    `criterion(outputs, targets)` gives the unweighted terms and `criterion.total(terms)` their
-    weighted sum; `first_iter`: the trial's iterations before this epoch (for the warm-up);
+    `criterion(outputs, targets)` gives the unweighted terms and `criterion.total(terms, weights)`
+    their weighted sum (`weights` None: the criterion's `weight_dict`); `first_iter`: the trial's
+    iterations before this epoch (for the warm-up);
     `wait_s()`: the loader's running data-wait total (None: not measured)."""
     model.train()
     counters = EpochCounters()
@@ -77,7 +91,7 @@ def train_one_epoch(model: torch.nn.Module, criterion: Any, optimizer: torch.opt
         with autocast_for(device):
             outputs = model(images)
         losses = criterion(outputs, {k: v for k, v in batch.items() if k != "image"})
-        total = criterion.total(losses)
+        total = criterion.total(losses, weights)
         if not torch.isfinite(total):
             raise FloatingPointError(
                 f"non-finite loss at epoch {epoch}: " + ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items()))
@@ -106,14 +120,15 @@ def train_epoch(trial: Trial) -> dict[str, Any]:
     epoch = trial.epoch + 1
     seed_epoch(cfg.seed, epoch)
     loader = trial.train_loader
+    weights = epoch_weights(trial.criterion.weight_dict, s, epoch)
     counters = train_one_epoch(
         trial.model, trial.criterion, trial.optimizer, loader.batches(epoch), epoch, trial.device,
         location_free=cfg.supervision.regime == "location_free", grad_clip=s.grad_clip,
-        warmup_iters=s.warmup_iters, first_iter=trial.iterations, wait_s=lambda: loader.wait_s)
+        warmup_iters=s.warmup_iters, first_iter=trial.iterations, wait_s=lambda: loader.wait_s, weights=weights)
     trial.scheduler.step()
     trial.epoch = epoch
     trial.iterations += counters.batches
     trial.train_s += counters.train_s
     trial.data_wait_s += counters.data_wait_s
     trial.train_images += counters.images
-    return counters.curve_row(epoch, trial.criterion.weight_dict, trial.optimizer.param_groups[0]["lr"])
+    return counters.curve_row(epoch, weights, trial.optimizer.param_groups[0]["lr"])
