@@ -299,6 +299,47 @@ def test_open_finished_gives_the_checkpointed_network_read_only_and_refuses_a_ba
             pass
 
 
+def test_rescore_scores_a_finished_network_on_another_trials_validation_twin(tmp_path, twin_cache, capsys):
+    """experiments/readings/rescore.py: a trial scored on its own validation set gives its own
+    per-image counts; scored on the validation twin of another seed it gives exactly what the same
+    config trained with that validation seed scored (the training never reads validation images);
+    nothing in either trial folder is rewritten; another dataset kind or a bare folder: exit 2."""
+    import dataclasses
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "rescore.py"
+    spec = importlib.util.spec_from_file_location("readings_rescore", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = tiny_config("coco", epochs=1)
+    other = dataclasses.replace(cfg, dataset=dataclasses.replace(cfg.dataset, synth_val_seed=1))
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_trial(cfg, a, twin_cache=twin_cache)
+    run_trial(other, b, twin_cache=twin_cache)
+    before = {p: p.stat().st_mtime_ns for d in (a, b) for p in d.iterdir()}
+    cache = str(twin_cache)
+    for on, out in ((a, tmp_path / "a-on-a"), (b, tmp_path / "a-on-b")):
+        assert module.main([str(a), "--on", str(on), "--out", str(out), "--twin-cache", cache]) == 0
+        mine, theirs = np.load(out / "per_image.npz"), np.load(on / "per_image.npz")
+        assert np.array_equal(mine["image_ids"], theirs["image_ids"])
+        for key in ("loc_correct", "loc_visible", "cams_loc_correct"):
+            assert np.array_equal(mine[key], theirs[key]), (on.name, key)
+        record = json.loads((out / "metrics.json").read_text())
+        assert record["status"] == "rescored" and record["trained_id"] == cfg.trial_id()
+        assert record["metrics"] == json.loads((on / "metrics.json").read_text())["metrics"]
+    assert not np.array_equal(np.load(a / "per_image.npz")["image_ids"], np.load(b / "per_image.npz")["image_ids"]) \
+        or not np.array_equal(np.load(a / "per_image.npz")["loc_visible"], np.load(b / "per_image.npz")["loc_visible"])
+    assert {p: p.stat().st_mtime_ns for d in (a, b) for p in d.iterdir()} == before
+    assert f"- {b.name} +0.000 [+0.000, +0.000]" in capsys.readouterr().out
+    mpii = tmp_path / "mpii"
+    run_trial(tiny_config("mpii", epochs=1), mpii, twin_cache=twin_cache)
+    assert module.main([str(a), "--on", str(mpii), "--out", str(tmp_path / "x"), "--twin-cache", cache]) == 2
+    assert "trained on coco, cannot be scored on mpii" in capsys.readouterr().err
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "metrics.json").write_text((a / "metrics.json").read_text())
+    assert module.main([str(tmp_path / "bare"), "--on", str(a), "--out", str(tmp_path / "y"), "--twin-cache", cache]) == 2
+
+
 def test_augment_shift_reaches_the_training_crops_only(tmp_path, twin_cache):
     """schedule.augment "shift": the training set's augmentation shifts by crop_shift; the paper's
     augmentation does not; the validation crops are never augmented."""

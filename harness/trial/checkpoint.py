@@ -3,6 +3,7 @@ and opened read-only by the probes that look into a finished trial (`open_finish
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from pathlib import Path
 from typing import Iterator
@@ -10,6 +11,7 @@ from typing import Iterator
 import torch
 
 from harness.atomic import atomic_write
+from harness.config import DatasetConfig
 from harness.errors import UserError
 from harness.trial.config_file import load_trial_config
 from harness.trial.setup import Trial
@@ -31,13 +33,14 @@ def save_checkpoint(trial: Trial) -> None:
     atomic_write(checkpoint_path(trial), lambda fh: torch.save(state, fh), mode="wb")
 
 
-def load_checkpoint(trial: Trial) -> bool:
-    """Restore the trial from its checkpoint; False when there is none."""
+def load_checkpoint(trial: Trial, config_id: str | None = None) -> bool:
+    """Restore the trial from its checkpoint; False when there is none. The checkpoint must belong
+    to `config_id` (default: the trial's own id)."""
     path = checkpoint_path(trial)
     if not path.is_file():
         return False
     state = torch.load(path, map_location=trial.device, weights_only=True)
-    if state.get("config_id") != trial.cfg.trial_id():
+    if state.get("config_id") != (config_id or trial.cfg.trial_id()):
         raise RuntimeError(f"{path}: checkpoint belongs to another config")
     trial.net.load_state_dict(state["model"])
     trial.optimizer.load_state_dict(state["optimizer"])
@@ -52,15 +55,25 @@ def load_checkpoint(trial: Trial) -> bool:
 
 
 @contextlib.contextmanager
-def open_finished(folder: Path, twin_cache: Path, device: torch.device | None = None) -> Iterator[Trial]:
+def open_finished(folder: Path, twin_cache: Path, device: torch.device | None = None,
+                  dataset: DatasetConfig | None = None) -> Iterator[Trial]:
     """The trial of a results folder (its metrics.json's config) at its last checkpoint, the network
     in eval mode, closed on exit. Read-only: nothing in the folder is written. A folder without a
-    checkpoint is a UserError naming it."""
+    checkpoint is a UserError naming it.
+
+    `dataset`: the trial's network over another dataset config of the same kind (its `val_set` then
+    holds, e.g., a validation twin drawn with another seed: experiments/readings/rescore.py); the
+    trial's `cfg` says so, and the checkpoint is still checked against the trained config's id."""
     folder = Path(folder)
-    cfg = load_trial_config(folder / "metrics.json")
+    trained = load_trial_config(folder / "metrics.json")
+    cfg = trained
+    if dataset is not None:
+        if dataset.kind != trained.dataset.kind:
+            raise UserError(f"{folder}: trained on {trained.dataset.kind}, cannot be scored on {dataset.kind}")
+        cfg = dataclasses.replace(trained, dataset=dataset)
     trial = Trial(cfg, folder, Path(twin_cache), device or torch.device("cpu"))
     try:
-        if not load_checkpoint(trial):
+        if not load_checkpoint(trial, trained.trial_id()):
             raise UserError(f"{folder}: no {CHECKPOINT}")
         trial.net.eval()
         yield trial
