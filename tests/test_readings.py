@@ -40,6 +40,12 @@ PARAMS = {("model.part_pooling", "lse"): {"model.decoder_lse_r": 5.0},
           ("model.mirror_div", "cams"): {"model.cam_pooling": "lse"},
           ("schedule.augment", "shift"): {"schedule.crop_shift": 0.25},
           ("schedule.pdc_onset", "late"): {"schedule.pdc_from_epoch": 3, "model.pdc": True}}
+# A value for each choice that stands for any other value of a numeric field (readings.ANY).
+SAMPLES = {("schedule.warmup_iters", readings.ANY): 500}
+
+
+def _value(p: readings.Passage, c: readings.Choice):
+    return SAMPLES[(p.key, c.value)] if c.value == readings.ANY else c.value
 
 
 def _field(dotted: str) -> dataclasses.Field:
@@ -59,11 +65,16 @@ def test_every_passage_is_a_config_field_whose_default_is_the_literal_choice():
         assert field_type(TrialConfig, p.key) is not None, p.key
         assert default[p.key] == p.literal.value, p.name
         assert p.quote and p.where and p.why
-        accepted = MODEL_VALUES.get(p.key) or _field(p.key).metadata["range"]["choices"]
-        assert {c.value for c in p.choices} == set(accepted), p.name
-        for c in p.choices:  # each choice is a config value that builds
-            cfg = _with({p.key: c.value, **PARAMS.get((p.key, c.value), {})})
-            assert flatten(cfg.to_dict())[p.key] == c.value
+        if any(c.value == readings.ANY for c in p.choices):  # a numeric field: the listed values and any other
+            assert "choices" not in _field(p.key).metadata["range"], p.name
+            assert [c.value for c in p.choices][-1] == readings.ANY, p.name
+        else:
+            accepted = MODEL_VALUES.get(p.key) or _field(p.key).metadata["range"]["choices"]
+            assert {c.value for c in p.choices} == set(accepted), p.name
+        for c in p.choices:  # each choice is a config value that builds and reads back as that choice
+            cfg = _with({p.key: _value(p, c), **PARAMS.get((p.key, c.value), {})})
+            assert flatten(cfg.to_dict())[p.key] == _value(p, c)
+            assert p.choice(_value(p, c)) is c, p.name
             for param in c.params:
                 assert field_type(TrialConfig, param) is not None, param
     with pytest.raises(ConfigError, match="decay"):
@@ -82,6 +93,10 @@ def test_resolved_readings_and_their_departures_from_the_literal_ones():
     # a tuple parameter reads as its items (it printed "cnn_lr_steps (4,)" before)
     flat.update({"schedule.cnn_lr_drop": "early", "schedule.cnn_lr_steps": (4, 8)})
     assert "cnn_lr=early [cnn_lr_steps 4, 8]" in readings.describe(flat)
+    # a numeric passage: any value but the literal one reads as its ANY choice
+    flat["schedule.warmup_iters"] = 250
+    assert "warmup=250 (beyond the paper)" in readings.describe(flat)
+    assert readings.resolved(flat)["warmup"]["tag"] == readings.BEYOND
 
 
 # -- trial ids ------------------------------------------------------------------------------------
@@ -98,8 +113,8 @@ def test_trial_ids_of_today_survive_new_fields():
     flat = flatten(cfg.to_dict())
     for p in readings.PASSAGES:
         for c in p.choices:
-            other = _with({**flat, p.key: c.value, **PARAMS.get((p.key, c.value), {})})
-            assert (other.trial_id() == base.id) == (c.value == flat[p.key]), p.name
+            other = _with({**flat, p.key: _value(p, c), **PARAMS.get((p.key, c.value), {})})
+            assert (other.trial_id() == base.id) == (_value(p, c) == flat[p.key]), p.name
     # the same config rebuilt from its dict (defaults written out) keeps the id
     assert TrialConfig.from_dict(cfg.to_dict()).trial_id() == base.id
 
