@@ -481,3 +481,29 @@ def test_readings_follows_figures_computed_by_hand():
     one[0, 1] = False  # crop 0: pair (1, 2) one-sided
     one[1, 1] = one[1, 2] = False  # crop 1: both hidden, not one-sided
     assert module.one_sided_share(one, pairs) == pytest.approx(1 / 4)
+
+
+def test_readings_pooled_against_the_mean_pose_by_hand():
+    """experiments/readings/pooled.py: each trial's value is its correct over visible joints and its
+    point delta that minus the reference's; two copies of a trial pool to that trial; a trial on
+    other images is refused."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "pooled.py"
+    spec = importlib.util.spec_from_file_location("readings_pooled", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ids, visible = np.arange(4), np.array([2, 4, 0, 4])
+    ref = {"image_ids": ids, "loc_visible": visible, "loc_correct": np.array([1, 1, 0, 2])}  # 4 / 10
+    a = {"image_ids": ids, "loc_visible": visible, "loc_correct": np.array([2, 3, 0, 1])}  # 6 / 10
+    b = {"image_ids": ids, "loc_visible": visible, "loc_correct": np.array([0, 1, 0, 1])}  # 2 / 10
+    rows = {(label, name): (value, d) for label, name, value, d, _, _ in module.against(ref, [a, b])}
+    assert rows[("0", "responses")] == pytest.approx((0.6, 0.2))
+    assert rows[("1", "responses")] == pytest.approx((0.2, -0.2))
+    assert rows[("pooled", "responses")] == pytest.approx((0.4, 0.0))
+    assert {name for _, name in rows} == {"responses"}  # no other read-out in these trials
+    same = {(label, name): (value, d, lo, hi) for label, name, value, d, lo, hi in module.against(ref, [a, a])}
+    assert same[("pooled", "responses")] == pytest.approx(same[("0", "responses")])
+    with pytest.raises(ValueError, match="reference's images"):
+        module.against(ref, [{**a, "image_ids": ids + 1}])
