@@ -84,6 +84,25 @@ def test_row_order_and_comparison_rows_on_the_real_matrix():
                 (r.flat["model.backbone"], r.flat["model.input_size"]) and method_label(ref.flat) == "Baseline"
 
 
+def test_the_baseline_comparison_ignores_only_what_no_switched_off_module_reads():
+    """Confirmations 3 and 4 compare LOFR at PDC's beta 0.01 (and RePPG's gradient stopped) with a
+    baseline at the defaults: those fields are inert without PDC and RePPG, so the baseline is the
+    comparison row (before `Module.params`, no row had one and the report showed no Δ). A setting
+    every model reads (the warm-up) still keeps rows apart."""
+    rows = _matrix_rows("confirm14")
+    for study in ("readings_confirm17", "readings_confirm19"):
+        base, = [r for r in rows[study] if method_label(r.flat) == "Baseline"]
+        lofr, = [r for r in rows[study] if r is not base]
+        assert lofr.flat["model.beta"] != base.flat["model.beta"]
+        assert reference_row(lofr, rows[study], TABLES["readings"].comparison) is base
+    assert {r.flat["model.keypoint_vector_gradient"] for r in rows["readings_confirm19"]} == {"through", "stopped"}
+    # confirmation 2's baseline (no warm-up) is not confirmation 3's LOFR's comparison row
+    mixed = [r for r in rows["readings_confirm14"] if method_label(r.flat) == "Baseline"] + \
+        [r for r in rows["readings_confirm17"] if method_label(r.flat) != "Baseline"]
+    assert mixed[0].flat["schedule.warmup_iters"] != mixed[1].flat["schedule.warmup_iters"]
+    assert reference_row(mixed[1], mixed, TABLES["readings"].comparison) is None
+
+
 def test_paper_rows_match_the_real_matrix_at_full_scale():
     rows = _matrix_rows("full")
     for study, expected in (("table5", 8), ("table6", 6), ("table2", 2), ("table3", 2), ("table4", 24)):

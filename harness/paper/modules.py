@@ -9,6 +9,9 @@ lab's own module, or a test's) appears everywhere without another edit.
 
 A switch is a boolean config field (`key`); `paper` says whether it is one of the paper's modules:
 "Ours-LOFR" is every paper module on (a switch beyond the paper, when on, is named beside it).
+`params` are the config fields only that module reads (`models/build.py` reads them only where the
+switch is on): in a row with the module off they change nothing, so the baseline comparison ignores
+them (a LOFR row at PDC's beta 0.01 is compared with the baseline, whose beta nothing reads).
 """
 from __future__ import annotations
 
@@ -23,13 +26,17 @@ class Module:
     section: str  # where the paper describes it
     title: str
     paper: bool = True  # one of the paper's modules
+    params: tuple[str, ...] = ()  # config fields read only where the module is on
 
 
 MODULES: list[Module] = [
-    Module("SPE", "model.spe", "Sec. 3.3", "Spatial-aware Position Encoding"),
+    Module("SPE", "model.spe", "Sec. 3.3", "Spatial-aware Position Encoding",
+           params=("model.spe_fusion", "model.spe_sigma")),
     Module("MS", "model.multi_scale", "Sec. 3.3", "Multi-scale context learning (strides 4, 8, 16)"),
-    Module("RePPG", "model.reppg", "Sec. 3.4", "Relation-encoded Pose Prototype Generation"),
-    Module("PDC", "model.pdc", "Sec. 3.4", "Part Diversity Constraint"),
+    # Eq. 2's keypoint vectors exist only to feed RePPG (models/cam.py: no X^c without it)
+    Module("RePPG", "model.reppg", "Sec. 3.4", "Relation-encoded Pose Prototype Generation",
+           params=("model.gcn_layers", "model.keypoint_vector_weights", "model.keypoint_vector_gradient")),
+    Module("PDC", "model.pdc", "Sec. 3.4", "Part Diversity Constraint", params=("model.beta", "model.pdc_on")),
 ]
 
 
@@ -40,6 +47,11 @@ def modules() -> tuple[Module, ...]:
 def switch_keys() -> tuple[str, ...]:
     """The config keys of every declared switch, in declaration order."""
     return tuple(m.key for m in MODULES)
+
+
+def module_params() -> tuple[str, ...]:
+    """The config fields that only a declared switch's module reads, in declaration order."""
+    return tuple(p for m in MODULES for p in m.params)
 
 
 def switches_on(flat: Mapping[str, Any]) -> tuple[bool, ...]:
