@@ -4,6 +4,7 @@ plan and in the report, and a column added to every table in one place."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,12 @@ def test_the_baseline_comparison_ignores_only_what_no_switched_off_module_reads(
         [r for r in rows["readings_confirm17"] if method_label(r.flat) != "Baseline"]
     assert mixed[0].flat["schedule.warmup_iters"] != mixed[1].flat["schedule.warmup_iters"]
     assert reference_row(mixed[1], mixed, TABLES["readings"].comparison) is None
+    # PDC switched on late (a schedule only PDC's term reads) keeps the baseline as comparison row;
+    # before PDC's params named `schedule.pdc_onset`, such a row found none
+    base, = [r for r in rows["readings_confirm19"] if method_label(r.flat) == "Baseline"]
+    lofr, = [r for r in rows["readings_confirm19"] if r is not base]
+    late = replace(lofr, flat={**lofr.flat, "schedule.pdc_onset": "late", "schedule.pdc_from_epoch": 3})
+    assert reference_row(late, [base, late], TABLES["readings"].comparison) is base
 
 
 def test_paper_rows_match_the_real_matrix_at_full_scale():

@@ -36,7 +36,10 @@ MODULES: list[Module] = [
     # Eq. 2's keypoint vectors exist only to feed RePPG (models/cam.py: no X^c without it)
     Module("RePPG", "model.reppg", "Sec. 3.4", "Relation-encoded Pose Prototype Generation",
            params=("model.gcn_layers", "model.keypoint_vector_weights", "model.keypoint_vector_gradient")),
-    Module("PDC", "model.pdc", "Sec. 3.4", "Part Diversity Constraint", params=("model.beta", "model.pdc_on")),
+    # PDC's onset (`schedule.pdc_onset`, beyond the paper) times only PDC's term ("div",
+    # harness/trial/training.py `epoch_weights`); the config refuses it with PDC off.
+    Module("PDC", "model.pdc", "Sec. 3.4", "Part Diversity Constraint",
+           params=("model.beta", "model.pdc_on", "schedule.pdc_onset", "schedule.pdc_from_epoch")),
 ]
 
 

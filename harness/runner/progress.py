@@ -51,6 +51,9 @@ class ProgressBoard:
         self.started: dict[str, float] = {}
         self.pending = self.total
         self.peak_running = 0  # most trials Ray Tune had running at once (packing check)
+        # What Ray Tune reserved for each trial it started (its placement group's resources, e.g.
+        # {"CPU": 1.0, "GPU": 0.5}): Ray's own account of the packing, whatever the machine's load.
+        self.reserved: dict[str, dict[str, float]] = {}
 
     def say(self, msg: str) -> None:
         if not self.quiet:
@@ -80,7 +83,9 @@ class ProgressBoard:
                  f" | eta {self._eta()}" + (f" | {extra}" if extra else ""))
 
     # -- events (called from the Tune callback) ---------------------------------------------
-    def started_trial(self, tid: str) -> None:
+    def started_trial(self, tid: str, reserved: dict[str, float] | None = None) -> None:
+        if reserved is not None:
+            self.reserved[tid] = dict(reserved)
         self.started[tid] = time.perf_counter()
         self.running[tid] = "starting"
         self.peak_running = max(self.peak_running, len(self.running))
@@ -124,7 +129,7 @@ class ProgressBoard:
                 return cfg.get("id", trial.trial_id)
 
             def on_trial_start(self, iteration, trials, trial, **info):
-                board.started_trial(self._tid(trial))
+                board.started_trial(self._tid(trial), trial.placement_group_factory.required_resources)
 
             def on_trial_result(self, iteration, trials, trial, result, **info):
                 board.result(self._tid(trial), result)

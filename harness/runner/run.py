@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ray
@@ -71,6 +71,10 @@ class RunSummary:
     results_dir: Path
     wall_s: float
     peak_running: int = 0  # most trials running at once (Ray Tune's view)
+    # Ray's placement: the resources Tune reserved for each trial it started, and the cluster's
+    # totals (so many of those reservations fit at once, however the machine's load times them).
+    reserved: dict[str, dict[str, float]] = field(default_factory=dict)
+    cluster: dict[str, float] = field(default_factory=dict)
 
 
 def _resolve_resources(plan: Plan, opts: RunOptions) -> Resources:
@@ -111,6 +115,12 @@ def prepare_data(plan: Plan, results_dir: Path, twin_cache: Path, say) -> None:
 # The claim on the machine's local-Ray lock, held as long as this process's local Ray lives (the
 # process's life: Ray shuts down at exit), hence kept here rather than released with the run.
 _local_ray_claim: LocalRayClaim | None = None
+
+
+def _cluster_totals() -> dict[str, float]:
+    """The Ray cluster's CPUs and GPUs (logical), as Ray counts them."""
+    totals = ray.cluster_resources()
+    return {k: float(totals.get(k, 0.0)) for k in ("CPU", "GPU")}
 
 
 def _init_ray(opts: RunOptions, say) -> None:
@@ -178,7 +188,8 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
         index = build_report(results_dir, Path("reports"))
         board.say(f"report: {index}")
     return RunSummary(len(plan.trials), already, completed - already, failed, results_dir,
-                      time.perf_counter() - t_start, board.peak_running)
+                      time.perf_counter() - t_start, board.peak_running, board.reserved,
+                      _cluster_totals() if pending else {})
 
 
 def _run_tune(pending: list[PlannedTrial], r: Resources, opts: RunOptions, results_dir: Path,
