@@ -47,7 +47,7 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     spe = position = None
     if cfg.spe:
         spe = nn.ModuleDict({str(s): SpatialPositionEncoding(k, d, cfg.spe_fusion) for s in strides})
-    else:
+    if not cfg.spe or cfg.spe_position == "beside":
         height, width = cfg.input_size
         position = nn.ModuleDict({str(s): LearnedPositionEmbedding(d, math.ceil(height / s), math.ceil(width / s))
                                   for s in strides})

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.choices import (CAM_POOLINGS, CAM_STRIDES, MEMORY_GRADIENTS, MIRROR_TERMS, PART_POOLINGS, PDC_TARGETS,
-                            RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS)
+                            RESPONSE_MERGES, RESPONSE_PRIORS, SPE_FUSIONS, SPE_POSITIONS, VECTOR_GRADIENTS, VECTOR_WEIGHTS)
 
 BACKBONES = ("resnet18", "resnet50", "hrnet_w32", "hrnet_w48")
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
@@ -56,6 +56,9 @@ class LOFRConfig:
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
     cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept), stride-8 or stride-4 backbone map
     spe_fusion: str = "product"  # SPE Eq. 3 (models/spe.py): "product", "embed" or "outer"
+    # SPE in place of the learned position embedding ("replace", the paper) or beside it ("beside",
+    # beyond the paper: the encoder also adds the baseline's learned embedding); read only with SPE
+    spe_position: str = "replace"
     # Eq. 2: which map weights X^c in the keypoint vectors (models/cam.py): "x_prime" (literal),
     # "cam", "cam_normalised", "cam_softmax"
     keypoint_vector_weights: str = "x_prime"
@@ -112,6 +115,8 @@ class LOFRConfig:
             raise ValueError(f"cam_stride must be one of {', '.join(map(str, CAM_STRIDES))}, got {self.cam_stride!r}")
         if self.spe_fusion not in SPE_FUSIONS:
             raise ValueError(f"spe_fusion must be one of {', '.join(SPE_FUSIONS)}, got {self.spe_fusion!r}")
+        if self.spe_position not in SPE_POSITIONS:
+            raise ValueError(f"spe_position must be one of {', '.join(SPE_POSITIONS)}, got {self.spe_position!r}")
         if self.keypoint_vector_weights not in VECTOR_WEIGHTS:
             raise ValueError(f"keypoint_vector_weights must be one of {', '.join(VECTOR_WEIGHTS)}, "
                              f"got {self.keypoint_vector_weights!r}")

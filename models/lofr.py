@@ -29,7 +29,9 @@ class LOFR(nn.Module):
             strides: transformer scales, (8,) or (4, 8, 16).
             spe: str(stride) -> `SpatialPositionEncoding`, or None (then `position` is required).
             spe_sigma_px: sigma of the F_key Gaussians in crop pixels.
-            position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE).
+            position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE in its place, the
+                paper). Both given: SPE's output with the learned embedding beside it, added in
+                every attention as without SPE (`spe_position: beside`, beyond the paper).
             reppg: `models.reppg.RePPG`, or None for learned query embeddings.
             decoder_lse_r: the log-sum-exp sharpness r of `part_pooling` "lse" (> 0) and "score_map"
                 (0 there means r = 1); unused by "mean".
@@ -43,8 +45,8 @@ class LOFR(nn.Module):
             response_prior: `models.response_prior.CamPrior` (beyond the paper), or None.
         """
         super().__init__()
-        if (spe is None) == (position is None):
-            raise ValueError("exactly one of spe / position must be given")
+        if spe is None and position is None:
+            raise ValueError("spe or position (or both) must be given")
         if len(encoders) not in (1, len(strides)):
             raise ValueError(f"{len(encoders)} encoders for {len(strides)} scales")
         self.backbone, self.cam, self.input_proj, self.encoders, self.decoder = backbone, cam, input_proj, encoders, decoder
@@ -129,7 +131,7 @@ class LOFR(nn.Module):
     def encode(self, feats: dict[int, torch.Tensor], class_maps: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor | None, list[tuple[int, int, int]]]:
         """MSC-En: backbone maps {stride: B x C x h x w} and the CNN branch's class maps (SPE's
-        peaks) -> memory F_m B x L x d, its position embedding (B x L x d, or None with SPE) and
+        peaks) -> memory F_m B x L x d, its position embedding (B x L x d, or None with SPE alone) and
         the [(stride, h, w)] of its scales."""
         peaks = cam_peaks(class_maps, self.cam_stride) if self.spe is not None else None
         memories, positions, grids = [], [], []
@@ -140,7 +142,7 @@ class LOFR(nn.Module):
             if self.spe is not None:
                 key_maps = gaussian_maps(peaks, h, w, stride, self.spe_sigma_px)
                 f = self.spe[str(stride)](f, key_maps)
-            else:
+            if self.position is not None:
                 pos = self.position[str(stride)](f)
                 positions.append(pos)
             encoder = self.encoders[min(i, len(self.encoders) - 1)]

@@ -13,6 +13,7 @@ from models.prototype_matrices import prototype_matrices
 from models.decode import decode_responses
 from models.decoder import DecoderLayer
 from models.encoder import EncoderLayer
+from models.spe import cam_peaks, gaussian_maps
 
 SMALL = dict(backbone="resnet18", input_size=(64, 48), d_model=32, nhead=4, dim_feedforward=64,
              enc_layers=1, dec_layers=2)
@@ -96,6 +97,35 @@ def test_each_switch_changes_what_is_built():
     assert n_params(build(pdc_cfg)) == n_params(base)
     assert "div" in build_criterion(pdc_cfg).weight_dict
     assert "div" not in build_criterion(small_cfg(**BASELINE)).weight_dict
+
+
+def test_spe_beside_the_position_embedding_keeps_both_and_adds_the_embedding_in_the_encoder():
+    """`spe_position: beside` (beyond the paper, readings round 21): SPE's output is the encoder's
+    input and the learned embedding its position code, as the baseline's; the memory equals the
+    encoder run by hand on those two, and `replace` (the paper) passes no position code."""
+    replace = build(small_cfg(**{**BASELINE, "spe": True, "spe_fusion": "outer"})).eval()
+    beside = build(small_cfg(**{**BASELINE, "spe": True, "spe_fusion": "outer", "spe_position": "beside"})).eval()
+    assert replace.position is None and set(beside.spe) == set(beside.position) == {"8"}
+    embedding = beside.position["8"]
+    assert n_params(beside) == n_params(replace) + n_params(embedding)
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, 64, 48)
+    with torch.no_grad():
+        feats = beside.backbone(images)
+        class_maps = beside.cam(feats[beside.cam_stride])["class_maps"]
+        memory, memory_pos, grids = beside.encode(feats, class_maps)
+        f = beside.input_proj["8"](feats[8])
+        h, w = f.shape[-2:]
+        f = beside.spe["8"](f, gaussian_maps(cam_peaks(class_maps, beside.cam_stride), h, w, 8, beside.spe_sigma_px))
+        pos = embedding(f)
+        by_hand = beside.encoders[0](f.flatten(2).transpose(1, 2), pos)
+        without = beside.encoders[0](f.flatten(2).transpose(1, 2), None)
+        assert replace.encode(feats, class_maps)[1] is None
+    assert grids == [(8, h, w)] and torch.equal(memory_pos, pos)
+    assert torch.allclose(memory, by_hand, atol=1e-6)
+    assert not torch.allclose(memory, without, atol=1e-3)  # the embedding does reach the memory
+    with pytest.raises(ValueError, match="spe_position"):
+        small_cfg(spe_position="inside")
 
 
 def test_depths_are_built_as_configured():

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The values each model reading's field accepts (LOFRConfig checks them in __post_init__).
 MODEL_VALUES = {
     "model.keypoint_vector_weights": choices.VECTOR_WEIGHTS, "model.part_pooling": choices.PART_POOLINGS,
-    "model.spe_fusion": choices.SPE_FUSIONS, "model.response_merge": choices.RESPONSE_MERGES,
+    "model.spe_fusion": choices.SPE_FUSIONS, "model.spe_position": choices.SPE_POSITIONS, "model.response_merge": choices.RESPONSE_MERGES,
     "model.cam_pooling": choices.CAM_POOLINGS, "model.shared_encoder": (True, False), "model.cam_stride": choices.CAM_STRIDES,
     "model.response_prior": choices.RESPONSE_PRIORS, "model.keypoint_vector_gradient": choices.VECTOR_GRADIENTS,
     "model.memory_gradient": choices.MEMORY_GRADIENTS, "model.pdc_on": choices.PDC_TARGETS,

@@ -31,7 +31,7 @@ class Module:
 
 MODULES: list[Module] = [
     Module("SPE", "model.spe", "Sec. 3.3", "Spatial-aware Position Encoding",
-           params=("model.spe_fusion", "model.spe_sigma")),
+           params=("model.spe_fusion", "model.spe_sigma", "model.spe_position")),
     Module("MS", "model.multi_scale", "Sec. 3.3", "Multi-scale context learning (strides 4, 8, 16)"),
     # Eq. 2's keypoint vectors exist only to feed RePPG (models/cam.py: no X^c without it)
     Module("RePPG", "model.reppg", "Sec. 3.4", "Relation-encoded Pose Prototype Generation",

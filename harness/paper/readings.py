@@ -140,6 +140,20 @@ PASSAGES: tuple[Passage, ...] = (
         why="A 'cross-product' of a d-channel and a K-channel map is not defined; gating or adding a "
             "learned code tells a token that some joint is near, the outer product which one."),
     Passage(
+        name="spe_position", where="Sec. 3.3",
+        quote="Rather than adopt the random initialized position embedding, we take {F^key} as the implicit "
+              "position prior to help the model know spatial part locations while capturing the context.",
+        key="model.spe_position",
+        choices=(
+            Choice("replace", LITERAL, "SPE's F' in place of the learned position embedding: the tokens carry the "
+                   "CAM peaks' Gaussians and no position code of their own"),
+            Choice("beside", BEYOND, "SPE's F' as the encoder's input and the baseline's learned position embedding "
+                   "added in every attention beside it"),
+        ),
+        why="Not ambiguous (SPE replaces the embedding). Readings round 21 finds SPE alone costing the baseline "
+            "0.061 PCK@0.1 (CAMs 0.046, the memory's token scores 0.088) while RePPG needs SPE (round 20); "
+            "keeping the embedding beside SPE asks whether the lost position code is the cost."),
+    Passage(
         name="labels", where="Sec. 3.5 and 4.2",
         quote="The classification output denotes joint-wise one-hots O. [...] we apply random flip and "
               "random resize with scale ∈ [0.65, 1.35] (cutout not used).",
