@@ -91,12 +91,14 @@ def test_the_baseline_comparison_ignores_only_what_no_switched_off_module_reads(
     comparison row (before `Module.params`, no row had one and the report showed no Δ). A setting
     every model reads (the warm-up) still keeps rows apart."""
     rows = _matrix_rows("confirm14")
-    for study in ("readings_confirm17", "readings_confirm19"):
+    for study in ("readings_confirm17", "readings_confirm19", "readings_confirm24"):
         base, = [r for r in rows[study] if method_label(r.flat) == "Baseline"]
         lofr, = [r for r in rows[study] if r is not base]
         assert lofr.flat["model.beta"] != base.flat["model.beta"]
         assert reference_row(lofr, rows[study], TABLES["readings"].comparison) is base
     assert {r.flat["model.keypoint_vector_gradient"] for r in rows["readings_confirm19"]} == {"through", "stopped"}
+    # SPE's fusion and position (confirmation 5) are SPE's params: inert in the baseline
+    assert {r.flat["model.spe_position"] for r in rows["readings_confirm24"]} == {"replace", "beside"}
     # confirmation 2's baseline (no warm-up) is not confirmation 3's LOFR's comparison row
     mixed = [r for r in rows["readings_confirm14"] if method_label(r.flat) == "Baseline"] + \
         [r for r in rows["readings_confirm17"] if method_label(r.flat) != "Baseline"]
