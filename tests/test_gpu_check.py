@@ -10,9 +10,13 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
+
+from harness.gpu_check.feeding import _loader_pass
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu_check.py"
@@ -117,6 +121,28 @@ def test_feeding_rows(dry_run):
             assert _positive(r[key]), (key, r)
         assert 0 <= r["data_wait_fraction"] < 1
         assert r["loop_img_per_s"] <= r["model_step_img_per_s"]  # the loop's time includes the waits
+        # the pass took at least the first batch's time: its rate cannot exceed all images over that
+        assert r["loader_img_per_s"] * r["first_batch_s"] <= r["loader_images"] * (1 + 1e-9)
+
+
+class _PrefetchedLoader:
+    """As a loader with as many workers as batches: the first batch takes a while, the others
+    were made beside it and come at once."""
+
+    def batches(self, epoch):
+        time.sleep(0.05)
+        for _ in range(8):
+            yield {"image": torch.zeros(4, 3, 8, 6)}
+
+
+def test_loader_rate_with_every_batch_prefetched_is_bounded_by_the_whole_pass():
+    # On the H200 (8 workers, 8 batches) the rate of the batches after the first read 5,093,195
+    # img/s: the time since the first batch was ~0. The whole pass's rate cannot exceed 32 images
+    # over the first batch's 0.05 s.
+    row, last = _loader_pass(_PrefetchedLoader(), 1)
+    assert row["loader_images"] == 32 and last["image"].shape[0] == 4
+    assert 0 < row["loader_img_per_s"] * row["first_batch_s"] <= row["loader_images"] * (1 + 1e-9)
+    assert row["loader_img_per_s"] <= 32 / 0.05
 
 
 def test_training_runs_losses_and_readouts(dry_run):
