@@ -47,7 +47,7 @@ def build_model(cfg: LOFRConfig) -> LOFR:
     spe = position = None
     if cfg.spe:
         spe = nn.ModuleDict({str(s): SpatialPositionEncoding(k, d, cfg.spe_fusion) for s in strides})
-    if not cfg.spe or cfg.spe_position == "beside":
+    if not cfg.spe or cfg.spe_position in ("beside", "encoder"):
         height, width = cfg.input_size
         position = nn.ModuleDict({str(s): LearnedPositionEmbedding(d, math.ceil(height / s), math.ceil(width / s))
                                   for s in strides})
@@ -62,6 +62,7 @@ def build_model(cfg: LOFRConfig) -> LOFR:
                 position=position, reppg=reppg, decoder_lse_r=cfg.decoder_lse_r,
                 response_merge=cfg.response_merge, part_pooling=cfg.part_pooling,
                 memory_gradient=cfg.memory_gradient,
+                decoder_position=not (cfg.spe and cfg.spe_position == "encoder"),
                 response_prior=CamPrior(cfg.cam_stride) if cfg.response_prior == "cam" else None)
 
 

@@ -10,8 +10,9 @@ VECTOR_WEIGHTS = ("x_prime", "cam", "cam_normalised", "cam_softmax")  # Eq. 2 (m
 PART_POOLINGS = ("mean", "lse", "score_map")  # RGP-De's pooling (models/decoder_head.py)
 SPE_FUSIONS = ("product", "embed", "outer")  # Eq. 3 (models/spe.py)
 # SPE in place of the learned position embedding (the paper: "rather than adopt the random initialized
-# position embedding") or, beyond the paper, beside it (models/lofr.py)
-SPE_POSITIONS = ("replace", "beside")
+# position embedding") or, beyond the paper, beside it in every attention or in the encoder's alone
+# (models/lofr.py)
+SPE_POSITIONS = ("replace", "beside", "encoder")
 RESPONSE_MERGES = ("value", "density")  # MS: responses onto one grid (models/response_merge.py)
 PDC_TARGETS = ("part_features", "response_maps")  # what Eq. 11 compares (models/criterion.py)
 CAM_POOLINGS = ("gap", "lse")  # the CNN branch's pooling (models/cam.py)

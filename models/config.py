@@ -56,8 +56,9 @@ class LOFRConfig:
     heatmap_sigma: float = 2.0  # MSE targets: Gaussian sigma in stride-4 cells
     cam_stride: int = 16  # CAM branch on the stride-16 (deepest kept), stride-8 or stride-4 backbone map
     spe_fusion: str = "product"  # SPE Eq. 3 (models/spe.py): "product", "embed" or "outer"
-    # SPE in place of the learned position embedding ("replace", the paper) or beside it ("beside",
-    # beyond the paper: the encoder also adds the baseline's learned embedding); read only with SPE
+    # SPE in place of the learned position embedding ("replace", the paper) or beside it, beyond the
+    # paper: in every attention as the baseline's ("beside"), or in the encoder's alone, the decoder's
+    # keys without it as with SPE in its place ("encoder"); read only with SPE
     spe_position: str = "replace"
     # Eq. 2: which map weights X^c in the keypoint vectors (models/cam.py): "x_prime" (literal),
     # "cam", "cam_normalised", "cam_softmax"

@@ -18,7 +18,8 @@ class LOFR(nn.Module):
                  spe: nn.ModuleDict | None = None, spe_sigma_px: float = 16.0,
                  position: nn.ModuleDict | None = None, reppg: nn.Module | None = None,
                  decoder_lse_r: float = 0.0, response_merge: str = "density", part_pooling: str = "mean",
-                 memory_gradient: str = "through", response_prior: nn.Module | None = None):
+                 memory_gradient: str = "through", response_prior: nn.Module | None = None,
+                 decoder_position: bool = True):
         """
         Args:
             backbone: images -> {stride: feature map}, covering `strides` and `cam_stride`.
@@ -32,6 +33,10 @@ class LOFR(nn.Module):
             position: str(stride) -> `LearnedPositionEmbedding`, or None (with SPE in its place, the
                 paper). Both given: SPE's output with the learned embedding beside it, added in
                 every attention as without SPE (`spe_position: beside`, beyond the paper).
+            decoder_position: whether the decoder's keys carry `position` (memory + embedding, as
+                DETR's); False keeps it in the encoder's attention alone (`spe_position: encoder`,
+                beyond the paper: readings round 24 found the embedding in the keys beside RePPG's
+                near-identical prototypes drawing LOFR's responses off the CAMs).
             reppg: `models.reppg.RePPG`, or None for learned query embeddings.
             decoder_lse_r: the log-sum-exp sharpness r of `part_pooling` "lse" (> 0) and "score_map"
                 (0 there means r = 1); unused by "mean".
@@ -62,6 +67,7 @@ class LOFR(nn.Module):
             raise ValueError(f"memory_gradient must be one of {MEMORY_GRADIENTS}, got {memory_gradient!r}")
         self.response_merge, self.part_pooling = response_merge, part_pooling
         self.memory_gradient = memory_gradient
+        self.decoder_position = decoder_position
         # score_map's logit pools the attention logits themselves; r = 1 unless given
         self.decoder_lse_r = decoder_lse_r if decoder_lse_r > 0 or part_pooling != "score_map" else 1.0
         self.encoder_head = nn.Linear(d_model, num_keypoints)
@@ -131,8 +137,8 @@ class LOFR(nn.Module):
     def encode(self, feats: dict[int, torch.Tensor], class_maps: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor | None, list[tuple[int, int, int]]]:
         """MSC-En: backbone maps {stride: B x C x h x w} and the CNN branch's class maps (SPE's
-        peaks) -> memory F_m B x L x d, its position embedding (B x L x d, or None with SPE alone) and
-        the [(stride, h, w)] of its scales."""
+        peaks) -> memory F_m B x L x d, the decoder's position embedding for it (B x L x d, or None
+        with SPE alone or with the embedding kept to the encoder) and the [(stride, h, w)] of its scales."""
         peaks = cam_peaks(class_maps, self.cam_stride) if self.spe is not None else None
         memories, positions, grids = [], [], []
         for i, stride in enumerate(self.strides):
@@ -148,5 +154,5 @@ class LOFR(nn.Module):
             encoder = self.encoders[min(i, len(self.encoders) - 1)]
             memories.append(encoder(f.flatten(2).transpose(1, 2), pos))
             grids.append((stride, h, w))
-        memory_pos = torch.cat(positions, dim=1) if positions else None
+        memory_pos = torch.cat(positions, dim=1) if positions and self.decoder_position else None
         return torch.cat(memories, dim=1), memory_pos, grids

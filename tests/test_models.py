@@ -128,6 +128,38 @@ def test_spe_beside_the_position_embedding_keeps_both_and_adds_the_embedding_in_
         small_cfg(spe_position="inside")
 
 
+def test_spe_position_encoder_keeps_the_embedding_out_of_the_decoders_keys():
+    """`spe_position: encoder` (beyond the paper, readings round 27): the same parameters as
+    `beside`, the same memory, but the decoder's keys carry no embedding, so its responses are
+    `beside`'s decoder run on that memory without a position code; the baseline (no SPE) keeps
+    the embedding in its keys whatever the (inert) choice says."""
+    lofr = {**BASELINE, "spe": True, "spe_fusion": "embed", "reppg": True}
+    torch.manual_seed(0)
+    beside = build(small_cfg(**{**lofr, "spe_position": "beside"})).eval()
+    encoder = build(small_cfg(**{**lofr, "spe_position": "encoder"})).eval()
+    encoder.load_state_dict(beside.state_dict())  # the same parameters, names and shapes alike
+    torch.manual_seed(1)
+    images = torch.randn(2, 3, 64, 48)
+    with torch.no_grad():
+        feats = beside.backbone(images)
+        cam = beside.cam(feats[beside.cam_stride])
+        memory_b, pos_b, grids = beside.encode(feats, cam["class_maps"])
+        memory_e, pos_e, _ = encoder.encode(feats, cam["class_maps"])
+        prototypes = beside.reppg(cam["keypoint_vectors"])
+        prior = beside.response_prior(cam["class_maps"], grids) if beside.response_prior is not None else None
+        keys_bare = beside.decoder(prototypes, memory_b, None, prior)
+        keys_pos = beside.decoder(prototypes, memory_b, pos_b, prior)
+        out_e, out_b = encoder(images), beside(images)
+    assert pos_e is None and pos_b is not None and torch.equal(memory_e, memory_b)
+    assert not torch.allclose(keys_bare, keys_pos, atol=1e-4)  # the embedding does move the attention
+    assert torch.allclose(out_e["attention"], keys_bare, atol=1e-6)
+    assert torch.allclose(out_b["attention"], keys_pos, atol=1e-6)
+    baseline = build(small_cfg(**{**BASELINE, "spe_position": "encoder"})).eval()
+    with torch.no_grad():
+        feats = baseline.backbone(images)
+        assert baseline.encode(feats, baseline.cam(feats[baseline.cam_stride])["class_maps"])[1] is not None
+
+
 def test_depths_are_built_as_configured():
     for enc, dec in [(0, 1), (3, 5)]:
         m = build(small_cfg(enc_layers=enc, dec_layers=dec))

@@ -149,10 +149,13 @@ PASSAGES: tuple[Passage, ...] = (
                    "CAM peaks' Gaussians and no position code of their own"),
             Choice("beside", BEYOND, "SPE's F' as the encoder's input and the baseline's learned position embedding "
                    "added in every attention beside it"),
+            Choice("encoder", BEYOND, "SPE's F' as the encoder's input and the learned position embedding added in "
+                   "the encoder's attention alone: the decoder's keys are the memory, as with SPE in its place"),
         ),
         why="Not ambiguous (SPE replaces the embedding). Readings round 21 finds SPE alone costing the baseline "
             "0.061 PCK@0.1 (CAMs 0.046, the memory's token scores 0.088) while RePPG needs SPE (round 20); "
-            "keeping the embedding beside SPE asks whether the lost position code is the cost."),
+            "keeping the embedding beside SPE asks whether the lost position code is the cost. Round 24: beside "
+            "it, LOFR's responses leave the CAMs; keeping it to the encoder asks whether the decoder's keys are why."),
     Passage(
         name="labels", where="Sec. 3.5 and 4.2",
         quote="The classification output denotes joint-wise one-hots O. [...] we apply random flip and "
