@@ -7,7 +7,7 @@ dependencies (no Ray, pycocotools or xtcocotools, no `pip install -e .`):
     python3 scripts/gpu_check.py --out gpu_check_out
 
 writes gpu_check_out/gpu_check.json and prints a one-screen summary, within `--max-seconds`
-(480 s on a GPU, where an H200 ran the ResNet-50 tasks in 318 s: tasks that would not fit are
+(450 s on a GPU, where an H200 ran the ResNet-50 tasks in 318 s: tasks that would not fit are
 skipped and say so, a watchdog cuts a task that overruns). `--cpu-dry` runs the same code on CPU at tiny sizes (the tests run it). What it
 measures and how: harness/gpu_check/ (the package docstring, then one module per task).
 
@@ -39,7 +39,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--peak-tflops", type=float, default=None,
                    help="the device's dense bf16 peak, for the share of it reached (default 790)")
     p.add_argument("--max-seconds", type=float, default=None,
-                   help="wall-clock ceiling of the whole check (default 480 on a GPU, 150 dry)")
+                   help="wall-clock ceiling of the whole check (default 450 on a GPU, 150 dry)")
     p.add_argument("--compile-backend", default=None,
                    help="torch.compile backend (default inductor on a GPU, aot_eager dry)")
     return p.parse_args(argv)
