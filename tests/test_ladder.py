@@ -331,6 +331,49 @@ def test_readings_versus_pairs_two_trials_on_the_same_images_and_refuses_differe
     assert module.main([str(a), str(tmp_path / "missing")]) == 2
 
 
+def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textbook_one(tmp_path, capsys):
+    """experiments/readings/seeds.py: each seed's gap is versus.py's point, the mean over 3 seeds
+    and its interval are mean +- t(0.975, 2 df) s / sqrt(3) with the quantile written out
+    (4.3027), each row's figure is its correct joints over the visible ones, and a pair whose
+    trials trained with different seeds is refused (exit 2, one line)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "seeds.py"
+    spec = importlib.util.spec_from_file_location("seeds", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(5)
+    ids, visible = np.arange(40), rng.integers(1, 15, size=40)
+    pairs, counts = [], {}
+    for seed in range(3):
+        pair = []
+        for row in ("a", "b"):
+            folder = tmp_path / f"{row}{seed}"
+            folder.mkdir()
+            correct = rng.integers(0, visible + 1)
+            np.savez(folder / "per_image.npz", image_ids=ids, loc_visible=visible, loc_correct=correct)
+            (folder / "metrics.json").write_text(json.dumps({"config": {"seed": seed}}))
+            counts[folder] = correct
+            pair.append(folder)
+        pairs.append(tuple(pair))
+    (summary,) = module.across(pairs)
+    assert summary.readout == "responses"
+    by_hand = [(counts[b].sum() - counts[a].sum()) / visible.sum() for a, b in pairs]
+    assert summary.gaps == pytest.approx(by_hand)
+    for (a, b), gap in zip(pairs, summary.gaps):
+        assert dict((n, p) for n, p, *_ in module.compare(a, b))["responses"] == pytest.approx(gap)
+    assert summary.a[0] == pytest.approx(counts[pairs[0][0]].sum() / visible.sum())
+    half = 4.302652729911275 * np.std(by_hand, ddof=1) / np.sqrt(3)
+    assert summary.mean == pytest.approx(np.mean(by_hand))
+    assert (summary.low, summary.high) == pytest.approx((np.mean(by_hand) - half, np.mean(by_hand) + half))
+    flat = [str(p) for pair in pairs for p in pair]
+    assert module.main(flat) == 0
+    assert module.main([flat[0], flat[3]]) == 2  # seed 0's A against seed 1's B
+    assert "must share its seed" in capsys.readouterr().err
+
+
 def test_readings_summary_tells_rows_apart_by_every_varying_value_and_computes_main_effects(tmp_path, monkeypatch):
     """experiments/readings/summary.py: a row is named by what sets it apart (a reading not every
     row shares, or a config value that varies, such as the epochs), not "(the round's base)" for

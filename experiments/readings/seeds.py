@@ -1,0 +1,118 @@
+"""Two rows of the readings study in several seeds: per seed, row B minus row A with versus.py's
+paired image interval; across seeds, the mean gap with its t interval (n - 1 df) and each row's
+figure per seed.
+
+    python experiments/readings/seeds.py \
+        results/run_matrix/screen14/050cc2a43e89 results/run_matrix/screen14/88ffc1a477ee \
+        results/run_matrix/screen14/08aa3d3c152d results/run_matrix/screen14/205d9390d037 \
+        results/run_matrix/screen14/d3e39c633cc6 results/run_matrix/screen14/f710f55d32f2
+
+Arguments come in pairs (A, B), one pair per seed, both trials of a pair trained with the same seed
+(read from their metrics.json) and scored on the same validation images. The image interval says
+what the validation images allow for one trained pair; the t interval over the seeds' gaps says
+what training again with another seed allows, which is what a claim about a module needs (the
+harness's guide: a difference of a few hundredths needs seeds).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+from harness.record import READOUTS
+from harness.report.mean_pose import correct_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from versus import compare  # noqa: E402  (a sibling script, not a package: why the path line)
+
+
+class AcrossSeeds(NamedTuple):
+    """One read-out over the seeds: B - A per seed, their mean and its 95 % t interval (NaN for
+    fewer than 2 seeds), and each row's figure per seed. (A NamedTuple, not a dataclass: the
+    tests load this script by path, outside sys.modules, where dataclasses cannot resolve it.)"""
+    readout: str
+    gaps: tuple[float, ...]
+    mean: float
+    low: float
+    high: float
+    a: tuple[float, ...]
+    b: tuple[float, ...]
+
+
+def figure(folder: Path, readout: str) -> float | None:
+    """The read-out's location metric of one trial: its correct joints over the visible ones."""
+    data = np.load(folder / "per_image.npz")
+    key = correct_key(readout)
+    if key not in data.files:
+        return None
+    return float(data[key].sum() / data["loc_visible"].sum())
+
+
+def seed_of(folder: Path) -> int | None:
+    path = folder / "metrics.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("config", {}).get("seed")
+
+
+def across(pairs: list[tuple[Path, Path]]) -> list[AcrossSeeds]:
+    """Every read-out both rows recorded in every seed, summarised over the seeds."""
+    rows = []
+    for readout in READOUTS:
+        a = [figure(pa, readout) for pa, _ in pairs]
+        b = [figure(pb, readout) for _, pb in pairs]
+        if any(v is None for v in a + b):
+            continue
+        gaps = np.asarray(b) - np.asarray(a)
+        mean = float(gaps.mean())
+        if len(gaps) > 1:
+            sem = float(stats.sem(gaps))
+            low, high = (stats.t.interval(0.95, len(gaps) - 1, loc=mean, scale=sem) if sem > 0
+                         else (mean, mean))
+        else:
+            low = high = float("nan")
+        rows.append(AcrossSeeds(readout, tuple(float(g) for g in gaps), mean, float(low), float(high),
+                                tuple(a), tuple(b)))
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or len(argv) % 2:
+        print("usage: seeds.py <A seed s> <B seed s> [<A> <B> ...]  (pairs; prints B - A)", file=sys.stderr)
+        return 2
+    paths = [Path(x) for x in argv]
+    for path in paths:
+        if not (path / "per_image.npz").is_file():
+            print(f"{path}: no per_image.npz (not a completed trial folder)", file=sys.stderr)
+            return 2
+    pairs = list(zip(paths[::2], paths[1::2]))
+    for a, b in pairs:
+        if seed_of(a) != seed_of(b):
+            print(f"{a} (seed {seed_of(a)}) and {b} (seed {seed_of(b)}): a pair must share its seed",
+                  file=sys.stderr)
+            return 2
+    print("B - A per seed (PCK, 95 % paired bootstrap over the images)")
+    for a, b in pairs:
+        try:
+            rows = compare(a, b)
+        except ValueError as err:
+            print(err, file=sys.stderr)
+            return 2
+        print(f"seed {seed_of(a)}: {b.name} - {a.name}")
+        for name, point, low, high in rows:
+            print(f"  {name:<13} {point:+.3f} [{low:+.3f}, {high:+.3f}]")
+    print(f"across {len(pairs)} seeds (mean of B - A, 95 % t interval over the seeds)")
+    for row in across(pairs):
+        a = ", ".join(f"{v:.3f}" for v in row.a)
+        b = ", ".join(f"{v:.3f}" for v in row.b)
+        print(f"  {row.readout:<13} {row.mean:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+              f"  A {a} (mean {np.mean(row.a):.3f})  B {b} (mean {np.mean(row.b):.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
