@@ -157,6 +157,33 @@ def test_the_location_delta_against_the_comparison_row_is_paired_over_images(tmp
     assert location_delta(full, [], "Mean", PerImageCache()) is None
 
 
+def test_the_location_delta_carries_a_t_interval_over_the_seeds_and_the_cell_shows_it(tmp_path):
+    """readings_seeds27: an image interval on the seeds' mean excluded zero while the gap changed
+    sign across seeds. The Δ against the comparison row also carries the seeds' 95 % t interval
+    (mean +- t(0.975, 2 df) s / sqrt(3), the quantile written out), shown under the Δ cell; one
+    paired seed gives none."""
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.cells import Format
+    from harness.report.mean_pose import location_delta
+    from harness.report.rows import Row
+    from harness.report.study_tables import _delta_cell
+
+    rng = np.random.default_rng(11)
+    visible = rng.random((30, 16)) < 0.8
+    full = [_located_trial(tmp_path, rng, visible, f"f{s}", s, p) for s, p in enumerate((0.5, 0.4, 0.6))]
+    base = [_located_trial(tmp_path, rng, visible, f"b{s}", s, p) for s, p in enumerate((0.45, 0.5, 0.5))]
+    d = location_delta(full, base, "Mean", PerImageCache(), n=300)
+    gaps = [f.metrics["Mean"] - b.metrics["Mean"] for f, b in zip(full, base)]
+    half = 4.302652729911275 * np.std(gaps, ddof=1) / np.sqrt(3)
+    assert (d.seeds_lo, d.seeds_hi) == pytest.approx((np.mean(gaps) - half, np.mean(gaps) + half))
+    fmt = Format(digits=2)
+    cell = _delta_cell((Row(1, {}, base), d), fmt)
+    assert cell.sub == f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"
+    one = location_delta(full[:1], base[:1], "Mean", PerImageCache(), n=100)
+    assert one.seeds_lo is None and one.seeds_hi is None
+    assert _delta_cell((Row(1, {}, base), one), fmt).sub == ""
+
+
 def test_the_trials_list_compares_each_trial_with_its_baseline_of_the_same_seed(tmp_path):
     """Issue 21's moonshot asks for full LOFR above its baseline in each seed: the trials list gives
     each trial's own paired interval against the comparison row's trial of the same seed (its point

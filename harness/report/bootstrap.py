@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from harness.evaluation.per_image import load_per_image, paired_bootstrap, score_subset
 from harness.report.rows import Row
@@ -30,10 +31,26 @@ class Delta:
     hi: float | None
     pairs: int
     note: str = ""
+    # the spread over seeds: a 95 % t interval on the paired seeds' differences (n - 1 df), None
+    # with fewer than 2 paired seeds; what training again would move, which `lo`/`hi` do not say
+    seeds_lo: float | None = None
+    seeds_hi: float | None = None
 
     @property
     def excludes_zero(self) -> bool:
         return self.lo is not None and self.hi is not None and (self.lo > 0 or self.hi < 0)
+
+
+def seed_t_interval(gaps: list[float]) -> tuple[float, float] | None:
+    """95 % t interval (n - 1 df) on the mean of paired per-seed differences; None under 2 seeds."""
+    if len(gaps) < 2:
+        return None
+    values = np.asarray(gaps, dtype=np.float64)
+    mean, sem = float(values.mean()), float(stats.sem(values))
+    if sem == 0:
+        return mean, mean
+    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
+    return float(lo), float(hi)
 
 
 def seed_paired_bootstrap(pairs: list[tuple[dict, dict]], n: int = 1000, seed: int = 0) -> tuple[float, float, float]:

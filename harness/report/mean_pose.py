@@ -20,7 +20,7 @@ import numpy as np
 from harness.data.specs import SPECS
 from harness.evaluation.per_image import location_vs_reference
 from harness.record import READOUTS
-from harness.report.bootstrap import Delta, PerImageCache
+from harness.report.bootstrap import Delta, PerImageCache, seed_t_interval
 from harness.report.cells import Cell, Format
 from harness.report.loading import Reference, TrialRecord
 
@@ -122,7 +122,8 @@ def location_delta(row: list[TrialRecord], other: list[TrialRecord], metric: str
                    n: int = 1000) -> Delta | None:
     """The paper's read-out's location metric of `row` (its seeds' mean) minus `other`'s (its
     comparison row: the baseline under the same readings), with a 95 % paired bootstrap interval
-    over the validation images (the same resample for both rows, as against the mean pose); None
+    over the validation images (the same resample for both rows, as against the mean pose) and,
+    with 2 or more seeds in both rows, a 95 % t interval over the seeds' paired differences; None
     where either row has no completed trial with the metric."""
     mine = [t for t in row if t.completed and t.metrics.get(metric) is not None]
     theirs = [t for t in other if t.completed and t.metrics.get(metric) is not None]
@@ -130,6 +131,10 @@ def location_delta(row: list[TrialRecord], other: list[TrialRecord], metric: str
         return None
     point = float(np.mean([t.metrics[metric] for t in mine]) - np.mean([t.metrics[metric] for t in theirs]))
     seeds = len({t.seed for t in mine} & {t.seed for t in theirs})
+    mine_by_seed = {t.seed: t.metrics[metric] for t in mine}
+    theirs_by_seed = {t.seed: t.metrics[metric] for t in theirs}
+    across = seed_t_interval([mine_by_seed[s] - theirs_by_seed[s] for s in sorted(mine_by_seed.keys() & theirs_by_seed.keys())])
+    seeds_lo, seeds_hi = across if across is not None else (None, None)
 
     def counts(trials: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         arrays = [cache.get(t.dir / "per_image.npz") for t in trials]
@@ -143,8 +148,9 @@ def location_delta(row: list[TrialRecord], other: list[TrialRecord], metric: str
 
     a, b = counts(mine), counts(theirs)
     if a is None or b is None or not np.array_equal(a[1], b[1]) or not np.array_equal(a[2], b[2]):
-        return Delta(point, None, None, seeds, "no interval: the rows' per-image counts are missing or differ")
+        return Delta(point, None, None, seeds, "no interval: the rows' per-image counts are missing or differ",
+                     seeds_lo, seeds_hi)
     delta, lo, hi = location_vs_reference(a[0], b[0].mean(axis=0), a[2], n=n, seed=INTERVAL_SEED)
     if np.isnan(lo) or np.isnan(hi):
-        return Delta(delta, None, None, seeds, "no interval: no visible joint in any resample")
-    return Delta(delta, lo, hi, seeds)
+        return Delta(delta, None, None, seeds, "no interval: no visible joint in any resample", seeds_lo, seeds_hi)
+    return Delta(delta, lo, hi, seeds, seeds_lo=seeds_lo, seeds_hi=seeds_hi)

@@ -201,7 +201,10 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
     if show_located_delta:
         notes.append(f"Δ {located}: this row's {located} minus that of {comparison.label} (percentage points, "
                      f"means over each row's seeds), with a 95 % paired bootstrap interval over validation images "
-                     f"({bootstrap_n} resamples, the same for both rows); * marks an interval that excludes zero.")
+                     f"({bootstrap_n} resamples, the same for both rows); * marks an interval that excludes zero. "
+                     "With 2 or more seeds in both rows, \"seeds [..]\" under it: a 95 % t interval over the seeds' "
+                     "paired differences (n − 1 df), what training again with another seed would move; a claim "
+                     "about a module needs that one to exclude zero.")
     if show_ref:
         notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
@@ -225,9 +228,12 @@ def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
         return Cell(fmt.signed(d.delta), sub="no CI", title=f"{title}; {d.note}", cls="num")
     text = fmt.interval(d.delta, d.lo, d.hi)
     title += f"; {d.pairs} paired seeds" + (f"; {d.note}" if d.note else "")
+    # the seeds' t interval under the image one: a star on the image interval alone read as a
+    # module's effect where training again moves the row more (readings_seeds27)
+    sub = "" if d.seeds_lo is None else f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"
     if d.excludes_zero:
-        return Cell(text + " *", title=title + "; the interval excludes zero", cls="num sig")
-    return Cell(text, title=title, cls="num")
+        return Cell(text + " *", sub=sub, title=title + "; the interval excludes zero", cls="num sig")
+    return Cell(text, sub=sub, title=title, cls="num")
 
 
 FRACTIONS = ("5%", "10%", "25%", "ALL")
