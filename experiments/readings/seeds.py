@@ -1,6 +1,6 @@
 """Two rows of the readings study in several seeds: per seed, row B minus row A with versus.py's
-paired image interval; across seeds, the mean gap with its t interval (n - 1 df) and each row's
-figure per seed.
+paired image interval; across seeds, the mean gap with its t interval (n - 1 df; the report's
+`seed_t_interval`, shown under its Δ cells) and each row's figure per seed.
 
     python experiments/readings/seeds.py \
         results/run_matrix/screen14/050cc2a43e89 results/run_matrix/screen14/88ffc1a477ee \
@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
-
 from harness.record import READOUTS
+from harness.report.bootstrap import seed_t_interval
 from harness.report.mean_pose import correct_key
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,12 +68,7 @@ def across(pairs: list[tuple[Path, Path]]) -> list[AcrossSeeds]:
             continue
         gaps = np.asarray(b) - np.asarray(a)
         mean = float(gaps.mean())
-        if len(gaps) > 1:
-            sem = float(stats.sem(gaps))
-            low, high = (stats.t.interval(0.95, len(gaps) - 1, loc=mean, scale=sem) if sem > 0
-                         else (mean, mean))
-        else:
-            low = high = float("nan")
+        low, high = seed_t_interval(list(gaps)) or (float("nan"), float("nan"))
         rows.append(AcrossSeeds(readout, tuple(float(g) for g in gaps), mean, float(low), float(high),
                                 tuple(a), tuple(b)))
     return rows
