@@ -3,8 +3,10 @@ categories (inversion, swap, good = PCK), read-outs of hand-set class maps, clas
 against scikit-learn, and the ladder in a tiny trial's metrics.json."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,15 @@ from models.decode import decode_responses
 COCO = SPECS["coco"]
 L_WRIST, R_WRIST, NOSE = 9, 10, 0
 
+
+
+def _script(name: str, folder: str, filename: str):
+    """A script under experiments/<folder>/ loaded by path (the scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / folder / filename
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 def _two_people() -> MatchedJoints:
     """Two people side by side in one image; every joint labelled; box side 100 (t = 10 px)."""
@@ -277,13 +288,8 @@ def test_location_bootstrap_against_a_by_hand_resample():
 def test_weight_norms_groups_layers_and_matches_the_norm_of_all_weights_together():
     """experiments/ladder/weight_norms.py: one group per module across layer numbers; its norm is
     the norm of every weight in it, concatenated (computed another way with torch.cat)."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "ladder" / "weight_norms.py"
-    spec = importlib.util.spec_from_file_location("weight_norms", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("weight_norms", "ladder", "weight_norms.py")
     g = torch.Generator().manual_seed(0)
     state = {f"decoder.layers.{i}.q_proj.{p}": torch.randn(4, 4 if p == "weight" else 1, generator=g)
              for i in range(3) for p in ("weight", "bias")}
@@ -301,13 +307,8 @@ def test_readings_versus_pairs_two_trials_on_the_same_images_and_refuses_differe
     """experiments/readings/versus.py: B - A per read-out is the difference of the summed correct
     counts over the summed visible ones (computed here by hand), the interval holds it, swapping the
     trials negates it, and trials scored on different images are refused (exit 2, one line)."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "versus.py"
-    spec = importlib.util.spec_from_file_location("versus", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("versus", "readings", "versus.py")
     rng = np.random.default_rng(3)
     ids, visible = np.arange(50), rng.integers(1, 15, size=50)
     runs = {}
@@ -336,14 +337,8 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     and its interval are mean +- t(0.975, 2 df) s / sqrt(3) with the quantile written out
     (4.3027), each row's figure is its correct joints over the visible ones, and a pair whose
     trials trained with different seeds is refused (exit 2, one line)."""
-    import importlib.util
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "seeds.py"
-    spec = importlib.util.spec_from_file_location("seeds", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("seeds", "readings", "seeds.py")
+    versus = _script("versus", "readings", "versus.py")
     rng = np.random.default_rng(5)
     ids, visible = np.arange(40), rng.integers(1, 15, size=40)
     pairs, counts = [], {}
@@ -363,7 +358,7 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     by_hand = [(counts[b].sum() - counts[a].sum()) / visible.sum() for a, b in pairs]
     assert summary.gaps == pytest.approx(by_hand)
     for (a, b), gap in zip(pairs, summary.gaps):
-        assert dict((n, p) for n, p, *_ in module.compare(a, b))["responses"] == pytest.approx(gap)
+        assert dict((n, p) for n, p, *_ in versus.compare(a, b))["responses"] == pytest.approx(gap)
     assert summary.a[0] == pytest.approx(counts[pairs[0][0]].sum() / visible.sum())
     half = 4.302652729911275 * np.std(by_hand, ddof=1) / np.sqrt(3)
     assert summary.mean == pytest.approx(np.mean(by_hand))
@@ -379,9 +374,6 @@ def test_readings_summary_tells_rows_apart_by_every_varying_value_and_computes_m
     row shares, or a config value that varies, such as the epochs), not "(the round's base)" for
     every row; each two-valued factor's main effect is the difference of the two groups' means
     (computed here by hand); failed trials are left out."""
-    import importlib.util
-    from pathlib import Path
-
     path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "summary.py"
     spec = importlib.util.spec_from_file_location("readings_summary", path)
     module = importlib.util.module_from_spec(spec)
@@ -421,13 +413,8 @@ def test_readings_curves_lists_each_read_out_per_epoch_and_its_first_peak(tmp_pa
     """experiments/readings/curves.py: the values in epoch order from the metrics.json curve, None
     where an epoch lacks one, the peak's epoch counted from 1 (the first of a tie), and a folder
     without trials refused with exit 2."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "curves.py"
-    spec = importlib.util.spec_from_file_location("readings_curves", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("readings_curves", "readings", "curves.py")
     cams, responses = [0.10, 0.30, 0.25, 0.30], [0.05, None, 0.20, 0.15]
     curve = [{"epoch": i + 1, "ladder": {"mAP": {"cnn": 0.9 + i / 100},
                                          "readouts": {"cams": c, **({"responses": r} if r is not None else {})}}}
@@ -447,13 +434,8 @@ def test_readings_curves_lists_each_read_out_per_epoch_and_its_first_peak(tmp_pa
 def test_readings_prior_share_spans_are_max_minus_median_over_the_visible_joints():
     """experiments/readings/prior_share.py's `spans`: per joint max - median over the positions,
     then the median over the visible joints only (values written out by hand)."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "prior_share.py"
-    spec = importlib.util.spec_from_file_location("readings_prior_share", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("readings_prior_share", "readings", "prior_share.py")
     logs = np.array([[[0.0, 1.0, 5.0], [2.0, 2.0, 2.0], [-9.0, 0.0, 0.0]],
                      [[1.0, 1.0, 4.0], [0.0, 7.0, 1.0], [0.0, 0.0, 0.0]]])  # 2 instances x 3 joints x 3 positions
     visible = np.array([[True, True, False], [True, True, False]])
@@ -466,13 +448,8 @@ def test_readings_follows_figures_computed_by_hand():
     """experiments/readings/follows.py: peaks on the joints score 1 with no offset and correlation
     1; peaks shifted by twice the threshold score 0 with offset 2 and still correlation 1; one fixed
     placement correlates 0; a derangement moves every crop; hidden joints are left out."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "follows.py"
-    spec = importlib.util.spec_from_file_location("readings_follows", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("readings_follows", "readings", "follows.py")
     height = 64
     threshold = 0.1 * height / 1.25  # 5.12 px
     rng = np.random.default_rng(5)
@@ -530,13 +507,8 @@ def test_readings_pooled_against_the_mean_pose_by_hand():
     """experiments/readings/pooled.py: each trial's value is its correct over visible joints and its
     point delta that minus the reference's; two copies of a trial pool to that trial; a trial on
     other images is refused."""
-    import importlib.util
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "pooled.py"
-    spec = importlib.util.spec_from_file_location("readings_pooled", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("readings_pooled", "readings", "pooled.py")
     ids, visible = np.arange(4), np.array([2, 4, 0, 4])
     ref = {"image_ids": ids, "loc_visible": visible, "loc_correct": np.array([1, 1, 0, 2])}  # 4 / 10
     a = {"image_ids": ids, "loc_visible": visible, "loc_correct": np.array([2, 3, 0, 1])}  # 6 / 10

@@ -26,7 +26,7 @@ from harness.report.bootstrap import seed_t_interval
 from harness.report.mean_pose import correct_key
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from versus import compare  # noqa: E402  (a sibling script, not a package: why the path line)
+from versus import show  # noqa: E402  (a sibling script, not a package: why the path line)
 
 
 class AcrossSeeds(NamedTuple):
@@ -79,10 +79,6 @@ def main(argv: list[str]) -> int:
         print("usage: seeds.py <A seed s> <B seed s> [<A> <B> ...]  (pairs; prints B - A)", file=sys.stderr)
         return 2
     paths = [Path(x) for x in argv]
-    for path in paths:
-        if not (path / "per_image.npz").is_file():
-            print(f"{path}: no per_image.npz (not a completed trial folder)", file=sys.stderr)
-            return 2
     pairs = list(zip(paths[::2], paths[1::2]))
     for a, b in pairs:
         if seed_of(a) != seed_of(b):
@@ -91,14 +87,8 @@ def main(argv: list[str]) -> int:
             return 2
     print("B - A per seed (PCK, 95 % paired bootstrap over the images)")
     for a, b in pairs:
-        try:
-            rows = compare(a, b)
-        except ValueError as err:
-            print(err, file=sys.stderr)
+        if show(a, b, f"seed {seed_of(a)}: {b.name} - {a.name}"):
             return 2
-        print(f"seed {seed_of(a)}: {b.name} - {a.name}")
-        for name, point, low, high in rows:
-            print(f"  {name:<13} {point:+.3f} [{low:+.3f}, {high:+.3f}]")
     print(f"across {len(pairs)} seeds (mean of B - A, 95 % t interval over the seeds)")
     for row in across(pairs):
         a = ", ".join(f"{v:.3f}" for v in row.a)

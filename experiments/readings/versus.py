@@ -39,6 +39,12 @@ def main(argv: list[str]) -> int:
         print("usage: versus.py <trial folder A> <trial folder B>  (prints B - A)", file=sys.stderr)
         return 2
     a, b = (Path(x) for x in argv)
+    return show(a, b, f"{b.name} - {a.name} (PCK, 95 % paired bootstrap over the images)")
+
+
+def show(a: Path, b: Path, heading: str) -> int:
+    """Print B - A per read-out under `heading`: 0, or 2 with one line on stderr where the two
+    folders cannot be paired (not completed trials, or scored on different images)."""
     for path in (a, b):
         if not (path / "per_image.npz").is_file():
             print(f"{path}: no per_image.npz (not a completed trial folder)", file=sys.stderr)
@@ -48,7 +54,7 @@ def main(argv: list[str]) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    print(f"{b.name} - {a.name} (PCK, 95 % paired bootstrap over the images)")
+    print(heading)
     for name, point, low, high in rows:
         print(f"  {name:<13} {point:+.3f} [{low:+.3f}, {high:+.3f}]")
     return 0
