@@ -369,6 +369,57 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     assert "must share its seed" in capsys.readouterr().err
 
 
+def test_readings_effects_are_the_textbook_2x2_contrasts_over_seeds_and_refuse_a_set_that_is_no_factorial(tmp_path, capsys):
+    """experiments/readings/effects.py: on a 2 x 2 over RePPG and PDC in 3 seeds, each main effect
+    is the mean of the cells with the module on minus those with it off, the interaction half the
+    difference of the conditional effects, and the interval +- t(0.975, 8 df) times the pooled
+    within-cell SD times sqrt(1/3) (each cell mean over 3 seeds, weights +-1/2; the quantile written
+    out, 2.3060); PDC's beta differs only where PDC is on and is allowed; a trial that differs in
+    another value, or a set switching one module, is refused (exit 2, one line)."""
+    module = _script("readings_effects", "readings", "effects.py")
+    rng = np.random.default_rng(11)
+    ids, visible = np.arange(30), rng.integers(1, 15, size=30)
+    figures, folders = {}, []
+    for reppg in (False, True):
+        for pdc in (False, True):
+            for seed in range(3):
+                folder = tmp_path / f"r{int(reppg)}p{int(pdc)}s{seed}"
+                folder.mkdir()
+                correct = rng.integers(0, visible + 1)
+                np.savez(folder / "per_image.npz", image_ids=ids, loc_visible=visible, loc_correct=correct)
+                model = {"spe": True, "multi_scale": False, "reppg": reppg, "pdc": pdc, "d_model": 64}
+                if pdc:
+                    model["beta"] = 0.01
+                (folder / "metrics.json").write_text(json.dumps({"config": {"seed": seed, "model": model}}))
+                figures.setdefault((reppg, pdc), []).append(correct.sum() / visible.sum())
+                folders.append(folder)
+    names, results = module.effects(folders)
+    assert names == ("RePPG", "PDC")
+    result, cells = results["responses"]
+    assert set(results) == {"responses"}
+    mean = {c: np.mean(v) for c, v in figures.items()}
+    main = {e.name: e for e in result.main}
+    assert main["RePPG"].estimate == pytest.approx((mean[True, False] + mean[True, True] - mean[False, False] - mean[False, True]) / 2)
+    assert main["PDC"].estimate == pytest.approx((mean[False, True] + mean[True, True] - mean[False, False] - mean[True, False]) / 2)
+    with_pdc = mean[True, True] - mean[False, True]
+    without = mean[True, False] - mean[False, False]
+    assert result.interactions[0].estimate == pytest.approx((with_pdc - without) / 2)
+    s2 = sum(np.sum((np.asarray(v) - np.mean(v)) ** 2) for v in figures.values()) / 8
+    half = 2.306004135204166 * np.sqrt(s2 / 3)
+    assert (main["RePPG"].lo, main["RePPG"].hi) == pytest.approx((main["RePPG"].estimate - half, main["RePPG"].estimate + half))
+    assert result.df == 8
+    assert module.main([str(f) for f in folders]) == 0
+    odd = tmp_path / "r0p0s0"
+    config = json.loads((odd / "metrics.json").read_text())
+    config["config"]["model"]["d_model"] = 32
+    (odd / "metrics.json").write_text(json.dumps(config))
+    assert module.main([str(f) for f in folders]) == 2
+    assert "model.d_model" in capsys.readouterr().err
+    one_switch = [f for f in folders if f.name.startswith("r1")]
+    assert module.main([str(f) for f in one_switch]) == 2
+    assert "switch 1 declared module" in capsys.readouterr().err
+
+
 def test_readings_summary_tells_rows_apart_by_every_varying_value_and_computes_main_effects(tmp_path, monkeypatch):
     """experiments/readings/summary.py: a row is named by what sets it apart (a reading not every
     row shares, or a config value that varies, such as the epochs), not "(the round's base)" for
