@@ -1,5 +1,6 @@
 """The ablation switches declared once (harness/paper/modules.py): a fifth switch declared in a test
-alone is in the plan, the row labels, the check-mark columns and the factorial analysis (2^5 cells)."""
+alone is in the plan, the row labels, the check-mark columns and the factorial analysis (2^5 cells);
+a study holding a smaller 2^k grid of switches (the readings' RePPG x PDC) is found and analysed."""
 from __future__ import annotations
 
 import itertools
@@ -11,7 +12,9 @@ import yaml
 from harness.matrix import expand
 from harness.paper import modules
 from harness.matrix.plan_view import plan_table
-from harness.report.factorial_view import analyse
+from harness.report.cells import Format
+from harness.report.factorial_view import analyse, sub_factorial, switched_effects_table
+from harness.report.factorial import factorial_effects
 from harness.report.loading import TrialRecord
 from harness.report.rows import Row, flatten
 from harness.tables import TABLES
@@ -88,3 +91,44 @@ def test_a_fifth_switch_is_a_factor_of_the_factorial_analysis(fifth):
     # 16 of the 32 cells missing: the analysis says how many
     _, problems = analyse(rows[:16], "AP")
     assert problems and "16 of the 32 cells" in problems[0]
+
+
+def _readings_row(number: int, model: dict, seeds: list[tuple[float, float]]) -> Row:
+    """A readings row under SPE's embed fusion: one trial per (responses, CAMs) figure pair."""
+    base = {"spe": True, "spe_fusion": "embed", "multi_scale": False, "reppg": False, "pdc": False, "d_model": 64}
+    config = {"model": {**base, **model}, "seed": 0}
+    trials = [TrialRecord(id=f"t{number}s{i}", config=config, studies=["s"], status="completed", dir=Path("."),
+                          metrics={"PCK@0.1": r}, readouts={"cams": {"PCK@0.1": c}}) for i, (r, c) in enumerate(seeds)]
+    return Row(number, flatten(config), trials)
+
+
+def test_a_readings_round_holding_a_2x2_of_switches_gets_its_effects_per_read_out():
+    """sub_factorial finds the RePPG x PDC grid among a baseline (SPE off too) and four rows that
+    differ only in RePPG, PDC and their own settings (PDC's beta, RePPG's gradient); the table's
+    main effect is the difference of the cell means computed here by hand, per read-out; a fifth
+    row in a cell (another beta) makes the grid ambiguous, and a row differing elsewhere is no cell."""
+    seeds = {(False, False): [(0.38, 0.39), (0.40, 0.37)], (False, True): [(0.34, 0.36), (0.33, 0.35)],
+             (True, False): [(0.35, 0.34), (0.36, 0.35)], (True, True): [(0.36, 0.35), (0.35, 0.36)]}
+    baseline = _readings_row(1, {"spe": False, "spe_fusion": "outer"}, [(0.39, 0.40), (0.37, 0.38)])
+    rows = [baseline]
+    for number, (reppg, pdc) in enumerate(seeds, start=2):
+        model = {"reppg": reppg, "pdc": pdc, **({"beta": 0.01} if pdc else {}),
+                 **({"keypoint_vector_gradient": "stopped"} if reppg else {})}
+        rows.append(_readings_row(number, model, seeds[reppg, pdc]))
+    names, grid = sub_factorial(rows)
+    assert names == ("RePPG", "PDC") and baseline not in grid.values()
+    assert {c: r.number for c, r in grid.items()} == {(False, False): 2, (False, True): 3, (True, False): 4, (True, True): 5}
+    results = {}
+    for i, readout in enumerate(("responses", "cams")):
+        results[readout] = factorial_effects({c: [v[i] for v in vs] for c, vs in seeds.items()}, names)
+    mean = {c: [sum(v[i] for v in vs) / 2 for i in range(2)] for c, vs in seeds.items()}
+    pdc_cams = (mean[False, True][1] + mean[True, True][1] - mean[False, False][1] - mean[True, False][1]) / 2
+    view = switched_effects_table(names, grid, results, "PCK@0.1", Format(digits=2))
+    body = {r[0].text: [c.text for c in r[1:]] for r in view.body}
+    assert body["PDC (main effect)"][1].startswith(Format(digits=2).signed(pdc_cams) + " [")
+    assert set(body) >= {"RePPG × PDC (interaction)", "RePPG with PDC off", "PDC with RePPG on"}
+    assert "#2 (neither)" in view.notes[0] and "#5 (RePPG+PDC)" in view.notes[0]
+    other_beta = _readings_row(6, {"pdc": True, "beta": 0.1}, [(0.30, 0.30)])
+    assert sub_factorial(rows + [other_beta]) is None  # two rows in the PDC cell
+    elsewhere = _readings_row(6, {"reppg": True, "pdc": True, "d_model": 32}, [(0.30, 0.30)])
+    assert sub_factorial(rows[:4] + [elsewhere]) is None  # d_model differs: not the missing cell

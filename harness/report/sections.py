@@ -3,7 +3,8 @@
 A section reads one dataset group of a study (`GroupInput`) and returns a `SectionView` (tables,
 banner notes, figures) or None. A section without a heading adds its tables under the results
 table; one with a heading is a block of its own after them. A table declaration names its own
-sections in `Table.sections` (keys of `SECTIONS`: Table 4's pivot, the factorial analysis);
+sections in `Table.sections` (keys of `SECTIONS`: Table 4's pivot, the factorial analysis, the readings' factorial of the
+modules its rows switch);
 `EVERY_STUDY` lists the sections of every study page (the paper's numbers beside ours, Table 7's
 response statistics, the localisation ladder). Order: the sections without a heading, then the headed ones; in each, the
 table's own first.
@@ -13,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from harness.record import READOUTS
 from harness.report.bootstrap import PerImageCache
 from harness.report.cells import FigureView, Format, TableView
-from harness.report.factorial_view import analyse, factorial_tables
+from harness.report.factorial import factorial_effects
+from harness.report.factorial_view import analyse, factorial_tables, sub_factorial, switched_effects_table
 from harness.report.figures.effects import plot_effects
 from harness.report.ladder import RowLadder
 from harness.report.ladder_view import NO_LADDER, diagnostics_table, error_table, ladder_figures, ladder_table
 from harness.report.loading import Reference
+from harness.report.mean_pose import readout_value
 from harness.report.paper import is_full_scale
 from harness.report.paper_tables import NOT_COMPARABLE, comparison_table
 from harness.report.response_tables import TABLE7_TITLE, response_table
@@ -132,9 +136,28 @@ def _ladder(g: GroupInput) -> SectionView | None:
     return SectionView(tables, figures=ladder_figures(g.writer, g.stem, g.ladder, g.table, g.location, g.reference))
 
 
+def _switched(g: GroupInput) -> SectionView | None:
+    """The largest 2^k grid of switched modules among the rows (`sub_factorial`), per read-out on
+    the location metric; nothing where the rows hold none."""
+    found = sub_factorial(g.rows)
+    if found is None or g.location is None:
+        return None
+    names, grid = found
+    results = {}
+    for readout in READOUTS:
+        cells = {c: [v for t in row.completed if (v := readout_value(t, readout, g.location)) is not None]
+                 for c, row in grid.items()}
+        if all(cells.values()):
+            results[readout] = factorial_effects(cells, names)
+    if not results:
+        return None
+    return SectionView([switched_effects_table(names, grid, results, g.location, g.fmt)])
+
+
 SECTIONS: dict[str, Section] = {
     "labelled_fraction_pivot": Section("", _pivot),
     "factorial_analysis": Section("Factorial analysis", _factorial),
+    "switched_modules": Section("Factorial analysis of the switched modules", _switched),
 }
 EVERY_STUDY: tuple[Section, ...] = (Section("", _paper), Section("", _responses),
                                     Section("Localisation ladder", _ladder))

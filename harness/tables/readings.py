@@ -16,4 +16,7 @@ READINGS = Table(
     labels=(METHOD, READINGS_COLUMN),
     order=lambda f: (describe(f), switch_order(f)),
     name=lambda f: f"{method_label(f)} [{describe(f) or 'literal'}]",
+    # a round whose rows switch two or more modules under one reading (readings_seeds28's
+    # RePPG x PDC) gets their factorial contrasts per read-out; other rounds, nothing
+    sections=("switched_modules",),
 )
