@@ -131,7 +131,7 @@ def switched_effects_table(names: tuple[str, ...], grid: dict[tuple[bool, ...], 
                         for c in sorted(grid))
     lo, hi = first.replicates
     view.notes.append(f"Rows {members} differ only in {', '.join(names)} (and those modules' own settings); "
-                      "every other setting is the same, so they form a 2^" f"{len(names)} factorial.")
+                      f"every other setting is the same, so they form a 2^{len(names)} factorial.")
     if first.df:
         view.notes.append(f"95 % t intervals from the within-cell spread over seeds ({lo}–{hi} seeds per cell, "
                           f"{first.df} degrees of freedom; seeds pooled, not paired); * marks an interval "
