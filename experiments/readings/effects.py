@@ -8,10 +8,10 @@ and each cell's figure per seed.
 Cells are keyed by the declared switches (`harness.paper.modules`) that differ among the trials
 (at least two of them); every other config value must be the same in every trial but the seed and
 the switched modules' own parameters (`Module.params`: PDC's beta, RePPG's gradient), which only
-exist where the module is on. Every trial must have been scored on the same validation images. The
-report runs the same contrasts on Table 5's 16 cells and the primary metric (AP, ~0 below the full
-scale); this script runs them on the location metric of each read-out of a readings study, whose
-rows switch two modules under a reading held fixed (readings_seeds28: RePPG x PDC).
+exist where the module is on (`settings_beside`, by which the report's `sub_factorial` groups its
+rows). Every trial must have been scored on the same validation images. The report's readings page
+shows the same contrasts ("Factorial analysis of the switched modules"); this script reads trial
+folders from anywhere (records, several results folders).
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ import numpy as np
 from harness.paper.modules import modules
 from harness.record import READOUTS
 from harness.report.factorial import FactorialResult, factorial_effects
-from harness.report.rows import IGNORED_KEYS, flatten
+from harness.report.factorial_view import settings_beside
+from harness.report.rows import flatten
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seeds import figure  # noqa: E402  (a sibling script, not a package: why the path line)
@@ -46,11 +47,11 @@ def cells_of_trials(folders: list[Path]) -> tuple[tuple[str, ...], dict[Path, tu
     if len(switched) < 2:
         raise TrialSetError(f"the trials switch {len(switched)} declared module(s); a factorial needs 2 or more "
                             "(for two rows use seeds.py)")
-    free = set(IGNORED_KEYS) | {m.key for m in switched} | {p for m in switched for p in m.params}
+    beside = {f: settings_beside(flats[f], tuple(switched)) for f in folders}
     first, *rest = folders
     for folder in rest:
-        keys = (set(flats[first]) | set(flats[folder])) - free
-        differ = sorted(k for k in keys if flats[first].get(k) != flats[folder].get(k))
+        keys = set(beside[first]) | set(beside[folder])
+        differ = sorted(k for k in keys if beside[first].get(k) != beside[folder].get(k))
         if differ:
             raise TrialSetError(f"{folder} differs from {first} in {differ[0]} "
                                 f"({flats[folder].get(differ[0])!r} against {flats[first].get(differ[0])!r}), "

@@ -13,9 +13,10 @@ below the full scale.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from harness.report.cells import Cell, Format, TableView
-from harness.paper.modules import modules
+from harness.paper.modules import Module, modules
 from harness.report.factorial import Effect, FactorialResult, cells_of, factorial_effects
 from harness.report.rows import IGNORED_KEYS, Row
 
@@ -88,6 +89,14 @@ def analyse(rows: list[Row], primary: str) -> tuple[FactorialResult | None, list
     return factorial_effects(cells, tuple(m.name for m in modules())), []
 
 
+def settings_beside(flat: dict[str, Any], switched: tuple[Module, ...]) -> dict[str, Any]:
+    """Every setting of a flattened config but the seed (and device), the `switched` modules'
+    switches and their own params: two configs with equal settings here differ only in those
+    switches, and so are cells of one factorial over them."""
+    free = set(IGNORED_KEYS) | {m.key for m in switched} | {p for m in switched for p in m.params}
+    return {key: value for key, value in flat.items() if key not in free}
+
+
 def sub_factorial(rows: list[Row]) -> tuple[tuple[str, ...], dict[tuple[bool, ...], Row]] | None:
     """The largest complete 2^k grid (k >= 2) of declared switches among `rows`: one row per cell,
     the rows differing only in those k switches and the switched modules' own parameters
@@ -98,10 +107,10 @@ def sub_factorial(rows: list[Row]) -> tuple[tuple[str, ...], dict[tuple[bool, ..
     varying = [i for i, m in enumerate(declared) if len({r.switches()[i] for r in rows}) == 2]
     for k in range(len(varying), 1, -1):
         for chosen in itertools.combinations(varying, k):
-            free = set(IGNORED_KEYS) | {declared[i].key for i in chosen} | {p for i in chosen for p in declared[i].params}
+            switched = tuple(declared[i] for i in chosen)
             groups: dict[tuple, dict[tuple[bool, ...], list[Row]]] = {}
             for row in rows:
-                rest = tuple(sorted((key, repr(v)) for key, v in row.flat.items() if key not in free))
+                rest = tuple(sorted((key, repr(v)) for key, v in settings_beside(row.flat, switched).items()))
                 on = row.switches()
                 groups.setdefault(rest, {}).setdefault(tuple(on[i] for i in chosen), []).append(row)
             for grid in groups.values():
