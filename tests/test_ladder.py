@@ -26,11 +26,17 @@ L_WRIST, R_WRIST, NOSE = 9, 10, 0
 
 
 def _script(name: str, folder: str, filename: str):
-    """A script under experiments/<folder>/ loaded by path (the scripts are not a package)."""
+    """A script under experiments/<folder>/ loaded by path (the scripts are not a package). Its
+    folder is on sys.path while it loads, as Python puts it there for `python <script>`: the scripts
+    import their siblings (`from versus import show`) with no path line of their own."""
     path = Path(__file__).resolve().parents[1] / "experiments" / folder / filename
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 def _two_people() -> MatchedJoints:

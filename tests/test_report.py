@@ -172,14 +172,21 @@ def test_bootstrap_delta_is_the_difference_of_means_and_inside_its_interval(buil
     results, index = built
     rows = Page((index.parent / "study-table5.html").read_text()).table("Table 5")["body"]
     spe, base = np.array(_row_metrics(results, 2)), np.array(_row_metrics(results, 1))
-    cell = rows[1][7]
+    cell, seeds_text = rows[1][7].split(" seeds ")
     delta_text, interval = cell.split(" [")
     lo_text, hi_text = interval.split("]")[0].split(", ")
     num = lambda s: float(s.replace("−", "-"))
     assert num(delta_text) == pytest.approx(100 * (spe.mean() - base.mean()), abs=0.005)
     assert num(lo_text) <= num(delta_text) <= num(hi_text)
     assert cell.endswith("*") and num(lo_text) > 0  # a large effect: the interval excludes zero
-    assert "no CI" in rows[FAILED[0] - 1][7]  # two paired seeds only
+    # under it, the seeds' t interval on the per-seed gaps (2 df; the quantile written out), as the
+    # location Δ carries: the image interval says nothing about training again
+    gaps = 100 * (spe - base)
+    half = 4.302652729911275 * gaps.std(ddof=1) / np.sqrt(3)
+    seeds_lo, seeds_hi = (num(v) for v in seeds_text.strip("[]").split(", "))
+    assert (seeds_lo, seeds_hi) == pytest.approx((gaps.mean() - half, gaps.mean() + half), abs=0.005)
+    assert rows[FAILED[0] - 1][7].split("; ")[0].endswith("no CI")  # two paired seeds: no image interval
+    assert " seeds [" in rows[FAILED[0] - 1][7]  # but a t interval over the 2 seeds (1 df)
     assert rows[0][7] == ""  # the baseline has no difference to itself
 
 

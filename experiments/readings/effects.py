@@ -26,8 +26,7 @@ from harness.report.factorial import FactorialResult, factorial_effects
 from harness.report.factorial_view import settings_beside
 from harness.report.rows import flatten
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seeds import figure  # noqa: E402  (a sibling script, not a package: why the path line)
+from seeds import figure  # a sibling script: `python <script>` puts this folder on sys.path
 
 
 class TrialSetError(ValueError):

@@ -25,8 +25,7 @@ from harness.record import READOUTS
 from harness.report.bootstrap import seed_t_interval
 from harness.report.mean_pose import correct_key
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from versus import show  # noqa: E402  (a sibling script, not a package: why the path line)
+from versus import show  # a sibling script: `python <script>` puts this folder on sys.path
 
 
 class AcrossSeeds(NamedTuple):

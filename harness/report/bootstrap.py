@@ -103,31 +103,39 @@ def row_delta(row: Row, ref: Row, primary: str, mine: Summary, theirs: Summary, 
         return None
     key = (tuple(t.id for t in row.completed), tuple(t.id for t in ref.completed), primary, n, seed)
     if key not in cache.deltas:
-        cache.deltas[key] = _row_delta(row, ref, mine, theirs, cache, n, seed)
+        cache.deltas[key] = _row_delta(row, ref, primary, mine, theirs, cache, n, seed)
     return cache.deltas[key]
 
 
-def _row_delta(row: Row, ref: Row, mine: Summary, theirs: Summary, cache: PerImageCache, n: int,
+def _row_delta(row: Row, ref: Row, primary: str, mine: Summary, theirs: Summary, cache: PerImageCache, n: int,
                seed: int) -> Delta:
     point = mine.mean - theirs.mean
     ref_by_seed = {t.seed: t for t in ref.completed}
     pairs_t = [(ref_by_seed[t.seed], t) for t in row.completed if t.seed in ref_by_seed]
+    # the seeds' t interval, as the location Δ carries (mean_pose.location_delta): the image
+    # interval below says nothing about training again with another seed
+    across = seed_t_interval([b.metrics[primary] - a.metrics[primary] for a, b in pairs_t
+                              if a.metrics.get(primary) is not None and b.metrics.get(primary) is not None])
+    seeds_lo, seeds_hi = across if across is not None else (None, None)
     if len(pairs_t) < MIN_SEEDS_FOR_INTERVAL:
         return Delta(point, None, None, len(pairs_t),
-                     f"no interval: {len(pairs_t)} paired seed(s), an interval needs {MIN_SEEDS_FOR_INTERVAL}")
+                     f"no interval: {len(pairs_t)} paired seed(s), an interval needs {MIN_SEEDS_FOR_INTERVAL}",
+                     seeds_lo, seeds_hi)
     pairs = []
     for a, b in pairs_t:
         pa, pb = cache.get(a.dir / "per_image.npz"), cache.get(b.dir / "per_image.npz")
         if pa is None or pb is None:
-            return Delta(point, None, None, len(pairs_t), "no interval: a trial has no per_image.npz")
+            return Delta(point, None, None, len(pairs_t), "no interval: a trial has no per_image.npz",
+                         seeds_lo, seeds_hi)
         pairs.append((pa, pb))
     try:
         delta, lo, hi = seed_paired_bootstrap(pairs, n=n, seed=seed)
     except ValueError as exc:
-        return Delta(point, None, None, len(pairs_t), f"no interval: {exc}")
+        return Delta(point, None, None, len(pairs_t), f"no interval: {exc}", seeds_lo, seeds_hi)
     if np.isnan(lo) or np.isnan(hi):
-        return Delta(delta, None, None, len(pairs_t), "no interval: the metric is undefined on every resample")
+        return Delta(delta, None, None, len(pairs_t), "no interval: the metric is undefined on every resample",
+                     seeds_lo, seeds_hi)
     note = ""
     if len(pairs_t) != len(row.completed) or len(pairs_t) != len(ref.completed):
         note = f"over the {len(pairs_t)} seeds both rows completed"
-    return Delta(delta, lo, hi, len(pairs_t), note)
+    return Delta(delta, lo, hi, len(pairs_t), note, seeds_lo, seeds_hi)

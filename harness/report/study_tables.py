@@ -197,7 +197,9 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      f"seeds. With {MIN_SEEDS_FOR_INTERVAL} or more paired seeds, a 95 % paired bootstrap interval "
                      f"over evaluation images ({bootstrap_n} resamples, the same resample for every seed pair); it "
                      "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
-                     "* marks an interval that excludes zero.")
+                     "* marks an interval that excludes zero. With 2 or more paired seeds, \"seeds [..]\" under "
+                     "it: a 95 % t interval over the seeds' paired differences (n − 1 df), what training again "
+                     "with another seed would move.")
     if show_located_delta:
         notes.append(f"Δ {located}: this row's {located} minus that of {comparison.label} (percentage points, "
                      f"means over each row's seeds), with a 95 % paired bootstrap interval over validation images "
@@ -224,13 +226,14 @@ def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
         return Cell("", cls="num")
     other, d = item
     title = f"vs row #{other.number}"
-    if d.lo is None:
-        return Cell(fmt.signed(d.delta), sub="no CI", title=f"{title}; {d.note}", cls="num")
-    text = fmt.interval(d.delta, d.lo, d.hi)
-    title += f"; {d.pairs} paired seeds" + (f"; {d.note}" if d.note else "")
     # the seeds' t interval under the image one: a star on the image interval alone read as a
     # module's effect where training again moves the row more (readings_seeds27)
     sub = "" if d.seeds_lo is None else f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"
+    if d.lo is None:
+        return Cell(fmt.signed(d.delta), sub="no CI" + (f"; {sub}" if sub else ""), title=f"{title}; {d.note}",
+                    cls="num")
+    text = fmt.interval(d.delta, d.lo, d.hi)
+    title += f"; {d.pairs} paired seeds" + (f"; {d.note}" if d.note else "")
     if d.excludes_zero:
         return Cell(text + " *", sub=sub, title=title + "; the interval excludes zero", cls="num sig")
     return Cell(text, sub=sub, title=title, cls="num")
