@@ -9,13 +9,14 @@ evaluated; the spread over seeds is shown separately (mean ± std).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 from harness.evaluation.per_image import load_per_image, paired_bootstrap, score_subset
+from harness.report.loading import TrialRecord
 from harness.report.rows import Row
 from harness.report.stats import Summary
 
@@ -51,6 +52,17 @@ def seed_t_interval(gaps: list[float]) -> tuple[float, float] | None:
         return mean, mean
     lo, hi = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
     return float(lo), float(hi)
+
+
+def seeds_gap_interval(row: list[TrialRecord], ref: list[TrialRecord],
+                       metric: str) -> tuple[float | None, float | None]:
+    """`seed_t_interval` on `metric`'s per-seed differences, row trial minus the ref trial of the
+    same seed (trials without the metric left out); (None, None) under 2 paired seeds. What
+    training again with another seed would move, which an image interval does not say."""
+    mine = {t.seed: t.metrics[metric] for t in row if t.metrics.get(metric) is not None}
+    theirs = {t.seed: t.metrics[metric] for t in ref if t.metrics.get(metric) is not None}
+    across = seed_t_interval([mine[s] - theirs[s] for s in sorted(mine.keys() & theirs.keys())])
+    return across if across is not None else (None, None)
 
 
 def seed_paired_bootstrap(pairs: list[tuple[dict, dict]], n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
@@ -103,39 +115,34 @@ def row_delta(row: Row, ref: Row, primary: str, mine: Summary, theirs: Summary, 
         return None
     key = (tuple(t.id for t in row.completed), tuple(t.id for t in ref.completed), primary, n, seed)
     if key not in cache.deltas:
-        cache.deltas[key] = _row_delta(row, ref, primary, mine, theirs, cache, n, seed)
+        # the seeds' t interval beside the image one, as the location Δ carries
+        seeds_lo, seeds_hi = seeds_gap_interval(row.completed, ref.completed, primary)
+        cache.deltas[key] = replace(_row_delta(row, ref, mine, theirs, cache, n, seed),
+                                    seeds_lo=seeds_lo, seeds_hi=seeds_hi)
     return cache.deltas[key]
 
 
-def _row_delta(row: Row, ref: Row, primary: str, mine: Summary, theirs: Summary, cache: PerImageCache, n: int,
+def _row_delta(row: Row, ref: Row, mine: Summary, theirs: Summary, cache: PerImageCache, n: int,
                seed: int) -> Delta:
     point = mine.mean - theirs.mean
     ref_by_seed = {t.seed: t for t in ref.completed}
     pairs_t = [(ref_by_seed[t.seed], t) for t in row.completed if t.seed in ref_by_seed]
-    # the seeds' t interval, as the location Δ carries (mean_pose.location_delta): the image
-    # interval below says nothing about training again with another seed
-    across = seed_t_interval([b.metrics[primary] - a.metrics[primary] for a, b in pairs_t
-                              if a.metrics.get(primary) is not None and b.metrics.get(primary) is not None])
-    seeds_lo, seeds_hi = across if across is not None else (None, None)
     if len(pairs_t) < MIN_SEEDS_FOR_INTERVAL:
         return Delta(point, None, None, len(pairs_t),
-                     f"no interval: {len(pairs_t)} paired seed(s), an interval needs {MIN_SEEDS_FOR_INTERVAL}",
-                     seeds_lo, seeds_hi)
+                     f"no interval: {len(pairs_t)} paired seed(s), an interval needs {MIN_SEEDS_FOR_INTERVAL}")
     pairs = []
     for a, b in pairs_t:
         pa, pb = cache.get(a.dir / "per_image.npz"), cache.get(b.dir / "per_image.npz")
         if pa is None or pb is None:
-            return Delta(point, None, None, len(pairs_t), "no interval: a trial has no per_image.npz",
-                         seeds_lo, seeds_hi)
+            return Delta(point, None, None, len(pairs_t), "no interval: a trial has no per_image.npz")
         pairs.append((pa, pb))
     try:
         delta, lo, hi = seed_paired_bootstrap(pairs, n=n, seed=seed)
     except ValueError as exc:
-        return Delta(point, None, None, len(pairs_t), f"no interval: {exc}", seeds_lo, seeds_hi)
+        return Delta(point, None, None, len(pairs_t), f"no interval: {exc}")
     if np.isnan(lo) or np.isnan(hi):
-        return Delta(delta, None, None, len(pairs_t), "no interval: the metric is undefined on every resample",
-                     seeds_lo, seeds_hi)
+        return Delta(delta, None, None, len(pairs_t), "no interval: the metric is undefined on every resample")
     note = ""
     if len(pairs_t) != len(row.completed) or len(pairs_t) != len(ref.completed):
         note = f"over the {len(pairs_t)} seeds both rows completed"
-    return Delta(delta, lo, hi, len(pairs_t), note, seeds_lo, seeds_hi)
+    return Delta(delta, lo, hi, len(pairs_t), note)

@@ -20,7 +20,7 @@ import numpy as np
 from harness.data.specs import SPECS
 from harness.evaluation.per_image import location_vs_reference
 from harness.record import READOUTS
-from harness.report.bootstrap import Delta, PerImageCache, seed_t_interval
+from harness.report.bootstrap import Delta, PerImageCache, seeds_gap_interval
 from harness.report.cells import Cell, Format
 from harness.report.loading import Reference, TrialRecord
 
@@ -131,10 +131,7 @@ def location_delta(row: list[TrialRecord], other: list[TrialRecord], metric: str
         return None
     point = float(np.mean([t.metrics[metric] for t in mine]) - np.mean([t.metrics[metric] for t in theirs]))
     seeds = len({t.seed for t in mine} & {t.seed for t in theirs})
-    mine_by_seed = {t.seed: t.metrics[metric] for t in mine}
-    theirs_by_seed = {t.seed: t.metrics[metric] for t in theirs}
-    across = seed_t_interval([mine_by_seed[s] - theirs_by_seed[s] for s in sorted(mine_by_seed.keys() & theirs_by_seed.keys())])
-    seeds_lo, seeds_hi = across if across is not None else (None, None)
+    seeds_lo, seeds_hi = seeds_gap_interval(mine, theirs, metric)
 
     def counts(trials: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         arrays = [cache.get(t.dir / "per_image.npz") for t in trials]
