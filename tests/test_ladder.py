@@ -341,13 +341,14 @@ def test_readings_versus_pairs_two_trials_on_the_same_images_and_refuses_differe
 def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textbook_one(tmp_path, capsys):
     """experiments/readings/seeds.py: each seed's gap is versus.py's point, the mean over 3 seeds
     and its interval are mean +- t(0.975, 2 df) s / sqrt(3) with the quantile written out
-    (4.3027), each row's figure is its correct joints over the visible ones, and a pair whose
+    (4.3027), each row's figure is its correct joints over the visible ones, the epoch-by-epoch
+    spread is the mean and SDs (n - 1) of the curves' values over the seeds, and a pair whose
     trials trained with different seeds is refused (exit 2, one line)."""
     module = _script("seeds", "readings", "seeds.py")
     versus = _script("versus", "readings", "versus.py")
     rng = np.random.default_rng(5)
     ids, visible = np.arange(40), rng.integers(1, 15, size=40)
-    pairs, counts = [], {}
+    pairs, counts, curves = [], {}, {}
     for seed in range(3):
         pair = []
         for row in ("a", "b"):
@@ -355,8 +356,10 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
             folder.mkdir()
             correct = rng.integers(0, visible + 1)
             np.savez(folder / "per_image.npz", image_ids=ids, loc_visible=visible, loc_correct=correct)
-            (folder / "metrics.json").write_text(json.dumps({"config": {"seed": seed}}))
-            counts[folder] = correct
+            curve = [float(v) for v in rng.uniform(0, 0.4, size=2)]
+            epochs = [{"epoch": e + 1, "ladder": {"readouts": {"responses": v}}} for e, v in enumerate(curve)]
+            (folder / "metrics.json").write_text(json.dumps({"config": {"seed": seed}, "curve": epochs}))
+            counts[folder], curves[folder] = correct, curve
             pair.append(folder)
         pairs.append(tuple(pair))
     (summary,) = module.across(pairs)
@@ -369,8 +372,19 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     half = 4.302652729911275 * np.std(by_hand, ddof=1) / np.sqrt(3)
     assert summary.mean == pytest.approx(np.mean(by_hand))
     assert (summary.low, summary.high) == pytest.approx((np.mean(by_hand) - half, np.mean(by_hand) + half))
+    spread = module.by_epoch(pairs)
+    assert [e.epoch for e in spread] == [1, 2]
+    for e in spread:
+        a = [curves[pa][e.epoch - 1] for pa, _ in pairs]
+        b = [curves[pb][e.epoch - 1] for _, pb in pairs]
+        gap = np.subtract(b, a)
+        assert e.mean == pytest.approx(gap.mean())
+        assert (e.sd_gap, e.sd_a, e.sd_b) == pytest.approx(
+            tuple(float(np.sqrt(((x - x.mean()) ** 2).sum() / 2)) for x in (gap, np.asarray(a), np.asarray(b))))
+    assert module.by_epoch(pairs[:1]) == []  # one seed has no spread
     flat = [str(p) for pair in pairs for p in pair]
     assert module.main(flat) == 0
+    assert "SD gap" in capsys.readouterr().out
     assert module.main([flat[0], flat[3]]) == 2  # seed 0's A against seed 1's B
     assert "must share its seed" in capsys.readouterr().err
 

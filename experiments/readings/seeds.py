@@ -12,6 +12,10 @@ Arguments come in pairs (A, B), one pair per seed, both trials of a pair trained
 what the validation images allow for one trained pair; the t interval over the seeds' gaps says
 what training again with another seed allows, which is what a claim about a module needs (the
 harness's guide: a difference of a few hundredths needs seeds).
+
+Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
+mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
+narrows training's spread (the next lever where the gap is smaller than that spread).
 """
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from harness.record import READOUTS
 from harness.report.bootstrap import seed_t_interval
 from harness.report.mean_pose import correct_key
 
-from versus import show  # a sibling script: `python <script>` puts this folder on sys.path
+from curves import curves  # sibling scripts: `python <script>` puts this folder on sys.path
+from versus import show
 
 
 class AcrossSeeds(NamedTuple):
@@ -73,6 +78,35 @@ def across(pairs: list[tuple[Path, Path]]) -> list[AcrossSeeds]:
     return rows
 
 
+class EpochSpread(NamedTuple):
+    """One epoch of one read-out over the seeds: the mean of B - A and the SDs (n - 1) over the
+    seeds of the gap, of A and of B."""
+    epoch: int
+    mean: float
+    sd_gap: float
+    sd_a: float
+    sd_b: float
+
+
+def by_epoch(pairs: list[tuple[Path, Path]], readout: str = "responses") -> list[EpochSpread]:
+    """The read-out after each epoch every trial of `pairs` recorded (from its metrics.json's
+    curve); empty where fewer than 2 pairs or a trial has no curve of it."""
+    a_curves = [curves(json.loads((pa / "metrics.json").read_text())).get(readout) for pa, _ in pairs]
+    b_curves = [curves(json.loads((pb / "metrics.json").read_text())).get(readout) for _, pb in pairs]
+    if len(pairs) < 2 or any(c is None for c in a_curves + b_curves):
+        return []
+    out = []
+    for epoch in range(min(len(c) for c in a_curves + b_curves)):
+        a = [c[epoch] for c in a_curves]
+        b = [c[epoch] for c in b_curves]
+        if any(v is None for v in a + b):
+            continue
+        gaps = np.asarray(b) - np.asarray(a)
+        out.append(EpochSpread(epoch + 1, float(gaps.mean()), float(gaps.std(ddof=1)),
+                               float(np.std(a, ddof=1)), float(np.std(b, ddof=1))))
+    return out
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or len(argv) % 2:
         print("usage: seeds.py <A seed s> <B seed s> [<A> <B> ...]  (pairs; prints B - A)", file=sys.stderr)
@@ -94,6 +128,11 @@ def main(argv: list[str]) -> int:
         b = ", ".join(f"{v:.3f}" for v in row.b)
         print(f"  {row.readout:<13} {row.mean:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
               f"  A {a} (mean {np.mean(row.a):.3f})  B {b} (mean {np.mean(row.b):.3f})")
+    spread = by_epoch(pairs)
+    if spread:
+        print("responses after each epoch (the trials' curves): mean B - A; SD over the seeds of B - A, A, B")
+        for e in spread:
+            print(f"  epoch {e.epoch}  {e.mean:+.3f}  SD gap {e.sd_gap:.3f}  A {e.sd_a:.3f}  B {e.sd_b:.3f}")
     return 0
 
 
