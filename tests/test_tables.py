@@ -85,6 +85,28 @@ def test_row_order_and_comparison_rows_on_the_real_matrix():
                 (r.flat["model.backbone"], r.flat["model.input_size"]) and method_label(ref.flat) == "Baseline"
 
 
+def test_a_readings_rows_comparison_row_comes_before_it_in_every_readings_study():
+    """The readings table orders each study's rows with the baseline under the same readings first,
+    as Table 5 does. Before, rows sorted by their full description, which counts readings only a
+    module reads (SPE's fusion): readings_seeds30's baseline came after the LOFR rows it is compared
+    with, and 13 rows over the matrix's readings studies came before their comparison row."""
+    checked = 0
+    for scale in yaml.safe_load((REPO / "run_matrix.yaml").read_text())["scales"]:
+        plan = expand(REPO / "run_matrix.yaml", scale=scale)
+        for name in [n for n, study in plan.studies.items() if study.table == "readings"]:
+            trials = [TrialRecord(id=t.id, config=t.config.to_dict(), studies=t.studies, status="missing",
+                                  dir=Path(".")) for t in plan.trials if name in t.studies]
+            rows = order_rows(group_rows(trials), TABLES["readings"])
+            for row in rows:
+                ref = reference_row(row, rows, TABLES["readings"].comparison)
+                if ref is not None:
+                    assert ref.number < row.number, (scale, name, row.number, ref.number)
+                    checked += 1
+    assert checked >= 20
+    seeds30 = _matrix_rows("screen14")["readings_seeds30"]
+    assert [method_label(r.flat) for r in seeds30] == ["Baseline", "+ SPE + RePPG", "+ SPE + RePPG + PDC"]
+
+
 def test_the_baseline_comparison_ignores_only_what_no_switched_off_module_reads():
     """Confirmations 3 and 4 compare LOFR at PDC's beta 0.01 (and RePPG's gradient stopped) with a
     baseline at the defaults: those fields are inert without PDC and RePPG, so the baseline is the
