@@ -39,3 +39,28 @@ def test_trial_command_bad_config(tmp_path, capsys):
     assert main(["trial", str(path), "--out", str(tmp_path / "t")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(path) in err[0] and "model.spe" in err[0]
+
+
+def test_seeds_take_lists_and_ranges_and_refuse_bad_ones_in_one_line(capsys):
+    """--seeds '0-2,5' is the plan of seeds 0, 1, 2 and 5 (each row once per seed, as '0,1,2,5');
+    a range that ends before it starts, a negative seed, a word or a seed given twice exit 2 with
+    one line naming the option. Before ranges, '0-2' was refused as not an integer."""
+    matrix = str(ROOT / "run_matrix.yaml")
+
+    def plan(seeds: str) -> list[dict]:
+        assert main(["plan", matrix, "--scale", "smoke", "--seeds", seeds, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    ranged, listed = plan("0-2,5"), plan("0,1,2,5")
+    assert sorted(t["id"] for t in ranged) == sorted(t["id"] for t in listed)
+    assert {t["config"]["seed"] for t in ranged} == {0, 1, 2, 5}
+    one = plan("0")
+    assert len(ranged) == 4 * len(one)
+    for bad in ("3-1", "-1", "0,x", "0-2,2", ""):
+        try:
+            code = main(["plan", matrix, "--scale", "smoke", "--seeds", bad])
+        except SystemExit as exc:
+            code = exc.code
+        assert code == 2, bad
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--seeds" in err[0], (bad, err)
