@@ -2,6 +2,8 @@
 identical prototypes, response peaks on the CAM peaks; and the flags the report names."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -178,7 +180,14 @@ def test_the_location_delta_carries_a_t_interval_over_the_seeds_and_the_cell_sho
     assert (d.seeds_lo, d.seeds_hi) == pytest.approx((np.mean(gaps) - half, np.mean(gaps) + half))
     fmt = Format(digits=2)
     cell = _delta_cell((Row(1, {}, base), d), fmt)
-    assert cell.sub == f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"
+    assert cell.sub == f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"  # holds zero: no star
+    assert d.seeds_lo < 0 < d.seeds_hi and not d.seeds_exclude_zero
+    # each interval its own star: the seeds' one above zero is starred under an image one that is not
+    above = replace(d, lo=-0.01, hi=0.02, seeds_lo=0.004, seeds_hi=0.03)
+    starred = _delta_cell((Row(1, {}, base), above), fmt)
+    assert starred.sub == f"seeds [{fmt.signed(0.004)}, {fmt.signed(0.03)}] *" and not starred.text.endswith("*")
+    below = replace(d, seeds_lo=-0.03, seeds_hi=-0.001)
+    assert _delta_cell((Row(1, {}, base), below), fmt).sub.endswith("] *")
     one = location_delta(full[:1], base[:1], "Mean", PerImageCache(), n=100)
     assert one.seeds_lo is None and one.seeds_hi is None
     assert _delta_cell((Row(1, {}, base), one), fmt).sub == ""

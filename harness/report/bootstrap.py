@@ -41,6 +41,10 @@ class Delta:
     def excludes_zero(self) -> bool:
         return self.lo is not None and self.hi is not None and (self.lo > 0 or self.hi < 0)
 
+    @property
+    def seeds_exclude_zero(self) -> bool:
+        return self.seeds_lo is not None and self.seeds_hi is not None and (self.seeds_lo > 0 or self.seeds_hi < 0)
+
 
 def seed_t_interval(gaps: list[float]) -> tuple[float, float] | None:
     """95 % t interval (n - 1 df) on the mean of paired per-seed differences; None under 2 seeds."""

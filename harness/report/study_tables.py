@@ -199,14 +199,14 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      "reflects which images were evaluated, not seed-to-seed variation (that is the ± of each cell). "
                      "* marks an interval that excludes zero. With 2 or more paired seeds, \"seeds [..]\" under "
                      "it: a 95 % t interval over the seeds' paired differences (n − 1 df), what training again "
-                     "with another seed would move.")
+                     "with another seed would move, starred on its own where it excludes zero.")
     if show_located_delta:
         notes.append(f"Δ {located}: this row's {located} minus that of {comparison.label} (percentage points, "
                      f"means over each row's seeds), with a 95 % paired bootstrap interval over validation images "
                      f"({bootstrap_n} resamples, the same for both rows); * marks an interval that excludes zero. "
                      "With 2 or more seeds in both rows, \"seeds [..]\" under it: a 95 % t interval over the seeds' "
-                     "paired differences (n − 1 df), what training again with another seed would move; a claim "
-                     "about a module needs that one to exclude zero.")
+                     "paired differences (n − 1 df), what training again with another seed would move, starred on "
+                     "its own where it excludes zero; a claim about a module needs that one to exclude zero.")
     if show_ref:
         notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
@@ -227,8 +227,11 @@ def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
     other, d = item
     title = f"vs row #{other.number}"
     # the seeds' t interval under the image one: a star on the image interval alone read as a
-    # module's effect where training again moves the row more (readings_seeds27)
-    sub = "" if d.seeds_lo is None else f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]"
+    # module's effect where training again moves the row more (readings_seeds27); each interval
+    # carries its own star, so a reader sees which one excludes zero (readings_seeds31's SPE row:
+    # the image one only)
+    sub = "" if d.seeds_lo is None else f"seeds [{fmt.signed(d.seeds_lo)}, {fmt.signed(d.seeds_hi)}]" + \
+        (" *" if d.seeds_exclude_zero else "")
     if d.lo is None:
         return Cell(fmt.signed(d.delta), sub="no CI" + (f"; {sub}" if sub else ""), title=f"{title}; {d.note}",
                     cls="num")
