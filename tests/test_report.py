@@ -183,8 +183,10 @@ def test_bootstrap_delta_is_the_difference_of_means_and_inside_its_interval(buil
     # location Δ carries: the image interval says nothing about training again
     gaps = 100 * (spe - base)
     half = 4.302652729911275 * gaps.std(ddof=1) / np.sqrt(3)
-    seeds_lo, seeds_hi = (num(v) for v in seeds_text.strip("[]").split(", "))
+    starred = seeds_text.endswith(" *")
+    seeds_lo, seeds_hi = (num(v) for v in seeds_text.removesuffix(" *").strip("[]").split(", "))
     assert (seeds_lo, seeds_hi) == pytest.approx((gaps.mean() - half, gaps.mean() + half), abs=0.005)
+    assert starred == (seeds_lo > 0 or seeds_hi < 0)  # the seeds' interval has its own star
     assert rows[FAILED[0] - 1][7].split("; ")[0].endswith("no CI")  # two paired seeds: no image interval
     assert " seeds [" in rows[FAILED[0] - 1][7]  # but a t interval over the 2 seeds (1 df)
     assert rows[0][7] == ""  # the baseline has no difference to itself
