@@ -407,6 +407,40 @@ def test_coco_rows_are_judged_on_box_pck_when_the_reference_has_it(tmp_path):
     assert study_table(TABLES["table5"], rows, old, Format(digits=2), PerImageCache(), "Table 5").not_learning == {1, 2}
 
 
+def test_a_row_above_the_mean_pose_says_how_many_of_its_seeds_are_above_it_alone(tmp_path):
+    """The row's mark pools its seeds; a seed that alone is not above the mean pose is counted in the
+    seeds cell (before, "2/2 seeds" stood beside a trial the trials list flagged)."""
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.cells import Format
+    from harness.report.loading import Reference
+    from harness.report.study_tables import study_table
+    from harness.tables import TABLES
+    # seeds 0.396 and 0.406 (mean 0.401) against 0.40; 0.50 / 0.51 both above; 0.30 / 0.31 both below
+    rows = [_coco_row(1, False, 0.50, tmp_path), _coco_row(2, True, 0.396, tmp_path), _coco_row(3, True, 0.30, tmp_path)]
+    rows[2].flat["model.multi_scale"] = True
+    ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.40})
+    table = study_table(TABLES["table5"], rows, ref, Format(digits=2), PerImageCache(), "Table 5")
+    assert table.not_learning == {3}
+    seeds = [line[-1] for line in table.view.body]
+    assert [c.text for c in seeds] == ["2/2 seeds"] * 3
+    assert seeds[0].sub == "" and "warn" not in seeds[0].cls
+    assert seeds[1].sub == "⚠ seeds alone: 1 of 2 above the mean pose" and "warn" in seeds[1].cls
+    assert seeds[2].sub == "⚠ not above the mean pose"  # the row's own mark, not the count
+
+
+def test_a_module_parameter_is_shown_unread_in_rows_with_the_module_off(tmp_path):
+    from harness.report.rows import Row
+    from harness.report.study_tables import label_columns
+    from harness.tables import TABLES
+    base = {"dataset.name": "coco_twin", "dataset.kind": "coco", "model.spe": False, "model.multi_scale": False,
+            "model.reppg": False}
+    rows = [Row(1, {**base, "model.pdc": False, "model.beta": 0.1}, []),
+            Row(2, {**base, "model.pdc": True, "model.beta": 0.001}, []),
+            Row(3, {**base, "model.pdc": True, "model.beta": 0.1}, [])]
+    column = dict(label_columns(TABLES["table5"], rows))["model.beta"]
+    assert [column(r.flat) for r in rows] == ["– (PDC off)", "0.001", "0.1"]
+
+
 def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):
     """PCKh with head sizes estimated from the joints (or not recorded) is marked on the study page
     and on the index; once every trial and reference used mpii_gt_val.mat the mark is gone."""

@@ -57,6 +57,15 @@ def module_params() -> tuple[str, ...]:
     return tuple(p for m in MODULES for p in m.params)
 
 
+def unread_by(flat: Mapping[str, Any], key: str) -> Module | None:
+    """The switched-off module that alone would read `key` in this flattened config, or None where
+    something reads it (a row's `model.beta` under PDC off is a default nothing uses)."""
+    for m in MODULES:
+        if key in m.params and not flat.get(m.key, False):
+            return m
+    return None
+
+
 def switches_on(flat: Mapping[str, Any]) -> tuple[bool, ...]:
     """Each declared switch on (True) or off in a flattened config, in declaration order."""
     return tuple(bool(flat.get(m.key, False)) for m in MODULES)

@@ -13,6 +13,7 @@ from typing import Callable
 
 from harness import tables
 from harness.data.specs import SPECS
+from harness.paper.modules import unread_by
 from harness.paper.readings import describe, describe_items
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
 from harness.report.cells import Cell, Format, TableView
@@ -69,8 +70,15 @@ def label_columns(table: Table, rows: list[Row]) -> list[tuple[str, Callable[[di
     if READINGS_COLUMN in own:
         covered |= READING_KEYS
     extra = [k for k in varying if k not in covered and k != "dataset.name"]
-    return [(c.header, c.label) for c in own] + [(k, (lambda key: lambda f: value_label(f.get(key)))(k))
+    return [(c.header, c.label) for c in own] + [(k, (lambda key: lambda f: _setting_label(f, key))(k))
                                                  for k in extra]
+
+
+def _setting_label(flat: dict, key: str) -> str:
+    """A differing setting's value; a module's parameter in a row with that module off is marked
+    unread rather than shown at its default (readings_seeds32 showed beta 0.1 beside rows without PDC)."""
+    off = unread_by(flat, key)
+    return f"– ({off.name} off)" if off is not None else value_label(flat.get(key))
 
 
 def _shared_readings(rows: list[Row]) -> frozenset[str]:
@@ -101,6 +109,16 @@ class StudyTable:
     not_learning: set[int]  # rows not above the mean pose (`harness.report.mean_pose`)
     located: str | None  # the metric compared with the mean pose (`location_metric`)
     against: dict[int, VsMeanPose | None]  # each row's `located` minus the mean pose's, with its interval
+
+
+def _seeds_below(row: Row, ref: Reference | None, located: str | None, cache: PerImageCache,
+                 n: int) -> int:
+    """How many of a row's completed seeds are, each alone, not above the mean pose (their own
+    interval, as the trials list judges them); 0 for a row of one seed (the row's mark says it)."""
+    if len(row.completed) < 2:
+        return 0
+    judged = [vs_mean_pose([t], ref, "responses", located, cache, n) for t in row.completed]
+    return sum(v is not None and not v.above for v in judged)
 
 
 def _status(row: Row) -> tuple[str, str]:
@@ -169,10 +187,19 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         if show_ref:
             cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
+        below = _seeds_below(row, ref, located, cache, bootstrap_n)
         if row.number in not_learning:
             cells.append(Cell(status, sub="⚠ not above the mean pose", cls=f"warn {cls}".strip(),
                               title=f"{located} does not beat the mean-pose reference by "
                                     f"{against[row.number].judged_by}: this model has not learned to localise"))
+        elif below:
+            # the row's mark pools its seeds; a seed that alone only reads the mean pose is said here,
+            # not only in the trials list (readings_seeds32: "5/5 seeds" beside a seed at 27.19)
+            done = len(row.completed)
+            cells.append(Cell(status, sub=f"⚠ seeds alone: {done - below} of {done} above the mean pose",
+                              cls=f"warn {cls}".strip(),
+                              title=f"the row's seeds together beat the mean pose; judged each by its own "
+                                    f"interval, {below} of {done} do not: training again may not localise"))
         else:
             cells.append(Cell(status, cls=cls))
         body.append(cells)
@@ -217,7 +244,8 @@ MEAN_POSE_NOTE = ("{metric} − mean pose: the row's {metric} minus the mean-pos
                   "mean over the row's seeds), with a 95 % paired bootstrap interval over validation images ({n} "
                   "resamples of the images, the same for the row and the mean pose). \"⚠ not above the mean "
                   "pose\": the interval's lower bound is not above 0 (where the per-image counts are missing, the "
-                  "point estimate decides: \"no CI\"). A model that does not beat the mean pose has not learned "
+                  "point estimate decides: \"no CI\"). \"⚠ seeds alone: k of n above the mean pose\": the row "
+                  "beats it over its seeds together, but not every seed does on its own interval. A model that does not beat the mean pose has not learned "
                   "to localise.")
 
 
