@@ -97,6 +97,14 @@ def test_resolved_readings_and_their_departures_from_the_literal_ones():
     flat["schedule.warmup_iters"] = 250
     assert "warmup=250 (beyond the paper)" in readings.describe(flat)
     assert readings.resolved(flat)["warmup"]["tag"] == readings.BEYOND
+    # a reading of a module switched off is not described: nothing runs it (round 30's baseline rows
+    # read "spe_fusion=outer (reading)" with SPE off); it still counts as a departure of the config
+    flat.update({"model.spe_fusion": "outer", "model.keypoint_vector_gradient": "stopped"})
+    assert "spe_fusion=outer (reading)" in readings.describe(flat) and "reppg_gradient=stopped" in readings.describe(flat)
+    flat.update({"model.spe": False, "model.reppg": False})
+    assert "spe_fusion" not in readings.describe(flat) and "reppg_gradient" not in readings.describe(flat)
+    assert {"spe_fusion", "reppg_gradient"} <= {p.name for p, _, _ in readings.departures(flat)}
+    assert "part_pooling=score_map" in readings.describe(flat)  # read by the decoder, SPE or not
 
 
 # -- trial ids ------------------------------------------------------------------------------------

@@ -59,9 +59,10 @@ def module_params() -> tuple[str, ...]:
 
 def unread_by(flat: Mapping[str, Any], key: str) -> Module | None:
     """The switched-off module that alone would read `key` in this flattened config, or None where
-    something reads it (a row's `model.beta` under PDC off is a default nothing uses)."""
+    something reads it or the config does not say the module is off (a row's `model.beta` under PDC
+    off is a default nothing uses)."""
     for m in MODULES:
-        if key in m.params and not flat.get(m.key, False):
+        if key in m.params and m.key in flat and not flat[m.key]:
             return m
     return None
 

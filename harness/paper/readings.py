@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from harness.paper.modules import unread_by
+
 LITERAL, READING, BEYOND = "literal", "reading", "beyond the paper"
 TAGS = (LITERAL, READING, BEYOND)
 # A choice whose value is ANY stands for every value of a numeric field but the listed ones (e.g. a
@@ -384,9 +386,12 @@ def _param_text(value: Any) -> str:
 
 
 def describe_items(flat: Mapping[str, Any]) -> list[str]:
-    """`describe`'s items, one per departure."""
+    """`describe`'s items, one per departure that something in `flat` reads: a reading of a
+    module switched off (SPE's fusion in a baseline row) is left out, as nothing runs it."""
     parts = []
     for p, choice, value in departures(flat):
+        if unread_by(flat, p.key) is not None:
+            continue
         params = ", ".join(f"{k.split('.')[-1]} {_param_text(flat[k])}"
                            for k in (choice.params if choice else ()) if k in flat)
         parts.append(f"{p.name}={value}" + (f" [{params}]" if params else "")
