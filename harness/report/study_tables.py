@@ -187,12 +187,11 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         if show_ref:
             cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
-        below = _seeds_below(row, ref, located, cache, bootstrap_n)
         if row.number in not_learning:
             cells.append(Cell(status, sub="⚠ not above the mean pose", cls=f"warn {cls}".strip(),
                               title=f"{located} does not beat the mean-pose reference by "
                                     f"{against[row.number].judged_by}: this model has not learned to localise"))
-        elif below:
+        elif below := _seeds_below(row, ref, located, cache, bootstrap_n):
             # the row's mark pools its seeds; a seed that alone only reads the mean pose is said here,
             # not only in the trials list (readings_seeds32: "5/5 seeds" beside a seed at 27.19)
             done = len(row.completed)
@@ -245,8 +244,8 @@ MEAN_POSE_NOTE = ("{metric} − mean pose: the row's {metric} minus the mean-pos
                   "resamples of the images, the same for the row and the mean pose). \"⚠ not above the mean "
                   "pose\": the interval's lower bound is not above 0 (where the per-image counts are missing, the "
                   "point estimate decides: \"no CI\"). \"⚠ seeds alone: k of n above the mean pose\": the row "
-                  "beats it over its seeds together, but not every seed does on its own interval. A model that does not beat the mean pose has not learned "
-                  "to localise.")
+                  "beats it over its seeds together, but not every seed does on its own interval. A model that "
+                  "does not beat the mean pose has not learned to localise.")
 
 
 def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
