@@ -29,6 +29,9 @@ This dataclass is the contract between the two (docs/architecture.md points here
   `head_size_source`, "mat" (standard PCKh with mpii_gt_val.mat) or "joints" (head sizes
   estimated from the joints); empty for COCO and CrowdPose;
 - `node` (the Ray node id that ran the trial, None outside Ray: `harness.runner.trainables.placement`) and `host`;
+- `machine`: whose arithmetic trained it (`harness.trial.machine`): cpu, cpu_flags, threads, torch,
+  device, numerics (a digest of a fixed computation's bits); `other_machine` compares two; empty in
+  records from before it;
 - `attempts` (1 + earlier failed attempts), `world_size` (data-parallel ranks);
 - `worker`: `pid` and `trial_in_process` (1 for a fresh process; more where the runner's Ray
   worker was reused between trials, `harness.trial.process`);
@@ -71,6 +74,7 @@ class MetricsRecord:
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
     node: str | None = None
     host: str | None = None
+    machine: dict[str, Any] = field(default_factory=dict)
     attempts: int = 1
     world_size: int = 1
     worker: dict[str, Any] = field(default_factory=dict)
@@ -99,7 +103,7 @@ class MetricsRecord:
             "cost": self.cost, "response_stats": self.response_stats, "data": self.data,
             "classification": self.classification, "readouts": self.readouts, "errors": self.errors,
             "evaluation": self.evaluation, "diagnostics": self.diagnostics, "readings": self.readings,
-            "node": self.node, "host": self.host, "worker": self.worker,
+            "node": self.node, "host": self.host, "machine": self.machine, "worker": self.worker,
         }
 
     @classmethod
@@ -120,7 +124,8 @@ class MetricsRecord:
         _need(isinstance(curve, list) and all(isinstance(c, dict) for c in curve), path,
               "'curve' must be a list of per-epoch objects")
         maps = {}
-        for key in ("timings", "cost", "data", "classification", "errors", "evaluation", "worker", "readings"):
+        for key in ("timings", "cost", "data", "classification", "errors", "evaluation", "worker", "readings",
+                    "machine"):
             value = data.get(key, {})
             _need(isinstance(value, dict), path, f"'{key}' must be a mapping")
             maps[key] = value
@@ -136,6 +141,14 @@ class MetricsRecord:
                    curve=curve, response_stats=number_map(data.get("response_stats") or {}, path, "response_stats"),
                    diagnostics=number_map(data.get("diagnostics") or {}, path, "diagnostics"),
                    attempts=attempts, world_size=world if isinstance(world, int) else 1, **maps)
+
+
+def other_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records' `machine` say they were trained with different arithmetic: both carry a
+    `numerics` digest and the digests differ. False where either is unknown (a record from before
+    `machine`): nothing can be said of it, and the caller says so where it matters."""
+    x, y = a.get("numerics"), b.get("numerics")
+    return isinstance(x, str) and isinstance(y, str) and x != y
 
 
 def number_map(obj: Any, path: Path | str, key: str) -> dict[str, float | None]:

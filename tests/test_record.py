@@ -21,7 +21,9 @@ def _completed() -> MetricsRecord:
         errors={"overall": {"good": 0.25, "miss": 0.75}}, evaluation={"head_size_source": "mat"},
         diagnostics={"attention_entropy": 0.8, "uniform_fraction": 0.0, "decoder_weight_norm": None},
         readings={"labels": {"key": "supervision.labels", "value": "in_crop", "tag": "literal", "params": {}}},
-        node="9eaec29ef6437aaf", host="lab-gpu-2", attempts=2, world_size=1,
+        node="9eaec29ef6437aaf", host="lab-gpu-2",
+        machine={"cpu": "AMD EPYC", "cpu_flags": "0123456789ab", "threads": 1, "torch": "2.14.1", "device": "cpu",
+                 "numerics": "ba9876543210"}, attempts=2, world_size=1,
         worker={"pid": 4321, "trial_in_process": 2})
 
 
@@ -31,7 +33,13 @@ def test_completed_record_round_trips_through_json():
     assert MetricsRecord.from_json(json.loads(text)) == rec
     assert set(json.loads(text)) == {"status", "config", "metrics", "curve", "timings", "attempts", "world_size",
                                      "cost", "response_stats", "data", "classification", "readouts", "errors",
-                                     "evaluation", "diagnostics", "readings", "node", "host", "worker"}
+                                     "evaluation", "diagnostics", "readings", "node", "host", "machine", "worker"}
+
+
+def test_a_record_from_before_machine_reads_with_an_unknown_machine():
+    data = _completed().to_json()
+    del data["machine"]
+    assert MetricsRecord.from_json(data).machine == {}
 
 
 def test_failed_record_keeps_only_why_it_failed():

@@ -15,7 +15,7 @@ from harness.trial import Trial, run_trial
 from harness.trial import training
 from harness.trial.training import train_epoch
 
-METRIC_KEYS = {"status", "config", "metrics", "curve", "timings", "cost", "response_stats"}
+METRIC_KEYS = {"status", "config", "metrics", "curve", "timings", "cost", "response_stats", "machine"}
 
 
 def test_tiny_trial_writes_every_artifact(tmp_path, twin_cache):
@@ -168,6 +168,8 @@ def test_same_seed_same_numbers_on_cpu(tmp_path, twin_cache):
     assert a["metrics"] == b["metrics"] and a["curve"][0]["total"] == b["curve"][0]["total"]
     c = run_trial(tiny_config("crowdpose", epochs=1, seed=1), tmp_path / "c", twin_cache=twin_cache)
     assert c["curve"][0]["total"] != a["curve"][0]["total"]
+    # one machine's arithmetic, whatever the seed: the three records say so alike (harness.trial.machine)
+    assert a["machine"] == b["machine"] == c["machine"] and len(a["machine"]["numerics"]) == 12
 
 
 def test_mean_pose_reference(tmp_path, twin_cache):

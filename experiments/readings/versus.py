@@ -12,13 +12,14 @@ says what the validation images allow, not what another seed would do.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from harness.evaluation.per_image import location_vs_reference
-from harness.record import READOUTS
+from harness.record import READOUTS, other_machine
 from harness.report.mean_pose import correct_key
 
 
@@ -32,6 +33,28 @@ def compare(a: Path, b: Path) -> list[tuple[str, float, float, float]]:
     keys = [(name, correct_key(name)) for name in READOUTS]
     return [(name, *location_vs_reference(pb[key], pa[key], pa["loc_visible"]))
             for name, key in keys if key in pa.files and key in pb.files]
+
+
+def machine_of(folder: Path) -> dict:
+    """The trial's metrics.json `machine` ({} where absent: a trial from before 2026-12-05)."""
+    path = folder / "metrics.json"
+    machine = json.loads(path.read_text()).get("machine") if path.is_file() else None
+    return machine if isinstance(machine, dict) else {}
+
+
+def machine_line(a: Path, b: Path) -> str:
+    """Whether the two trials were trained with the same arithmetic (`harness.record.other_machine`):
+    a gap between machines holds the machines' difference too (0.038 at one seed, round 30)."""
+    ma, mb = machine_of(a), machine_of(b)
+    if other_machine(ma, mb):
+        return (f"  ⚠ another machine: numerics {ma['numerics']} vs {mb['numerics']} ({ma.get('cpu', '?')}, "
+                f"{ma.get('threads', '?')} threads vs {mb.get('cpu', '?')}, {mb.get('threads', '?')}): "
+                "the gap holds the machines' difference as well")
+    unknown = [f.name for f, m in ((a, ma), (b, mb)) if "numerics" not in m]
+    if unknown:
+        return (f"  machine unknown for {', '.join(unknown)} (trained before metrics.json recorded it): "
+                "pair only trials trained in one session")
+    return f"  one machine's arithmetic (numerics {ma['numerics']})"
 
 
 def main(argv: list[str]) -> int:
@@ -57,6 +80,7 @@ def show(a: Path, b: Path, heading: str) -> int:
     print(heading)
     for name, point, low, high in rows:
         print(f"  {name:<13} {point:+.3f} [{low:+.3f}, {high:+.3f}]")
+    print(machine_line(a, b))
     return 0
 
 

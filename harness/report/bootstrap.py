@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from harness.evaluation.per_image import load_per_image, paired_bootstrap, score_subset
+from harness.record import other_machine
 from harness.report.loading import TrialRecord
 from harness.report.rows import Row
 from harness.report.stats import Summary
@@ -67,6 +68,14 @@ def seeds_gap_interval(row: list[TrialRecord], ref: list[TrialRecord],
     theirs = {t.seed: t.metrics[metric] for t in ref if t.metrics.get(metric) is not None}
     across = seed_t_interval([mine[s] - theirs[s] for s in sorted(mine.keys() & theirs.keys())])
     return across if across is not None else (None, None)
+
+
+def crossed_seeds(row: list[TrialRecord], ref: list[TrialRecord]) -> list[int]:
+    """The seeds whose pair (row trial, ref trial of the same seed) was trained on machines with
+    different arithmetic (`harness.record.other_machine`): their gap mixes the rows' difference with
+    the machines' (0.038 PCK between two machines at one seed, readings round 30)."""
+    theirs = {t.seed: t for t in ref}
+    return sorted({t.seed for t in row if t.seed in theirs and other_machine(t.machine, theirs[t.seed].machine)})
 
 
 def seed_paired_bootstrap(pairs: list[tuple[dict, dict]], n: int = 1000, seed: int = 0) -> tuple[float, float, float]:

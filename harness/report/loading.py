@@ -54,6 +54,7 @@ class TrialRecord:
     errors: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, float | None] = field(default_factory=dict)  # why link 3 fails; empty before issue 20
     evaluation: dict[str, Any] = field(default_factory=dict)  # how the metrics were computed (MPII: head_size_source)
+    machine: dict[str, Any] = field(default_factory=dict)  # whose arithmetic trained it; empty before 2026-12-05
     reference: str = ""  # its mean-pose reference's name (index.json); "" in folders written before it
 
     @property
@@ -141,7 +142,7 @@ def load_trial(trial_id: str, entry: dict[str, Any], root: Path) -> TrialRecord:
     rec.metrics, rec.curve, rec.timings, rec.cost = record.metrics, record.curve, record.timings, record.cost
     rec.response_stats, rec.evaluation = record.response_stats, record.evaluation
     rec.classification, rec.readouts, rec.errors = record.classification, record.readouts, record.errors
-    rec.diagnostics = record.diagnostics
+    rec.diagnostics, rec.machine = record.diagnostics, record.machine
     return rec
 
 

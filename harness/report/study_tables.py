@@ -8,14 +8,14 @@ std over the completed seeds with n. The mean-pose reference of the dataset is t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from harness import tables
 from harness.data.specs import SPECS
 from harness.paper.modules import unread_by
 from harness.paper.readings import describe, describe_items
-from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, row_delta
+from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, crossed_seeds, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
 from harness.report.mean_pose import VsMeanPose, location_delta, vs_cell, vs_mean_pose
@@ -144,6 +144,7 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
     summaries = summarize_rows(rows, names)
     comparison = table.comparison
     deltas: dict[int, tuple[Row, Delta]] = {}
+    rows_by_number = {row.number: row for row in rows}
     if primary:
         for row in rows:
             other = reference_row(row, rows, comparison)
@@ -165,6 +166,10 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
     # the paper's read-out (responses) against the mean pose, decided by the interval
     against = {r.number: vs_mean_pose(r.completed, ref, "responses", located, cache, bootstrap_n) for r in rows}
     not_learning = {number for number, v in against.items() if v is not None and not v.above}
+    # seeds whose pair was trained with other arithmetic than its comparison (results merged from
+    # several machines): said in the Δ cell, as the pair's gap holds the machines' difference too
+    crossed = {number: seeds for number, (other, _) in {**deltas, **located_deltas}.items()
+               if (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
     show_delta = bool(deltas)
     show_located_delta = bool(located_deltas)
     show_ref = any(v is not None for v in against.values())
@@ -181,9 +186,9 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         cells = [Cell(str(row.number), cls="label")] + [Cell(fn(row.flat), cls="label") for _, fn in labels]
         cells += [fmt.summary(summaries[(row.number, m)], len(row.completed)) for _, m in metrics]
         if show_delta:
-            cells.append(_delta_cell(deltas.get(row.number), fmt))
+            cells.append(_delta_cell(deltas.get(row.number), fmt, crossed.get(row.number, [])))
         if show_located_delta:
-            cells.append(_delta_cell(located_deltas.get(row.number), fmt))
+            cells.append(_delta_cell(located_deltas.get(row.number), fmt, crossed.get(row.number, [])))
         if show_ref:
             cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
@@ -233,6 +238,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      "With 2 or more seeds in both rows, \"seeds [..]\" under it: a 95 % t interval over the seeds' "
                      "paired differences (n − 1 df), what training again with another seed would move, starred on "
                      "its own where it excludes zero; a claim about a module needs that one to exclude zero.")
+    if crossed:
+        notes.append(OTHER_MACHINE_NOTE)
     if show_ref:
         notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
     return StudyTable(TableView(caption, header, body, foot, css="results", notes=notes), summaries, deltas,
@@ -248,9 +255,27 @@ MEAN_POSE_NOTE = ("{metric} − mean pose: the row's {metric} minus the mean-pos
                   "does not beat the mean pose has not learned to localise.")
 
 
-def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format) -> Cell:
+OTHER_MACHINE_NOTE = ("\"⚠ another machine\" under a Δ: in the seeds it names, this row's trial and its comparison's "
+                      "were trained on machines whose arithmetic differs (their metrics.json's machine.numerics, "
+                      "the digest of a fixed computation's bits): that gap holds the machines' difference as well "
+                      "as the rows' (0.038 PCK@0.1 between two machines at one seed, readings round 30). Train both "
+                      "on one machine to compare them.")
+
+
+def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format, crossed: list[int] | None = None) -> Cell:
     if item is None:
         return Cell("", cls="num")
+    cell = _delta_value_cell(item, fmt)
+    if not crossed:
+        return cell
+    seeds = ", ".join(str(s) for s in crossed)
+    mark = f"⚠ another machine (seed{'s' if len(crossed) > 1 else ''} {seeds})"
+    return replace(cell, sub=f"{cell.sub}; {mark}" if cell.sub else mark, cls=f"{cell.cls} warn",
+                   title=f"{cell.title}; seed(s) {seeds}: the two trials were trained on machines whose "
+                         f"arithmetic differs (machine.numerics), so their gap is not the rows' alone")
+
+
+def _delta_value_cell(item: tuple[Row, Delta], fmt: Format) -> Cell:
     other, d = item
     title = f"vs row #{other.number}"
     # the seeds' t interval under the image one: a star on the image interval alone read as a
@@ -302,6 +327,7 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
     body = []
     show_ref = ref is not None and metric is not None and ref.metrics.get(metric) is not None
     same_seed: dict[str, tuple[Row, Delta]] = {}
+    crossed: set[str] = set()  # trials whose same-seed comparison trained on another machine
     if comparison is not None and metric is not None:
         for row in rows:
             other = reference_row(row, rows, comparison)
@@ -312,6 +338,8 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
                 d = location_delta([t], mates, metric, cache, bootstrap_n) if mates else None
                 if d is not None:
                     same_seed[t.id] = (other, d)
+                    if crossed_seeds([t], mates):
+                        crossed.add(t.id)
     for row in rows:
         for t in row.trials:
             value = t.metrics.get(metric) if (t.completed and metric) else None
@@ -323,12 +351,12 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
                 note, cls = t.error or "", "missing"
             elif against is not None and not against.above:
                 note, cls = f"⚠ has not learned to localise (not above the mean pose by {against.judged_by})", "warn"
-            cells = [Cell(t.id, cls="mono"), Cell(str(row.number)), Cell(str(t.seed)),
+            cells = [Cell(t.id, cls="mono", title=_machine_title(t.machine)), Cell(str(row.number)), Cell(str(t.seed)),
                      Cell(t.status, cls=cls), Cell(fmt.value(value) if t.completed else "", cls="num")]
             if show_ref:
                 cells.append(vs_cell(against, fmt, metric))
             if same_seed:
-                cells.append(_delta_cell(same_seed.get(t.id), fmt))
+                cells.append(_delta_cell(same_seed.get(t.id), fmt, [t.seed] if t.id in crossed else None))
             body.append(cells + [Cell(note, cls=f"wrap {cls}".strip())])
     header = ["trial", "row", "seed", "status", metric or "primary metric"]
     if show_ref:
@@ -340,5 +368,15 @@ def trials_table(rows: list[Row], metric: str | None, fmt: Format, ref: Referenc
                      f"in {comparison.label} (percentage points), with a 95 % paired bootstrap interval over "
                      f"validation images ({bootstrap_n} resamples, the same for both); * marks an interval that "
                      "excludes zero.")
+    if crossed:
+        notes.append(OTHER_MACHINE_NOTE)
     return TableView("Trials (every seed; failed and missing ones with their error's first line)",
                      header + ["note"], body, css="trials", notes=notes)
+
+
+def _machine_title(machine: dict) -> str:
+    """The trial id's tooltip: whose arithmetic trained it (metrics.json's `machine`)."""
+    if "numerics" not in machine:
+        return "machine not recorded (a trial from before 2026-12-05)"
+    return (f"trained on {machine.get('cpu', '?')} ({machine.get('device', '?')}, {machine.get('threads', '?')} "
+            f"threads, torch {machine.get('torch', '?')}); numerics {machine['numerics']}")

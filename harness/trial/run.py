@@ -20,6 +20,7 @@ from harness.paper import readings
 from harness.record import COMPLETED, FAILED, MetricsRecord
 from harness.trial.checkpoint import load_checkpoint, save_checkpoint
 from harness.trial.evaluation import Evaluation, curve_point, evaluate
+from harness.trial.machine import machine_facts
 from harness.trial.process import begin_trial, worker_facts
 from harness.trial.setup import Trial, pick_device
 from harness.trial.training import train_epoch
@@ -86,7 +87,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             attempts=attempts, world_size=world_size, cost=_cost(trial, final, device), worker=worker_facts(),
             response_stats=final.response_stats, classification=final.classification,
             readouts=final.readouts, errors=final.errors, evaluation=final.details, node=node,
-            host=socket.gethostname(),
+            host=socket.gethostname(), machine=machine_facts(device),
             diagnostics=final.diagnostics, readings=readings.resolved(flatten(cfg.to_dict())),
             data={"train_instances": len(trial.train_set), "val_instances": len(trial.val_set),
                   "skipped": {"train": int(getattr(trial.train_set, "skipped", 0)),
