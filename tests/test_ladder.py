@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from harness.data.specs import SPECS
 from harness.evaluation.evaluator import evaluate, location_metrics
@@ -342,7 +343,8 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     """experiments/readings/seeds.py: each seed's gap is versus.py's point, the mean over 3 seeds
     and its interval are mean +- t(0.975, 2 df) s / sqrt(3) with the quantile written out
     (4.3027), each row's figure is its correct joints over the visible ones, the epoch-by-epoch
-    spread is the mean and SDs (n - 1) of the curves' values over the seeds, and a pair whose
+    spread is the mean and SDs (n - 1) of the curves' values over the seeds, the seeds a +-0.01
+    interval would take at the gaps' SD is a plain scan's first n, and a pair whose
     trials trained with different seeds is refused (exit 2, one line)."""
     module = _script("seeds", "readings", "seeds.py")
     versus = _script("versus", "readings", "versus.py")
@@ -384,7 +386,11 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     assert module.by_epoch(pairs[:1]) == []  # one seed has no spread
     flat = [str(p) for pair in pairs for p in pair]
     assert module.main(flat) == 0
-    assert "SD gap" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "SD gap" in out
+    sd = float(np.std(by_hand, ddof=1))
+    n = next(n for n in range(2, 10**6) if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= 0.01)  # a plain scan
+    assert f"SD of the gap over the seeds {sd:.3f}; a 95 % t interval of +-0.010 would take {n} seeds" in out
     assert module.main([flat[0], flat[3]]) == 2  # seed 0's A against seed 1's B
     assert "must share its seed" in capsys.readouterr().err
 

@@ -10,13 +10,14 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pytest
+from scipy import stats
 from test_report_fixture import (FAIL_ERROR, FAILED, MISSING, SWITCH_ROWS, config, make_full_scale,
                                  make_results, trial_id)
 
 from harness.errors import UserError
 from harness.evaluation.per_image import load_per_image, paired_bootstrap
 from harness.report import build_report
-from harness.report.bootstrap import seed_paired_bootstrap
+from harness.report.bootstrap import seed_paired_bootstrap, seeds_for_half_width
 from harness.report.factorial import cells_of, factorial_effects
 
 CELLS = cells_of(4)
@@ -238,6 +239,22 @@ def test_factorial_effects_recovered_by_hand():
     assert spe.estimate == pytest.approx(0.1) and spe.hi - spe.estimate == pytest.approx(half, rel=1e-4)
     with pytest.raises(ValueError):
         factorial_effects({c: v for c, v in cells.items() if c != CELLS[0]}, FACTORS)
+
+
+def test_seeds_for_a_half_width_is_the_first_n_whose_t_interval_fits():
+    """seeds_for_half_width: by hand, sd = h = 1 needs 7 seeds (t(0.975, 6) / sqrt(7) = 0.925,
+    t(0.975, 5) / sqrt(6) = 1.050); in general the answer fits and one seed fewer does not, and
+    it is at least the normal approximation's (1.96 sd / h)^2, which no t interval beats."""
+    assert seeds_for_half_width(1.0, 1.0) == 7
+    for sd, h in [(0.032, 0.01), (0.045, 0.01), (0.016, 0.01), (0.2, 0.01), (0.5, 0.3)]:
+        n = seeds_for_half_width(sd, h)
+        assert stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= h
+        assert n == 2 or stats.t.ppf(0.975, n - 2) * sd / np.sqrt(n - 1) > h
+        assert n >= (1.959963984540054 * sd / h) ** 2
+    assert seeds_for_half_width(0.0, 0.01) == 2
+    assert seeds_for_half_width(1.0, 0.001, most=100) is None
+    with pytest.raises(ValueError):
+        seeds_for_half_width(0.03, 0.0)
 
 
 def test_factorial_page_shows_effects(built):

@@ -13,7 +13,8 @@ what the validation images allow for one trained pair; the t interval over the s
 what training again with another seed allows, which is what a claim about a module needs (the
 harness's guide: a difference of a few hundredths needs seeds).
 
-Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
+Then how many seeds a +-1-point t interval on the responses' gap would take at the gaps' SD
+(`harness.report.bootstrap.seeds_for_half_width`). Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
 mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
 narrows training's spread (the next lever where the gap is smaller than that spread).
 """
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 from harness.record import READOUTS
-from harness.report.bootstrap import seed_t_interval
+from harness.report.bootstrap import seed_t_interval, seeds_for_half_width
 from harness.report.mean_pose import correct_key
 
 from curves import curves  # sibling scripts: `python <script>` puts this folder on sys.path
@@ -107,6 +108,18 @@ def by_epoch(pairs: list[tuple[Path, Path]], readout: str = "responses") -> list
     return out
 
 
+HALF_WIDTH = 0.01  # one point of PCK: the size of the module effects measured so far
+
+
+def seeds_line(sd_gap: float) -> str:
+    """How many seeds a 95 % t interval of +-HALF_WIDTH on the responses' gap would take, were the
+    gaps' SD over these seeds the true one (the planning figure behind "~40 seeds a row")."""
+    n = seeds_for_half_width(sd_gap, HALF_WIDTH)
+    need = f"{n}" if n is not None else "more than 100,000"
+    return (f"responses: SD of the gap over the seeds {sd_gap:.3f}; a 95 % t interval of +-{HALF_WIDTH:.3f} "
+            f"would take {need} seeds at that SD (taken as known)")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or len(argv) % 2:
         print("usage: seeds.py <A seed s> <B seed s> [<A> <B> ...]  (pairs; prints B - A)", file=sys.stderr)
@@ -128,6 +141,9 @@ def main(argv: list[str]) -> int:
         b = ", ".join(f"{v:.3f}" for v in row.b)
         print(f"  {row.readout:<13} {row.mean:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
               f"  A {a} (mean {np.mean(row.a):.3f})  B {b} (mean {np.mean(row.b):.3f})")
+    for row in across(pairs):
+        if row.readout == "responses" and len(row.gaps) >= 2:
+            print(seeds_line(float(np.std(row.gaps, ddof=1))))
     spread = by_epoch(pairs)
     if spread:
         print("responses after each epoch (the trials' curves): mean B - A; SD over the seeds of B - A, A, B")

@@ -9,6 +9,7 @@ evaluated; the spread over seeds is shown separately (mean ± std).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -57,6 +58,23 @@ def seed_t_interval(gaps: list[float]) -> tuple[float, float] | None:
         return mean, mean
     lo, hi = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
     return float(lo), float(hi)
+
+
+def seeds_for_half_width(sd: float, half_width: float, most: int = 100_000) -> int | None:
+    """The fewest seeds n (>= 2) whose 95 % t interval on a mean of per-seed gaps is at most
+    `half_width` either side, t_{0.975, n-1} sd / sqrt(n) <= half_width, taking the gaps' SD `sd`
+    as known (a planning figure: the SD measured on a few seeds is itself uncertain). None when
+    even `most` seeds would not do; 2 for a zero SD."""
+    if sd < 0 or half_width <= 0:
+        raise ValueError(f"need sd >= 0 and half_width > 0, got {sd} and {half_width}")
+    # t_{0.975,n-1}/sqrt(n) falls with n, so the first n that fits is the answer; start the search
+    # at the normal approximation's bound (t > z), which no smaller n can meet.
+    n = max(2, math.floor((stats.norm.ppf(0.975) * sd / half_width) ** 2))
+    while n <= most:
+        if stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) <= half_width:
+            return n
+        n += 1
+    return None
 
 
 def seeds_gap_interval(row: list[TrialRecord], ref: list[TrialRecord],
