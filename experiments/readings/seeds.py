@@ -14,7 +14,8 @@ what training again with another seed allows, which is what a claim about a modu
 harness's guide: a difference of a few hundredths needs seeds).
 
 Then how many seeds a +-1-point t interval on the responses' gap would take at the gaps' SD
-(`harness.report.bootstrap.seeds_for_half_width`). Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
+(`harness.report.bootstrap.seeds_for_half_width`), and whether the seeds pair the rows at all
+(their correlation over the seeds; the gap's SD beside an unpaired difference's). Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
 mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
 narrows training's spread (the next lever where the gap is smaller than that spread).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from scipy import stats
 from harness.record import READOUTS
 from harness.report.bootstrap import seed_t_interval, seeds_for_half_width
 from harness.report.mean_pose import correct_key
@@ -120,6 +122,20 @@ def seeds_line(sd_gap: float) -> str:
             f"would take {need} seeds at that SD (taken as known)")
 
 
+def pairing_line(row: AcrossSeeds) -> str:
+    """Whether pairing the rows by seed narrows the gap's spread: the rows' Pearson correlation over
+    the seeds and the gap's SD beside sqrt(sd_A^2 + sd_B^2), the SD of the difference of two
+    unpaired trials. A seed fixes the data order and augmentations (harness/trial/loaders.py,
+    harness/data/dataset.py) and the initial weights of the parts built before the rows' first
+    difference (the backbone first; a module one row adds shifts the generator for the rest), so
+    a pair need not train alike; where r <= 0 the pairing buys nothing and
+    one row's seeds could serve several comparisons (on one machine)."""
+    r = float(stats.pearsonr(row.a, row.b).statistic)
+    unpaired = float(np.hypot(np.std(row.a, ddof=1), np.std(row.b, ddof=1)))
+    return (f"responses: the rows' correlation over the seeds r = {r:+.2f}; SD of the gap "
+            f"{np.std(row.gaps, ddof=1):.3f} against {unpaired:.3f} unpaired")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or len(argv) % 2:
         print("usage: seeds.py <A seed s> <B seed s> [<A> <B> ...]  (pairs; prints B - A)", file=sys.stderr)
@@ -144,6 +160,8 @@ def main(argv: list[str]) -> int:
     for row in across(pairs):
         if row.readout == "responses" and len(row.gaps) >= 2:
             print(seeds_line(float(np.std(row.gaps, ddof=1))))
+        if row.readout == "responses" and len(row.gaps) >= 3:
+            print(pairing_line(row))
     spread = by_epoch(pairs)
     if spread:
         print("responses after each epoch (the trials' curves): mean B - A; SD over the seeds of B - A, A, B")
