@@ -15,8 +15,8 @@ harness's guide: a difference of a few hundredths needs seeds).
 
 Then how many seeds a +-1-point t interval on the responses' gap would take at the gaps' SD
 (`harness.report.bootstrap.seeds_for_half_width`), and whether the seeds pair the rows at all
-(their correlation over the seeds; the gap's SD beside an unpaired difference's). Last, epoch by epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the
-mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
+(their correlation over the seeds; the gap's SD beside an unpaired difference's). Last, epoch by
+epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
 narrows training's spread (the next lever where the gap is smaller than that spread).
 """
 from __future__ import annotations
@@ -128,8 +128,8 @@ def pairing_line(row: AcrossSeeds) -> str:
     unpaired trials. A seed fixes the data order and augmentations (harness/trial/loaders.py,
     harness/data/dataset.py) and the initial weights of the parts built before the rows' first
     difference (the backbone first; a module one row adds shifts the generator for the rest), so
-    a pair need not train alike; where r <= 0 the pairing buys nothing and
-    one row's seeds could serve several comparisons (on one machine)."""
+    a pair need not train alike; where r <= 0 the pairing buys nothing and one row's seeds could
+    serve several comparisons (on one machine)."""
     r = float(stats.pearsonr(row.a, row.b).statistic)
     unpaired = float(np.hypot(np.std(row.a, ddof=1), np.std(row.b, ddof=1)))
     return (f"responses: the rows' correlation over the seeds r = {r:+.2f}; SD of the gap "
