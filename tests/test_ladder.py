@@ -345,8 +345,7 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     (4.3027), each row's figure is its correct joints over the visible ones, the epoch-by-epoch
     spread is the mean and SDs (n - 1) of the curves' values over the seeds, the seeds a +-0.01
     interval would take at the gaps' SD is a plain scan's first n, the rows' correlation is
-    numpy's, and a pair whose
-    trials trained with different seeds is refused (exit 2, one line)."""
+    numpy's, and a pair whose trials trained with different seeds is refused (exit 2, one line)."""
     module = _script("seeds", "readings", "seeds.py")
     versus = _script("versus", "readings", "versus.py")
     rng = np.random.default_rng(5)

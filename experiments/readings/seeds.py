@@ -152,12 +152,13 @@ def main(argv: list[str]) -> int:
         if show(a, b, f"seed {seed_of(a)}: {b.name} - {a.name}"):
             return 2
     print(f"across {len(pairs)} seeds (mean of B - A, 95 % t interval over the seeds)")
-    for row in across(pairs):
+    summaries = across(pairs)
+    for row in summaries:
         a = ", ".join(f"{v:.3f}" for v in row.a)
         b = ", ".join(f"{v:.3f}" for v in row.b)
         print(f"  {row.readout:<13} {row.mean:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
               f"  A {a} (mean {np.mean(row.a):.3f})  B {b} (mean {np.mean(row.b):.3f})")
-    for row in across(pairs):
+    for row in summaries:
         if row.readout == "responses" and len(row.gaps) >= 2:
             print(seeds_line(float(np.std(row.gaps, ddof=1))))
         if row.readout == "responses" and len(row.gaps) >= 3:
