@@ -120,6 +120,38 @@ def test_versus_says_whether_a_pair_shares_its_machine(tmp_path, capsys):
     assert "⚠ another machine" in capsys.readouterr().out
 
 
+def test_versus_takes_curves_equal_bit_for_bit_as_one_arithmetic_where_no_machine_was_recorded(tmp_path):
+    """Two old trials (no `machine`) whose curves agree through epoch k, the lr aside (recorded after
+    the scheduler's step, so a later drop changes it for an epoch trained alike), were trained in
+    one arithmetic: versus.py says so and through which epoch; one float off in epoch 1 and it does
+    not."""
+    versus = _versus()
+    ids, visible = np.arange(20), np.full(20, 5)
+
+    def epoch(i: int, lr: float, total: float) -> dict:
+        return {"epoch": i, "losses": {"cls_cnn": total / 2}, "total": total, "lr": lr,
+                "ladder": {"readouts": {"responses": 0.1 * i}}, "diagnostics": {"prototype_cos": 0.5}}
+
+    curves = {
+        "five": [epoch(1, 4e-3, 0.45), epoch(2, 4e-4, 0.40), epoch(3, 4e-4, 0.38), epoch(4, 4e-4, 0.37)],
+        "ten": [epoch(1, 4e-3, 0.45), epoch(2, 4e-3, 0.40), epoch(3, 4e-3, 0.36), epoch(4, 4e-3, 0.35)],
+        "other": [epoch(1, 4e-3, 0.45 + 1e-12), epoch(2, 4e-3, 0.40)],
+    }
+    folders = {}
+    for name, curve in curves.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        np.savez(folder / "per_image.npz", image_ids=ids, loc_visible=visible, loc_correct=np.full(20, 2))
+        (folder / "metrics.json").write_text(json.dumps({"config": {"seed": 0}, "curve": curve}))
+        folders[name] = folder
+    # epoch 2 differs only in the recorded lr (not compared), epoch 3 in its loss
+    assert versus.shared_epochs(folders["five"], folders["ten"]) == 2
+    line = versus.machine_line(folders["five"], folders["ten"])
+    assert line.endswith("but their curves agree bit for bit through epoch 2: one arithmetic")
+    assert versus.shared_epochs(folders["five"], folders["other"]) == 0
+    assert versus.machine_line(folders["five"], folders["other"]).endswith("pair only trials trained in one session")
+
+
 def test_the_trials_list_flags_a_same_seed_comparison_across_machines_and_names_each_trials_machine():
     ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "AR": 0.0, "PCK@0.1": 0.30})
     base = _row(1, False, 0.40, ["a", "a", None])

@@ -42,6 +42,25 @@ def machine_of(folder: Path) -> dict:
     return machine if isinstance(machine, dict) else {}
 
 
+def shared_epochs(a: Path, b: Path) -> int:
+    """How many leading epochs of the two trials' recorded curves agree bit for bit (losses, total,
+    validation, ladder, diagnostics). Only the same seed and the same training up to there, in the
+    same arithmetic, reproduce every float: what shows that two trials without a recorded machine
+    shared one (round 32: a 10-epoch trial and the 5-epoch trial it extends, equal through epoch 4)."""
+    def epochs(folder: Path) -> list[dict]:
+        path = folder / "metrics.json"
+        curve = json.loads(path.read_text()).get("curve") if path.is_file() else None
+        # "lr" is left out: a trial records the lr after the epoch's scheduler step, so two schedules
+        # that drop it at different epochs record different lrs for an epoch trained alike
+        return [{k: v for k, v in e.items() if k != "lr"} for e in curve or [] if isinstance(e, dict)]
+    n = 0
+    for ea, eb in zip(epochs(a), epochs(b)):
+        if ea != eb:
+            break
+        n += 1
+    return n
+
+
 def machine_line(a: Path, b: Path) -> str:
     """Whether the two trials were trained with the same arithmetic (`harness.record.other_machine`):
     a gap between machines holds the machines' difference too (0.038 at one seed, round 30)."""
@@ -52,6 +71,10 @@ def machine_line(a: Path, b: Path) -> str:
                 "the gap holds the machines' difference as well")
     unknown = [f.name for f, m in ((a, ma), (b, mb)) if "numerics" not in m]
     if unknown:
+        shared = shared_epochs(a, b)
+        if shared:
+            return (f"  machine unknown for {', '.join(unknown)} (trained before metrics.json recorded it), "
+                    f"but their curves agree bit for bit through epoch {shared}: one arithmetic")
         return (f"  machine unknown for {', '.join(unknown)} (trained before metrics.json recorded it): "
                 "pair only trials trained in one session")
     return f"  one machine's arithmetic (numerics {ma['numerics']})"
