@@ -473,3 +473,27 @@ def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):
     build_report(results, tmp_path / "standard")
     assert not any("Non-standard PCKh" in p.read_text() for p in (tmp_path / "standard").glob("*.html"))
     assert len(_pages(tmp_path / "standard")) == len(pages)
+
+
+@pytest.mark.parametrize("n_rows", [1, 2, 6])
+def test_curve_legends_stay_inside_the_figure_and_below_the_panels(tmp_path, monkeypatch, n_rows):
+    """A readings row's label carries its readings (~400 characters): the curves' legend wraps it to
+    its column, so every entry lies inside the figure, and the legend below every panel's axes
+    (round 32's page ran both labels off the figure's sides). Read from the drawn figure's extents."""
+    from harness.report.figures import curves as curves_module
+    drawn = []
+    monkeypatch.setattr(curves_module, "save_png", lambda fig, path: drawn.append(fig))
+    readings = ", ".join(f"reading_{k}=value_{k} [setting_{k} 0.0001] (beyond the paper)" for k in range(8))
+    curve = [{"epoch": e, "total": 1.0 / e, "losses": {"cls": 1.0 / e}} for e in (1, 2, 3)]
+    series = [(f"#{r + 1} Row {r} [{readings}]", [curve]) for r in range(n_rows)]
+    assert curves_module.plot_curves(series, None, tmp_path / "c.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    legend = fig.legends[0].get_window_extent(renderer)
+    for text in fig.legends[0].get_texts():
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, text.get_text()[:40]
+    assert legend.y0 >= box.y0 - 0.5
+    lowest_axes = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes if ax.get_visible())
+    assert legend.y1 <= lowest_axes + 0.5

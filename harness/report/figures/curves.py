@@ -6,6 +6,7 @@ and the validation metric.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,6 +28,12 @@ def _mean_series(curves: list[list[dict[str, Any]]], get) -> tuple[list[int], li
 
 
 MAX_EPOCH_TICKS = 12
+LEGEND_COLS = 4
+LEGEND_FONT = 6  # points
+# Inches a character of the legend's 6-point font takes, generously (DejaVu Sans averages ~0.55 em;
+# 0.6 em leaves room for wide letters and the line's handle): the width labels are wrapped to.
+LEGEND_CHAR_IN = 0.6 * LEGEND_FONT / 72
+LEGEND_HANDLE_IN = 0.45  # the line sample and the gaps beside each legend entry
 Series = list[tuple[str, list[list[dict[str, Any]]]]]  # [(row label, [curve of each seed])]
 Panel = tuple[str, Callable[[dict[str, Any]], Any]]  # (title, the value of a curve entry)
 
@@ -53,9 +60,16 @@ def plot_panels(series: Series, panels: list[Panel], path: Path,
         return False
     ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    legend_h = 0.2 + 0.14 * math.ceil(len(series) / 4)
+    width = 3.0 * ncols
+    legend_cols = min(LEGEND_COLS, len(series))
+    # A readings row's label carries its readings (hundreds of characters): wrapped to its legend
+    # column, or a long one runs off both sides of the figure.
+    chars = max(20, int((width / legend_cols - LEGEND_HANDLE_IN) / LEGEND_CHAR_IN))
+    labels = [textwrap.fill(plain(label), chars) for label, _ in series]
+    label_lines = max(label.count("\n") + 1 for label in labels)
+    legend_h = 0.2 + 0.14 * math.ceil(len(series) / legend_cols) * label_lines
     height = 2.3 * nrows + legend_h
-    fig = new_figure(3.0 * ncols, height)
+    fig = new_figure(width, height)
     # Fixed margins instead of tight_layout (which draws the figure once more).
     fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.25 / height, bottom=(legend_h + 0.35) / height,
                         wspace=0.3, hspace=0.55)
@@ -66,12 +80,12 @@ def plot_panels(series: Series, panels: list[Panel], path: Path,
     lines = []
     for p, (title, _) in enumerate(panels):
         ax = axes[p]
-        for r, (label, _) in enumerate(series):
+        for r in range(len(series)):
             epochs, values = data[r][p]
             (line,) = ax.plot(epochs, values, marker="o" if len(epochs) < 3 else None, markersize=3,
                               linewidth=1.2, color=f"C{r % 10}", linestyle="-" if r < 10 else "--")
             if p == 0:
-                lines.append((line, plain(label)))
+                lines.append((line, labels[r]))
         if p in guides:
             value, text = guides[p]
             ax.axhline(value, color="0.3", linewidth=0.9, linestyle=":")
@@ -87,6 +101,7 @@ def plot_panels(series: Series, panels: list[Panel], path: Path,
         ax.tick_params(labelsize=6)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.legend([l for l, _ in lines], [t for _, t in lines], loc="lower center", ncol=4, fontsize=6, frameon=False)
+    fig.legend([l for l, _ in lines], [t for _, t in lines], loc="lower center", ncol=legend_cols,
+               fontsize=LEGEND_FONT, frameon=False)
     save_png(fig, path)
     return True
