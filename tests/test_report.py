@@ -488,6 +488,7 @@ def test_curve_legends_stay_inside_the_figure_and_below_the_panels(tmp_path, mon
     series = [(f"#{r + 1} Row {r} [{readings}]", [curve]) for r in range(n_rows)]
     assert curves_module.plot_curves(series, None, tmp_path / "c.png")
     fig = drawn[0]
+    fig.canvas.draw()  # the labels and the legend take their places when drawn
     renderer = fig.canvas.get_renderer()
     box = fig.bbox
     legend = fig.legends[0].get_window_extent(renderer)
@@ -497,3 +498,49 @@ def test_curve_legends_stay_inside_the_figure_and_below_the_panels(tmp_path, mon
     assert legend.y0 >= box.y0 - 0.5
     lowest_axes = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes if ax.get_visible())
     assert legend.y1 <= lowest_axes + 0.5
+
+
+def test_map_figures_draw_the_baseline_the_full_model_and_single_modules_among_the_switches_that_vary():
+    """Figs. 5 / 7 draw the baseline, the full model and the single-module rows. Over Table 5's 16
+    combinations that is 1 + 1 + 4 rows; in a readings study whose base holds MS off, full LOFR has 3
+    of the 4 switches on and is still the full model (round 32's page drew the baseline alone)."""
+    from itertools import product
+
+    from harness.paper.modules import MODULES
+    from harness.report.rows import Row
+    from harness.report.study_figures import _map_rows
+
+    def row(number: int, on: tuple[bool, ...]) -> Row:
+        return Row(number, {m.key: v for m, v in zip(MODULES, on)})
+
+    table5 = [row(i + 1, on) for i, on in enumerate(product((False, True), repeat=len(MODULES)))]
+    picked = [sum(r.switches()) for r in _map_rows(table5)]
+    assert picked == [0, len(MODULES)] + [1] * len(MODULES)
+    ms = [m.name for m in MODULES].index("MS")
+    without_ms = [on for on in product((False, True), repeat=len(MODULES)) if not on[ms]]
+    readings = [row(i + 1, on) for i, on in enumerate([without_ms[0], without_ms[-1], without_ms[3]])]
+    assert sum(readings[2].switches()) == 2  # an ablation of two modules: neither baseline, full nor single
+    assert [r.number for r in _map_rows(readings)] == [1, 2]
+
+
+def test_map_overlay_row_labels_stay_inside_the_figure(tmp_path, monkeypatch):
+    """Figs. 5 / 7 name each row on its left: a readings row's ~400-character label is wrapped to the
+    row's height and the margin widened, so every label lies inside the figure (read from the drawn
+    extents; round 32's page cut both ends of the label off)."""
+    from harness.report.figures import maps as maps_module
+    drawn = []
+    monkeypatch.setattr(maps_module, "save_png", lambda fig, path: drawn.append(fig))
+    readings = ", ".join(f"reading_{k}=value_{k} [setting_{k} 0.0001] (beyond the paper)" for k in range(8))
+    images = np.zeros((3, 32, 24, 3), dtype=np.uint8)
+    maps = np.random.default_rng(0).random((3, 17, 4, 3))
+    entries = [(f"#{r + 1} Row {r} [{readings}]", images, maps) for r in range(2)]
+    assert maps_module.plot_overlays(entries, "Fig. 5", tmp_path / "m.png")
+    fig = drawn[0]
+    fig.canvas.draw()  # the labels and the legend take their places when drawn
+    renderer = fig.canvas.get_renderer()
+    labels = [ax.yaxis.label for ax in fig.axes if ax.get_ylabel()]
+    assert len(labels) == 2
+    for label in labels:
+        extent = label.get_window_extent(renderer)
+        assert extent.x0 >= fig.bbox.x0 - 0.5 and extent.y0 >= fig.bbox.y0 - 0.5
+        assert extent.y1 <= fig.bbox.y1 + 0.5

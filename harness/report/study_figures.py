@@ -99,8 +99,18 @@ def prototypes_figure(writer: FigureWriter, rows: list[Row], table: Table) -> Fi
 
 
 def _map_rows(rows: list[Row]) -> list[Row]:
-    chosen = [r for r in rows if sum(r.switches()) in (0, 1, len(r.switches()))]
-    chosen.sort(key=lambda r: (0 if sum(r.switches()) == 0 else 1 if all(r.switches()) else 2, r.number))
+    """The rows whose maps are drawn, at most MAX_MAP_ROWS: the baseline (no module on), the full model
+    and the single-module ablations, in that order. Counted over the modules the study's rows switch
+    differently: a study whose base holds MS off (the readings rounds) has its full model at 3 of
+    the 4 switches, which a count over all four took for neither and left out of the figures."""
+    n = len(rows[0].switches()) if rows else 0
+    varying = [i for i in range(n) if len({r.switches()[i] for r in rows}) > 1]
+
+    def on(row: Row) -> int:
+        return sum(row.switches()[i] for i in varying)
+
+    chosen = [r for r in rows if on(r) in (0, 1, len(varying))]
+    chosen.sort(key=lambda r: (0 if on(r) == 0 else 1 if on(r) == len(varying) else 2, r.number))
     return (chosen or rows)[:MAX_MAP_ROWS]
 
 

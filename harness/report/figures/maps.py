@@ -5,6 +5,7 @@ overlay is, per pixel, the largest of the K joint maps after each is scaled to [
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +22,28 @@ def joint_max(maps: np.ndarray) -> np.ndarray:
     return scaled.max(axis=0)
 
 
+ROW_IN = 1.4  # a row's height
+LABEL_FONT = 6  # points
+LABEL_CHAR_IN = 0.6 * LABEL_FONT / 72  # a character's width at that size, generously (as the curves' legend)
+LABEL_LINE_IN = 1.4 * LABEL_FONT / 72  # a label line's height with matplotlib's line spacing
+
+
 def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str, path: Path) -> bool:
     """`entries`: [(row label, images S×H×W×3 uint8, maps S×K×h×w)] on the same S samples."""
     entries = [e for e in entries if len(e[1])]
     if not entries:
         return False
     n_samples = min(len(e[1]) for e in entries)
-    width, height = 1.1 * n_samples + 0.3, 1.4 * len(entries) + 0.3
+    # A readings row's label carries its readings (hundreds of characters): wrapped to the row's
+    # height, the left margin widened to its lines, or it runs off the figure.
+    labels = [textwrap.fill(plain(label), max(12, int(ROW_IN / LABEL_CHAR_IN))) for label, _, _ in entries]
+    left = 0.15 + LABEL_LINE_IN * max(label.count("\n") + 1 for label in labels)
+    width, height = 1.1 * n_samples + left + 0.05, ROW_IN * len(entries) + 0.3
     fig = new_figure(width, height)
-    fig.subplots_adjust(left=0.25 / width, right=0.99, bottom=0.02, top=1 - 0.25 / height, wspace=0.05, hspace=0.05)
+    fig.subplots_adjust(left=left / width, right=0.99, bottom=0.02, top=1 - 0.25 / height, wspace=0.05,
+                        hspace=0.05)
     axes = fig.subplots(len(entries), n_samples, squeeze=False)
-    for r, (label, images, maps) in enumerate(entries):
+    for r, (_, images, maps) in enumerate(entries):
         for s in range(n_samples):
             ax = axes[r][s]
             image = np.asarray(images[s])
@@ -42,7 +54,7 @@ def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str,
             ax.set_xticks([])
             ax.set_yticks([])
             if s == 0:
-                ax.set_ylabel(plain(label), fontsize=6)
+                ax.set_ylabel(labels[r], fontsize=LABEL_FONT)
     fig.suptitle(plain(title), fontsize=7, y=1 - 0.04 / height)
     save_png(fig, path)
     return True
