@@ -2,8 +2,8 @@
 
 - training curves: every row of the group;
 - Fig. 6: the row with the most modules on (the full model where it ran), its first seed;
-- Figs. 5 / 7: baseline, full model and single-module rows (else the first rows), first seed
-  each, on the validation samples that all of them kept (maps.npz `sample_index`), at most 3;
+- Figs. 5 / 7: baseline, full model and single-module rows, counted over the switches the study's
+  rows vary (else the first rows), first seed each, on the validation samples that all of them kept (maps.npz `sample_index`), at most 3;
 - Fig. 8: every completed trial that kept maps.
 File names are derived from study and trial names only, so the same results give the same files.
 """
