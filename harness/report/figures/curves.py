@@ -31,7 +31,7 @@ MAX_EPOCH_TICKS = 12
 LEGEND_COLS = 4
 LEGEND_FONT = 6  # points
 # Inches a character of the legend's 6-point font takes, generously (DejaVu Sans averages ~0.55 em;
-# 0.6 em leaves room for wide letters and the line's handle): the width labels are wrapped to.
+# 0.6 em leaves room for wide letters; the handle has its own allowance): the width labels wrap to.
 LEGEND_CHAR_IN = 0.6 * LEGEND_FONT / 72
 LEGEND_HANDLE_IN = 0.45  # the line sample and the gaps beside each legend entry
 Series = list[tuple[str, list[list[dict[str, Any]]]]]  # [(row label, [curve of each seed])]
