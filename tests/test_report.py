@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
+from itertools import product
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -16,9 +17,14 @@ from test_report_fixture import (FAIL_ERROR, FAILED, MISSING, SWITCH_ROWS, confi
 
 from harness.errors import UserError
 from harness.evaluation.per_image import load_per_image, paired_bootstrap
+from harness.paper.modules import MODULES
 from harness.report import build_report
 from harness.report.bootstrap import seed_paired_bootstrap, seeds_for_half_width
 from harness.report.factorial import cells_of, factorial_effects
+from harness.report.figures import curves as curves_figure
+from harness.report.figures import maps as maps_figure
+from harness.report.rows import Row
+from harness.report.study_figures import _map_rows
 
 CELLS = cells_of(4)
 FACTORS = ("SPE", "MS", "RePPG", "PDC")
@@ -475,20 +481,31 @@ def test_mpii_pckh_from_joints_is_marked_non_standard(tmp_path):
     assert len(_pages(tmp_path / "standard")) == len(pages)
 
 
+# A readings row's label as the report names it: its method, then its readings (~400 characters).
+READINGS = ", ".join(f"reading_{k}=value_{k} [setting_{k} 0.0001] (beyond the paper)" for k in range(8))
+
+
+def _drawn(module, monkeypatch):
+    """The figures `module` would save, drawn (labels and legends take their places when drawn)."""
+    drawn = []
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        drawn.append(fig)
+    monkeypatch.setattr(module, "save_png", keep)
+    return drawn
+
+
 @pytest.mark.parametrize("n_rows", [1, 2, 6])
 def test_curve_legends_stay_inside_the_figure_and_below_the_panels(tmp_path, monkeypatch, n_rows):
     """A readings row's label carries its readings (~400 characters): the curves' legend wraps it to
     its column, so every entry lies inside the figure, and the legend below every panel's axes
     (round 32's page ran both labels off the figure's sides). Read from the drawn figure's extents."""
-    from harness.report.figures import curves as curves_module
-    drawn = []
-    monkeypatch.setattr(curves_module, "save_png", lambda fig, path: drawn.append(fig))
-    readings = ", ".join(f"reading_{k}=value_{k} [setting_{k} 0.0001] (beyond the paper)" for k in range(8))
+    drawn = _drawn(curves_figure, monkeypatch)
     curve = [{"epoch": e, "total": 1.0 / e, "losses": {"cls": 1.0 / e}} for e in (1, 2, 3)]
-    series = [(f"#{r + 1} Row {r} [{readings}]", [curve]) for r in range(n_rows)]
-    assert curves_module.plot_curves(series, None, tmp_path / "c.png")
+    series = [(f"#{r + 1} Row {r} [{READINGS}]", [curve]) for r in range(n_rows)]
+    assert curves_figure.plot_curves(series, None, tmp_path / "c.png")
     fig = drawn[0]
-    fig.canvas.draw()  # the labels and the legend take their places when drawn
     renderer = fig.canvas.get_renderer()
     box = fig.bbox
     legend = fig.legends[0].get_window_extent(renderer)
@@ -504,12 +521,6 @@ def test_map_figures_draw_the_baseline_the_full_model_and_single_modules_among_t
     """Figs. 5 / 7 draw the baseline, the full model and the single-module rows. Over Table 5's 16
     combinations that is 1 + 1 + 4 rows; in a readings study whose base holds MS off, full LOFR has 3
     of the 4 switches on and is still the full model (round 32's page drew the baseline alone)."""
-    from itertools import product
-
-    from harness.paper.modules import MODULES
-    from harness.report.rows import Row
-    from harness.report.study_figures import _map_rows
-
     def row(number: int, on: tuple[bool, ...]) -> Row:
         return Row(number, {m.key: v for m, v in zip(MODULES, on)})
 
@@ -527,16 +538,12 @@ def test_map_overlay_row_labels_stay_inside_the_figure(tmp_path, monkeypatch):
     """Figs. 5 / 7 name each row on its left: a readings row's ~400-character label is wrapped to the
     row's height and the margin widened, so every label lies inside the figure (read from the drawn
     extents; round 32's page cut both ends of the label off)."""
-    from harness.report.figures import maps as maps_module
-    drawn = []
-    monkeypatch.setattr(maps_module, "save_png", lambda fig, path: drawn.append(fig))
-    readings = ", ".join(f"reading_{k}=value_{k} [setting_{k} 0.0001] (beyond the paper)" for k in range(8))
+    drawn = _drawn(maps_figure, monkeypatch)
     images = np.zeros((3, 32, 24, 3), dtype=np.uint8)
     maps = np.random.default_rng(0).random((3, 17, 4, 3))
-    entries = [(f"#{r + 1} Row {r} [{readings}]", images, maps) for r in range(2)]
-    assert maps_module.plot_overlays(entries, "Fig. 5", tmp_path / "m.png")
+    entries = [(f"#{r + 1} Row {r} [{READINGS}]", images, maps) for r in range(2)]
+    assert maps_figure.plot_overlays(entries, "Fig. 5", tmp_path / "m.png")
     fig = drawn[0]
-    fig.canvas.draw()  # the labels and the legend take their places when drawn
     renderer = fig.canvas.get_renderer()
     labels = [ax.yaxis.label for ax in fig.axes if ax.get_ylabel()]
     assert len(labels) == 2

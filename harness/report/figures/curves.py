@@ -6,14 +6,13 @@ and the validation metric.
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from harness.report.figures.canvas import new_figure, plain, save_png
+from harness.report.figures.canvas import new_figure, plain, save_png, wrap
 
 
 def _mean_series(curves: list[list[dict[str, Any]]], get) -> tuple[list[int], list[float]]:
@@ -30,9 +29,6 @@ def _mean_series(curves: list[list[dict[str, Any]]], get) -> tuple[list[int], li
 MAX_EPOCH_TICKS = 12
 LEGEND_COLS = 4
 LEGEND_FONT = 6  # points
-# Inches a character of the legend's 6-point font takes, generously (DejaVu Sans averages ~0.55 em;
-# 0.6 em leaves room for wide letters; the handle has its own allowance): the width labels wrap to.
-LEGEND_CHAR_IN = 0.6 * LEGEND_FONT / 72
 LEGEND_HANDLE_IN = 0.45  # the line sample and the gaps beside each legend entry
 Series = list[tuple[str, list[list[dict[str, Any]]]]]  # [(row label, [curve of each seed])]
 Panel = tuple[str, Callable[[dict[str, Any]], Any]]  # (title, the value of a curve entry)
@@ -62,10 +58,7 @@ def plot_panels(series: Series, panels: list[Panel], path: Path,
     nrows = math.ceil(len(panels) / ncols)
     width = 3.0 * ncols
     legend_cols = min(LEGEND_COLS, len(series))
-    # A readings row's label carries its readings (hundreds of characters): wrapped to its legend
-    # column, or a long one runs off both sides of the figure.
-    chars = max(20, int((width / legend_cols - LEGEND_HANDLE_IN) / LEGEND_CHAR_IN))
-    labels = [textwrap.fill(plain(label), chars) for label, _ in series]
+    labels = [wrap(label, width / legend_cols - LEGEND_HANDLE_IN, LEGEND_FONT) for label, _ in series]
     label_lines = max(label.count("\n") + 1 for label in labels)
     legend_h = 0.2 + 0.14 * math.ceil(len(series) / legend_cols) * label_lines
     height = 2.3 * nrows + legend_h

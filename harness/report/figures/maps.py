@@ -5,12 +5,11 @@ overlay is, per pixel, the largest of the K joint maps after each is scaled to [
 """
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
 
-from harness.report.figures.canvas import new_figure, plain, save_png
+from harness.report.figures.canvas import line_inches, new_figure, plain, save_png, wrap
 
 
 def joint_max(maps: np.ndarray) -> np.ndarray:
@@ -24,8 +23,6 @@ def joint_max(maps: np.ndarray) -> np.ndarray:
 
 ROW_IN = 1.4  # a row's height
 LABEL_FONT = 6  # points
-LABEL_CHAR_IN = 0.6 * LABEL_FONT / 72  # a character's width at that size, generously (as the curves' legend)
-LABEL_LINE_IN = 1.4 * LABEL_FONT / 72  # a label line's height with matplotlib's line spacing
 
 
 def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str, path: Path) -> bool:
@@ -34,10 +31,9 @@ def plot_overlays(entries: list[tuple[str, np.ndarray, np.ndarray]], title: str,
     if not entries:
         return False
     n_samples = min(len(e[1]) for e in entries)
-    # A readings row's label carries its readings (hundreds of characters): wrapped to the row's
-    # height, the left margin widened to its lines, or it runs off the figure.
-    labels = [textwrap.fill(plain(label), max(12, int(ROW_IN / LABEL_CHAR_IN))) for label, _, _ in entries]
-    left = 0.15 + LABEL_LINE_IN * max(label.count("\n") + 1 for label in labels)
+    # each label wrapped to its row's height (it runs along the y axis), the left margin widened to its lines
+    labels = [wrap(label, ROW_IN, LABEL_FONT) for label, _, _ in entries]
+    left = 0.15 + line_inches(LABEL_FONT) * max(label.count("\n") + 1 for label in labels)
     width, height = 1.1 * n_samples + left + 0.05, ROW_IN * len(entries) + 0.3
     fig = new_figure(width, height)
     fig.subplots_adjust(left=left / width, right=0.99, bottom=0.02, top=1 - 0.25 / height, wspace=0.05,
