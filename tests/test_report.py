@@ -23,6 +23,7 @@ from harness.report.bootstrap import seed_paired_bootstrap, seeds_for_half_width
 from harness.report.factorial import cells_of, factorial_effects
 from harness.report.figures import curves as curves_figure
 from harness.report.figures import maps as maps_figure
+from harness.report.figures import prototypes as prototypes_figure
 from harness.report.rows import Row
 from harness.report.study_figures import _map_rows
 
@@ -551,3 +552,32 @@ def test_map_overlay_row_labels_stay_inside_the_figure(tmp_path, monkeypatch):
         extent = label.get_window_extent(renderer)
         assert extent.x0 >= fig.bbox.x0 - 0.5 and extent.y0 >= fig.bbox.y0 - 0.5
         assert extent.y1 <= fig.bbox.y1 + 0.5
+
+
+def test_prototype_colour_bars_print_no_offset_over_the_panel_titles(tmp_path, monkeypatch):
+    """Fig. 6's panel (c), the initial joint relevance, holds values near 1e8 in a trained LOFR trial
+    (round 32's c1cdc4ae0c3b: -2.4e8 to 4.7e8): its colour bar printed matplotlib's "1e8" offset
+    over the panel's title. Each bar's ticks now carry their magnitude (read back, they span the
+    tick's value) and no bar text meets a title (read from the drawn extents)."""
+    drawn = _drawn(prototypes_figure, monkeypatch)
+    rng = np.random.default_rng(0)
+    matrices = {"a": rng.normal(size=(17, 17)) * 30, "c": rng.normal(size=(17, 17)) * 2e8,
+                "d": 25 + 30 * rng.random((17, 17))}
+    assert prototypes_figure.plot_prototypes(matrices, [f"joint{k}" for k in range(17)], tmp_path / "p.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    bars = [ax for ax in fig.axes if not ax.get_title()]
+    assert len(panels) == len(bars) == 3
+    for panel, bar, key in zip(panels, bars, "acd"):
+        assert bar.yaxis.get_offset_text().get_text() == ""
+        low, high = bar.get_ylim()
+        shown = [(loc, label.get_text()) for loc, label in zip(bar.get_yticks(), bar.get_yticklabels())
+                 if low <= loc <= high]
+        assert len(shown) >= 2
+        for loc, text in shown:  # the label read back is its tick's value, magnitude included
+            assert float(text.replace("\u2212", "-")) == pytest.approx(loc, rel=5e-3, abs=1e-9), (key, text)
+        title = panel.title.get_window_extent(renderer)
+        for text in [bar.yaxis.get_offset_text(), *bar.get_yticklabels()]:
+            if text.get_text():
+                assert not title.overlaps(text.get_window_extent(renderer)), (key, text.get_text())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import StrMethodFormatter
 
 from harness.report.figures.canvas import new_figure, save_png
 
@@ -35,6 +36,9 @@ def plot_prototypes(matrices: dict[str, np.ndarray], joints: list[str], path: Pa
         ax.tick_params(labelsize=5, length=1, pad=1)
         ax.set_title(PANELS[key], fontsize=8)
         bar = fig.colorbar(image, ax=ax, shrink=0.7, pad=0.03)
+        # Why: panel (c) holds values near 1e8; the default formatter then prints its "1e8" offset
+        # above the bar, over the panel's title. Each tick carries its own magnitude instead.
+        bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:.3g}"))
         bar.ax.tick_params(labelsize=5)
     save_png(fig, path)
     return True
