@@ -4,6 +4,7 @@ full-scale rows, bad input. The table declarations themselves: tests/test_tables
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from itertools import product
 from pathlib import Path
@@ -24,8 +25,12 @@ from harness.report.factorial import cells_of, factorial_effects
 from harness.report.figures import curves as curves_figure
 from harness.report.figures import maps as maps_figure
 from harness.report.figures import prototypes as prototypes_figure
-from harness.report.rows import Row
-from harness.report.study_figures import _map_rows
+from harness.report import study_figures
+from harness.report.rows import Row, figure_label, flatten, short_label
+from harness.report.study_figures import FigureWriter, _map_rows
+from harness.tables.labels import method_label
+from harness.tables.readings import READINGS as READINGS_TABLE
+from harness.tables.table5 import TABLE5
 
 CELLS = cells_of(4)
 FACTORS = ("SPE", "MS", "RePPG", "PDC")
@@ -581,3 +586,33 @@ def test_prototype_colour_bars_print_no_offset_over_the_panel_titles(tmp_path, m
         for text in [bar.yaxis.get_offset_text(), *bar.get_yticklabels()]:
             if text.get_text():
                 assert not title.overlaps(text.get_window_extent(renderer)), (key, text.get_text())
+
+
+@dataclass
+class _CurveTrial:
+    """What a figure reads of a trial: whether it completed and its curve."""
+
+    curve: list
+    completed: bool = True
+
+
+def test_readings_figures_name_each_row_by_its_number_and_method(tmp_path, monkeypatch):
+    """A readings row's name carries its readings (hundreds of characters): the tables keep it, the
+    figures (legends, row labels) give the row's number and method alone, the caption saying the
+    number is the table's row; a Table 5 row is named alike in both."""
+    curve = [{"epoch": 1, "total": 1.0, "losses": {"cls": 1.0}}]
+    rows = [Row(1, flatten(config("coco", (0, 0, 0, 0), 0, part_pooling="score_map"))),
+            Row(2, flatten(config("coco", (1, 0, 1, 1), 0, part_pooling="score_map", beta=0.001)))]
+    for row in rows:
+        row.trials.append(_CurveTrial([curve]))
+        assert "score_map" in short_label(row, READINGS_TABLE)
+        assert figure_label(row, READINGS_TABLE) == f"#{row.number} {method_label(row.flat)}"
+        assert figure_label(row, TABLE5) == short_label(row, TABLE5)
+    assert figure_label(rows[0], READINGS_TABLE) != figure_label(rows[1], READINGS_TABLE)
+    drawn = []
+    monkeypatch.setattr(study_figures, "plot_curves", lambda series, primary, path: drawn.append(series) or True)
+    view = study_figures.curves_figure(FigureWriter(tmp_path), "s", rows, READINGS_TABLE, None)
+    assert [label for label, _ in drawn[0]] == ["#1 " + method_label(rows[0].flat), "#2 " + method_label(rows[1].flat)]
+    assert "row n" in view.caption
+    study_figures.curves_figure(FigureWriter(tmp_path), "t", rows, TABLE5, None)
+    assert [label for label, _ in drawn[1]] == [short_label(r, TABLE5) for r in rows]

@@ -16,7 +16,7 @@ from harness.report.figures.ladder import plot_error_bars, plot_ladder_curves
 from harness.report.ladder import CATEGORIES, CLASSIFIER_GAIN, DIAGNOSTICS, LINKS, LadderSummary, RowLadder
 from harness.report.loading import Reference
 from harness.report.mean_pose import vs_cell
-from harness.report.rows import short_label
+from harness.report.rows import figure_key, figure_label
 from harness.report.stats import Summary
 from harness.report.study_figures import FigureWriter
 from harness.tables.declaration import Table
@@ -179,12 +179,12 @@ def error_table(ladders: list[RowLadder], table: Table, fmt: Format, metric: str
 def ladder_figures(writer: FigureWriter, stem: str, ladders: list[RowLadder], table: Table, metric: str,
                    ref: Reference | None) -> list[FigureView]:
     figures = []
-    bars = [(short_label(lad.row, table), lad.errors) for lad in ladders]
+    bars = [(figure_label(lad.row, table), lad.errors) for lad in ladders]
     src = writer.once(f"{stem}-errors.png", lambda p: plot_error_bars(bars, CATEGORIES, p))
     if src:
         figures.append(FigureView(src, "Keypoint error categories of the paper's read-out per row (mean over "
-                                       "seeds): good, jitter, inversion, swap, miss."))
-    series = [(short_label(lad.row, table), [t.curve for t in lad.row.completed if t.curve]) for lad in ladders]
+                                       "seeds): good, jitter, inversion, swap, miss." + figure_key(table)))
+    series = [(figure_label(lad.row, table), [t.curve for t in lad.row.completed if t.curve]) for lad in ladders]
     series = [(label, curves) for label, curves in series if curves]
     # the chance level is the validation labels' (the same for every head), shown as the rows' mean
     chance = [c for c in (lad.heads["cnn"]["chance_mAP"].mean for lad in ladders) if c is not None]
@@ -194,7 +194,7 @@ def ladder_figures(writer: FigureWriter, stem: str, ladders: list[RowLadder], ta
     if src:
         figures.append(FigureView(src, f"The ladder by epoch (mean over each row's seeds): each read-out's "
                                        f"{metric} with the mean pose (dotted), each head's mAP with the chance "
-                                       "level (dotted)."))
+                                       "level (dotted)." + figure_key(table)))
     return figures
 
 

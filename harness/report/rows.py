@@ -91,8 +91,21 @@ def varying_keys(rows: list[Row]) -> list[str]:
 
 
 def short_label(row: Row, table: Table) -> str:
-    """A few words that name a row in legends and figure titles."""
+    """A row's name in the tables and captions: its number and the table's `name`."""
     return f"#{row.number} {table.name(row.flat)}"
+
+
+def figure_label(row: Row, table: Table) -> str:
+    """A row's name inside a figure (legend, row label): the table's `figure_name` where it has one
+    (a readings row without its readings), else `short_label`; the number keys it to the table."""
+    if table.figure_name is None:
+        return short_label(row, table)
+    return f"#{row.number} {table.figure_name(row.flat)}"
+
+
+def figure_key(table: Table) -> str:
+    """The sentence a figure's caption adds where its rows go by `figure_name`, else ''."""
+    return "" if table.figure_name is None else " Rows by number: #n is the table's row n, with its readings."
 
 
 def reference_row(row: Row, rows: list[Row], comparison: Comparison) -> Row | None:

@@ -21,7 +21,7 @@ from harness.report.figures.maps import plot_overlays
 from harness.report.figures.prototypes import plot_prototypes
 from harness.report.figures.skeletons import plot_skeletons
 from harness.report.loading import TrialRecord, load_arrays
-from harness.report.rows import Row, short_label
+from harness.report.rows import Row, figure_key, figure_label, short_label
 from harness.tables.declaration import Table
 
 MAX_MAP_ROWS = 8
@@ -77,11 +77,11 @@ def _skeleton(row: Row) -> tuple:
 
 def curves_figure(writer: FigureWriter, stem: str, rows: list[Row], table: Table,
                   primary: str | None) -> FigureView | None:
-    series = [(short_label(r, table), [t.curve for t in r.completed if t.curve]) for r in rows]
+    series = [(figure_label(r, table), [t.curve for t in r.completed if t.curve]) for r in rows]
     series = [(label, curves) for label, curves in series if curves]
     src = writer.once(f"{stem}-curves.png", lambda p: plot_curves(series, primary, p))
     return FigureView(src, "Training curves: each unweighted loss term, the weighted total and the validation "
-                           "metric; mean over each row's completed seeds.") if src else None
+                           "metric; mean over each row's completed seeds." + figure_key(table)) if src else None
 
 
 def prototypes_figure(writer: FigureWriter, rows: list[Row], table: Table) -> FigureView | None:
@@ -136,12 +136,12 @@ def map_figures(writer: FigureWriter, stem: str, rows: list[Row], table: Table) 
             if key not in a:
                 continue
             pos = [int(np.flatnonzero(np.asarray(a["sample_index"]) == s)[0]) for s in samples]
-            entries.append((short_label(row, table), np.asarray(a["images"])[pos], np.asarray(a[key])[pos]))
+            entries.append((figure_label(row, table), np.asarray(a["images"])[pos], np.asarray(a[key])[pos]))
         src = writer.once(f"{stem}-{key}.png", lambda p: plot_overlays(entries, what, p))
         if src:
             figures.append(FigureView(src, f"{what}, over validation samples {', '.join(map(str, samples))} "
                                            "(the largest of the joints' maps, each scaled to [0, 1]); first seed of "
-                                           "each row."))
+                                           "each row." + figure_key(table)))
     return figures
 
 

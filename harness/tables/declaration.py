@@ -131,6 +131,8 @@ class Table:
             that gives them when used (`label_columns`).
         order: the sort key of a row in the paper's order (ties keep the matrix's order).
         name: a few words that name a row in legends and figure titles.
+        figure_name: a shorter name for the figures (legends, row labels) where `name` is long, the
+            row's number keying it to the table's row; None: `name`.
         comparison: each row's comparison row (the Δ column).
         columns: dataset kind -> metric columns; a kind not listed gets its dataset's
             `KeypointSpec.table_columns`. `EVERY_TABLE` (harness/tables/__init__.py) adds to both.
@@ -146,6 +148,7 @@ class Table:
     labels: tuple[LabelColumn, ...] | Callable[[], tuple[LabelColumn, ...]] = (METHOD,)
     order: Callable[[Flat], Any] = switch_order
     name: Callable[[Flat], str] = method_label
+    figure_name: Callable[[Flat], str] | None = None
     comparison: Comparison = MODULE_BASELINE
     columns: Mapping[str, tuple[Column, ...]] = field(default_factory=dict)
     paper: PaperNumbers | None = None

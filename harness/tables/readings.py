@@ -27,6 +27,9 @@ READINGS = Table(
     labels=(METHOD, READINGS_COLUMN),
     order=_order,
     name=lambda f: f"{method_label(f)} [{describe(f) or 'literal'}]",
+    # why: a row's readings run to ~400 characters, which crowd a legend or an overlay's row label;
+    # the figures name the method and the row's number, the table beside them its readings
+    figure_name=method_label,
     # a round whose rows switch two or more modules under one reading (readings_seeds28's
     # RePPG x PDC) gets their factorial contrasts per read-out; other rounds, nothing
     sections=("switched_modules",),
