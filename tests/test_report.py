@@ -562,7 +562,7 @@ def test_map_overlay_row_labels_stay_inside_the_figure(tmp_path, monkeypatch):
 def test_prototype_colour_bars_print_no_offset_over_the_panel_titles(tmp_path, monkeypatch):
     """Fig. 6's panel (c), the initial joint relevance, holds values near 1e8 in a trained LOFR trial
     (round 32's c1cdc4ae0c3b: -2.4e8 to 4.7e8): its colour bar printed matplotlib's "1e8" offset
-    over the panel's title. Each bar's ticks now carry their magnitude (read back, they span the
+    over the panel's title. Each bar's ticks now carry their magnitude (a label read back is its
     tick's value) and no bar text meets a title (read from the drawn extents)."""
     drawn = _drawn(prototypes_figure, monkeypatch)
     rng = np.random.default_rng(0)

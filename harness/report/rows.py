@@ -105,7 +105,7 @@ def figure_label(row: Row, table: Table) -> str:
 
 def figure_key(table: Table) -> str:
     """The sentence a figure's caption adds where its rows go by `figure_name`, else ''."""
-    return "" if table.figure_name is None else " Rows by number: #n is the table's row n, with its readings."
+    return "" if table.figure_name is None else " Rows by number: #n is the table's row n, named there in full."
 
 
 def reference_row(row: Row, rows: list[Row], comparison: Comparison) -> Row | None:

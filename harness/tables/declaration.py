@@ -130,7 +130,7 @@ class Table:
         labels: the columns that name a row (check marks, D_En / D_De, Method, ...), or a function
             that gives them when used (`label_columns`).
         order: the sort key of a row in the paper's order (ties keep the matrix's order).
-        name: a few words that name a row in legends and figure titles.
+        name: a few words that name a row in the tables, captions and (without `figure_name`) figures.
         figure_name: a shorter name for the figures (legends, row labels) where `name` is long, the
             row's number keying it to the table's row; None: `name`.
         comparison: each row's comparison row (the Δ column).
