@@ -344,7 +344,8 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     and its interval are mean +- t(0.975, 2 df) s / sqrt(3) with the quantile written out
     (4.3027), each row's figure is its correct joints over the visible ones, the epoch-by-epoch
     spread is the mean and SDs (n - 1) of the curves' values over the seeds, the seeds a +-0.01
-    interval would take at the gaps' SD is a plain scan's first n, the rows' correlation is
+    interval would take at the gaps' SD (and at the ends of its chi-square interval) is a plain
+    scan's first n, the rows' correlation is
     numpy's, and a pair whose trials trained with different seeds is refused (exit 2, one line)."""
     module = _script("seeds", "readings", "seeds.py")
     versus = _script("versus", "readings", "versus.py")
@@ -391,6 +392,13 @@ def test_readings_seeds_gaps_are_versus_points_and_their_t_interval_is_the_textb
     sd = float(np.std(by_hand, ddof=1))
     n = next(n for n in range(2, 10**6) if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= 0.01)  # a plain scan
     assert f"SD of the gap over the seeds {sd:.3f}; a 95 % t interval of +-0.010 would take {n} seeds" in out
+    # the SD's own interval over 3 seeds (chi-square, 2 df: its quantiles are -2 ln(1 - p)) and the
+    # counts a plain scan gives at its ends
+    low, high = sd * np.sqrt(2 / (-2 * np.log(0.025))), sd * np.sqrt(2 / (-2 * np.log(0.975)))
+    n_low, n_high = (next(n for n in range(2, 10**6) if stats.t.ppf(0.975, n - 1) * s / np.sqrt(n) <= 0.01)
+                     for s in (low, high))
+    assert (f"the SD's 95 % interval over 3 seeds, [{low:.3f}, {high:.3f}] (chi-square), puts it between "
+            f"{n_low} and {n_high} seeds") in out
     a_fig, b_fig = np.asarray(summary.a), np.asarray(summary.b)
     r = np.corrcoef(a_fig, b_fig)[0, 1]
     unpaired = np.sqrt(a_fig.var(ddof=1) + b_fig.var(ddof=1))

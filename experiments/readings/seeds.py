@@ -14,7 +14,8 @@ what training again with another seed allows, which is what a claim about a modu
 harness's guide: a difference of a few hundredths needs seeds).
 
 Then how many seeds a +-1-point t interval on the responses' gap would take at the gaps' SD
-(`harness.report.bootstrap.seeds_for_half_width`), and whether the seeds pair the rows at all
+(`harness.report.bootstrap.seeds_for_half_width`) and at either end of that SD's 95 % interval
+(`sd_interval`), and whether the seeds pair the rows at all
 (their correlation over the seeds; the gap's SD beside an unpaired difference's). Last, epoch by
 epoch from the trials' curves (`schedule.eval_every: 1`; curves.py's figures): the mean gap and the SD over the seeds of the gap and of each row, which says whether training longer
 narrows training's spread (the next lever where the gap is smaller than that spread).
@@ -29,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 from harness.record import READOUTS
-from harness.report.bootstrap import seed_t_interval, seeds_for_half_width
+from harness.report.bootstrap import sd_interval, seed_t_interval, seeds_for_half_width
 from harness.report.mean_pose import correct_key
 
 from curves import curves  # sibling scripts: `python <script>` puts this folder on sys.path
@@ -113,13 +114,20 @@ def by_epoch(pairs: list[tuple[Path, Path]], readout: str = "responses") -> list
 HALF_WIDTH = 0.01  # one point of PCK: the size of the module effects measured so far
 
 
-def seeds_line(sd_gap: float) -> str:
+def seeds_line(sd_gap: float, n_seeds: int) -> str:
     """How many seeds a 95 % t interval of +-HALF_WIDTH on the responses' gap would take, were the
-    gaps' SD over these seeds the true one (the planning figure behind "~40 seeds a row")."""
-    n = seeds_for_half_width(sd_gap, HALF_WIDTH)
-    need = f"{n}" if n is not None else "more than 100,000"
+    gaps' SD over these seeds the true one (the planning figure behind "~40 seeds a row"), and the
+    same count at either end of that SD's own 95 % interval (`sd_interval`): over a few seeds the
+    SD is itself uncertain, so a count read from it alone is no plan (readings_seeds35 read "6
+    seeds" from 3, and a fourth seed tripled the SD)."""
+    def need(sd: float) -> str:
+        n = seeds_for_half_width(sd, HALF_WIDTH)
+        return f"{n}" if n is not None else "more than 100,000"
+    low, high = sd_interval(sd_gap, n_seeds)
     return (f"responses: SD of the gap over the seeds {sd_gap:.3f}; a 95 % t interval of +-{HALF_WIDTH:.3f} "
-            f"would take {need} seeds at that SD (taken as known)")
+            f"would take {need(sd_gap)} seeds at that SD (taken as known); the SD's 95 % interval over "
+            f"{n_seeds} seeds, [{low:.3f}, {high:.3f}] (chi-square), puts it between {need(low)} and "
+            f"{need(high)} seeds")
 
 
 def pairing_line(row: AcrossSeeds) -> str:
@@ -160,7 +168,7 @@ def main(argv: list[str]) -> int:
               f"  A {a} (mean {np.mean(row.a):.3f})  B {b} (mean {np.mean(row.b):.3f})")
     for row in summaries:
         if row.readout == "responses" and len(row.gaps) >= 2:
-            print(seeds_line(float(np.std(row.gaps, ddof=1))))
+            print(seeds_line(float(np.std(row.gaps, ddof=1)), len(row.gaps)))
         if row.readout == "responses" and len(row.gaps) >= 3:
             print(pairing_line(row))
     spread = by_epoch(pairs)

@@ -77,6 +77,19 @@ def seeds_for_half_width(sd: float, half_width: float, most: int = 100_000) -> i
     return None
 
 
+def sd_interval(sd: float, n: int) -> tuple[float, float]:
+    """95 % interval of the true SD behind `sd`, the sample SD (n - 1) of `n` normal values: the
+    chi-square one, sd * sqrt((n - 1) / chi2_{0.975, n-1}) to sd * sqrt((n - 1) / chi2_{0.025, n-1}).
+    Why it is here: `seeds_for_half_width` takes an SD as known, and one measured on 3 seeds spans
+    a factor of ~12 (0.52 sd to 6.3 sd); a seed count planned on it is as uncertain (readings_seeds35:
+    0.009 over 3 seeds, 0.027 once a fourth seed came)."""
+    if n < 2 or sd < 0:
+        raise ValueError(f"need n >= 2 values and sd >= 0, got n={n} and sd={sd}")
+    df = n - 1
+    return (float(sd * math.sqrt(df / stats.chi2.ppf(0.975, df))),
+            float(sd * math.sqrt(df / stats.chi2.ppf(0.025, df))))
+
+
 def seeds_gap_interval(row: list[TrialRecord], ref: list[TrialRecord],
                        metric: str) -> tuple[float | None, float | None]:
     """`seed_t_interval` on `metric`'s per-seed differences, row trial minus the ref trial of the
