@@ -228,3 +228,87 @@ def test_the_trials_list_compares_each_trial_with_its_baseline_of_the_same_seed(
         assert cell[f"f{s}"].text == Format(digits=2).interval(d.delta, d.lo, d.hi) + " *"  # 0.6 vs 0.3: excludes 0
     without = trials_table([base, full], "Mean", Format(digits=2), None, PerImageCache(), n_boot)
     assert "− comparison row, same seed [95% CI]" not in without.header  # no comparison given: no column
+
+
+def _chain_flat(**on) -> dict:
+    """A flattened Table 5 config of the COCO twin with the named switches on (spe, reppg, pdc)
+    and each module's own settings as readings_seeds38 sets them (read only where it is on)."""
+    flat = {"dataset.name": "coco_twin", "dataset.kind": "coco", "model.spe": False, "model.multi_scale": False,
+            "model.reppg": False, "model.pdc": False, "model.beta": 0.1, "model.spe_position": "decoder",
+            "model.keypoint_vector_gradient": "through", "schedule.lr": 0.001}
+    flat.update({f"model.{k}": v for k, v in on.items()})
+    if flat["model.spe"]:
+        flat["model.spe_position"] = "encoder"
+    if flat["model.reppg"]:
+        flat["model.keypoint_vector_gradient"] = "stopped"
+    if flat["model.pdc"]:
+        flat["model.beta"] = 0.001
+    return flat
+
+
+def test_the_row_one_module_fewer_is_found_by_switches_and_settings_the_module_does_not_read():
+    """Table 5's chain (baseline, + SPE, + SPE + RePPG, full LOFR at beta 0.001): each row's step is
+    the row above it and the module it adds, though the module's own settings differ between the
+    two (beta 0.001 against an unread 0.1); another setting, or a missing row, gives none."""
+    from harness.report.rows import Row, module_step
+
+    base, spe = Row(1, _chain_flat()), Row(2, _chain_flat(spe=True))
+    reppg, lofr = Row(3, _chain_flat(spe=True, reppg=True)), Row(4, _chain_flat(spe=True, reppg=True, pdc=True))
+    rows = [base, spe, reppg, lofr]
+    steps = {r.number: module_step(r, rows) for r in rows}
+    assert steps[1] is None
+    assert [(s[0].number, s[1].name) for s in (steps[2], steps[3], steps[4])] == [(1, "SPE"), (2, "RePPG"), (3, "PDC")]
+    # readings_seeds37's rows (no LOFR without PDC): full LOFR has no row one module fewer
+    assert module_step(lofr, [base, spe, lofr]) is None
+    # the latest module whose row is there: without PDC absent, without RePPG present
+    spe_pdc = Row(5, _chain_flat(spe=True, pdc=True))
+    found = module_step(lofr, [base, spe, spe_pdc, lofr])
+    assert (found[0].number, found[1].name) == (5, "RePPG")
+    # another lr is another experiment, not a module's step
+    other = Row(6, {**_chain_flat(spe=True, reppg=True), "schedule.lr": 0.002})
+    assert module_step(lofr, [base, spe, other, lofr]) is None
+
+
+def test_the_study_table_reads_each_module_against_the_row_above_it_with_the_seeds_t_interval(tmp_path):
+    """The column the readings studies read by hand (experiments/readings/seeds.py): this row's
+    PCK@0.1 minus that of the row one module fewer, its seeds' 95 % t interval (the quantile
+    written out, 3 df) and the module's name under the value; absent where every step is the
+    baseline comparison (the baseline's Δ column says it already)."""
+    from harness.report.bootstrap import PerImageCache
+    from harness.report.cells import Format
+    from harness.report.loading import Reference
+    from harness.report.rows import Row
+    from harness.report.study_tables import study_table
+    from harness.tables import TABLES
+
+    rng = np.random.default_rng(7)
+    visible = rng.random((30, 17)) < 0.8
+    hits = {1: (0.40, 0.45, 0.42, 0.38), 2: (0.41, 0.40, 0.44, 0.37), 3: (0.36, 0.42, 0.40, 0.41),
+            4: (0.45, 0.43, 0.47, 0.40)}
+    switches = {1: {}, 2: {"spe": True}, 3: {"spe": True, "reppg": True}, 4: {"spe": True, "reppg": True, "pdc": True}}
+    rows = []
+    for number, ps in hits.items():
+        trials = []
+        for seed, p in enumerate(ps):
+            t = _located_trial(tmp_path, rng, visible, f"r{number}s{seed}", seed, p)
+            t.metrics["PCK@0.1"] = t.metrics.pop("Mean")
+            trials.append(t)
+        rows.append(Row(number, _chain_flat(**switches[number]), trials))
+    ref = Reference("coco_twin", "coco", "val", {"AP": 0.0, "PCK@0.1": 0.2})
+    fmt = Format(digits=2)
+    table = study_table(TABLES["table5"], rows, ref, fmt, PerImageCache(), "Table 5", bootstrap_n=200)
+    header = table.view.header
+    column = header.index("Δ PCK@0.1, the row's own module [95% CI]")
+    cells = [line[column] for line in table.view.body]
+    assert cells[0].text == ""
+    for number, name, above in ((2, "SPE", 1), (3, "RePPG", 2), (4, "PDC", 3)):
+        gaps = [a.metrics["PCK@0.1"] - b.metrics["PCK@0.1"] for a, b in zip(rows[number - 1].trials, rows[above - 1].trials)]
+        half = 3.182446305284263 * np.std(gaps, ddof=1) / np.sqrt(4)  # t(0.975, 3 df)
+        cell = cells[number - 1]
+        assert cell.text.startswith(fmt.signed(np.mean(gaps)))
+        assert cell.sub.startswith(f"{name} over #{above}; seeds [{fmt.signed(np.mean(gaps) - half)}, "
+                                   f"{fmt.signed(np.mean(gaps) + half)}]")
+    assert any("the row's own module" in note for note in table.view.notes)
+    # baseline and SPE row alone: the step is the baseline comparison, no column
+    two = study_table(TABLES["table5"], rows[:2], ref, fmt, PerImageCache(), "Table 5", bootstrap_n=200)
+    assert not any("own module" in h for h in two.view.header)

@@ -1,5 +1,5 @@
-"""Rows of a study: its trials grouped by config (seed aside), in the table's order, and each row's
-comparison row.
+"""Rows of a study: its trials grouped by config (seed aside), in the table's order, each row's
+comparison row, and the row one module fewer (`module_step`).
 
 A row is one distinct config of a study ignoring `seed` and `device`; its trials are the seeds.
 How rows are ordered, named and compared is the table's declaration (`harness/tables/`).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.paper.modules import switches_on
+from harness.paper.modules import Module, modules, switches_on
 from harness.report.loading import TrialRecord
 from harness.tables.declaration import Comparison, Table, keys_of
 
@@ -121,4 +121,34 @@ def reference_row(row: Row, rows: list[Row], comparison: Comparison) -> Row | No
     for other in rows:
         if other is not row and comparison.is_reference(other.flat) and rest(other.flat) == mine:
             return other
+    return None
+
+
+def module_step(row: Row, rows: list[Row]) -> tuple[Row, Module] | None:
+    """The row that differs from `row` by one module alone, and that module: Table 5's reading of a
+    chain ("+ SPE", "+ SPE + RePPG", ...), where each row adds one module to the row above it.
+
+    Of the modules `row` switches on, the latest in `MODULES`' (the paper's) order whose removal
+    leaves a row of `rows`: that row has the same switches but this one off, and the same settings
+    but this module's own (`Module.params`, read only where it is on) and those of modules off in
+    both rows (read by neither). None for a row with no module on, or with no such row. Why the
+    latest: a chain adds the paper's modules in its order, so the last one on is the row's own; in
+    a factorial (the 2 x 2 over RePPG and PDC) it picks one of the two, and the factorial page
+    gives both main effects."""
+    on = switches_on(row.flat)
+    declared = modules()
+    for index in reversed(range(len(declared))):
+        if not on[index]:
+            continue
+        wanted = tuple(False if i == index else s for i, s in enumerate(on))
+        unread = {p for i, m in enumerate(declared) if not wanted[i] for p in m.params}
+        ignore = set(IGNORED_KEYS) | {m.key for m in declared} | unread
+
+        def rest(flat: dict[str, Any]) -> tuple:
+            return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in ignore))
+
+        mine = rest(row.flat)
+        for other in rows:
+            if other is not row and switches_on(other.flat) == wanted and rest(other.flat) == mine:
+                return other, declared[index]
     return None

@@ -13,13 +13,13 @@ from typing import Callable
 
 from harness import tables
 from harness.data.specs import SPECS
-from harness.paper.modules import unread_by
+from harness.paper.modules import Module, unread_by
 from harness.paper.readings import describe, describe_items
 from harness.report.bootstrap import MIN_SEEDS_FOR_INTERVAL, Delta, PerImageCache, crossed_seeds, row_delta
 from harness.report.cells import Cell, Format, TableView
 from harness.report.loading import Reference
 from harness.report.mean_pose import VsMeanPose, location_delta, vs_cell, vs_mean_pose
-from harness.report.rows import Row, reference_row, varying_keys
+from harness.report.rows import Row, module_step, reference_row, varying_keys
 from harness.report.stats import Summary, summarize_rows
 from harness.tables.declaration import Comparison, LabelColumn, Table, keys_of
 from harness.tables.labels import backbone_label, fraction_label, method_label, value_label
@@ -163,6 +163,19 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
             d = None if other is None else location_delta(row.completed, other.completed, located, cache, bootstrap_n)
             if d is not None:
                 located_deltas[row.number] = (other, d)
+    # each row against the row one module fewer (`module_step`): a module's own effect in a chain
+    # (Table 5's "+ RePPG" over "+ SPE"), which the baseline Δ sums with the modules above it; shown
+    # only where some row's step is not its baseline comparison (else it repeats that column)
+    steps: dict[int, tuple[Row, Delta, Module]] = {}
+    if located:
+        for row in rows:
+            step = module_step(row, rows)
+            d = None if step is None else location_delta(row.completed, step[0].completed, located, cache,
+                                                          bootstrap_n)
+            if d is not None:
+                steps[row.number] = (step[0], d, step[1])
+    show_steps = any(other is not reference_row(rows_by_number[number], rows, comparison)
+                     for number, (other, _, _) in steps.items())
     # the paper's read-out (responses) against the mean pose, decided by the interval
     against = {r.number: vs_mean_pose(r.completed, ref, "responses", located, cache, bootstrap_n) for r in rows}
     not_learning = {number for number, v in against.items() if v is not None and not v.above}
@@ -170,6 +183,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
     # several machines): said in the Δ cell, as the pair's gap holds the machines' difference too
     crossed = {number: seeds for number, (other, _) in {**deltas, **located_deltas}.items()
                if (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
+    crossed_steps = {number: seeds for number, (other, _, _) in steps.items()
+                     if show_steps and (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
     show_delta = bool(deltas)
     show_located_delta = bool(located_deltas)
     show_ref = any(v is not None for v in against.values())
@@ -178,6 +193,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
         header.append(f"Δ {primary} [95% CI]")
     if show_located_delta:
         header.append(f"Δ {located} [95% CI]")
+    if show_steps:
+        header.append(f"Δ {located}, the row's own module [95% CI]")
     if show_ref:
         header.append(f"{located} − mean pose [95% CI]")
     header.append("seeds")
@@ -189,6 +206,10 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
             cells.append(_delta_cell(deltas.get(row.number), fmt, crossed.get(row.number, [])))
         if show_located_delta:
             cells.append(_delta_cell(located_deltas.get(row.number), fmt, crossed.get(row.number, [])))
+        if show_steps:
+            step = steps.get(row.number)
+            cells.append(_delta_cell(None if step is None else step[:2], fmt, crossed_steps.get(row.number, []),
+                                     lead="" if step is None else f"{step[2].name} over #{step[0].number}"))
         if show_ref:
             cells.append(vs_cell(against[row.number], fmt, located))
         status, cls = _status(row)
@@ -216,6 +237,8 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
             cells.append(Cell("", cls="ref"))
         if show_located_delta:
             cells.append(Cell("", cls="ref"))
+        if show_steps:
+            cells.append(Cell("", cls="ref"))
         if show_ref:
             cells.append(Cell("", cls="ref"))
         cells.append(Cell(f"split: {ref.split}", cls="ref"))
@@ -238,7 +261,9 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                      "With 2 or more seeds in both rows, \"seeds [..]\" under it: a 95 % t interval over the seeds' "
                      "paired differences (n − 1 df), what training again with another seed would move, starred on "
                      "its own where it excludes zero; a claim about a module needs that one to exclude zero.")
-    if crossed:
+    if show_steps:
+        notes.append(STEP_NOTE.format(metric=located, n=bootstrap_n))
+    if crossed or crossed_steps:
         notes.append(OTHER_MACHINE_NOTE)
     if show_ref:
         notes.append(MEAN_POSE_NOTE.format(metric=located, n=bootstrap_n))
@@ -255,6 +280,16 @@ MEAN_POSE_NOTE = ("{metric} − mean pose: the row's {metric} minus the mean-pos
                   "does not beat the mean pose has not learned to localise.")
 
 
+STEP_NOTE = ("Δ {metric}, the row's own module: this row's {metric} minus that of the row that differs from it by "
+             "the module named under the value alone (of the modules this row switches on, the latest in the "
+             "paper's order whose row is in the table; that module's own settings aside), in percentage points, "
+             "means over each row's seeds: what the module adds to the rows above it, Table 5's reading of its "
+             "chain, where the baseline's Δ sums every module on. Its intervals are those of the baseline's Δ: "
+             "a 95 % paired bootstrap over validation images ({n} resamples; * where it excludes zero) and, with "
+             "2 or more seeds in both rows, \"seeds [..]\", a 95 % t interval over the seeds' paired differences "
+             "(n − 1 df); a claim about the module needs that one to exclude zero.")
+
+
 OTHER_MACHINE_NOTE = ("\"⚠ another machine\" under a Δ: in the seeds it names, this row's trial and its comparison's "
                       "were trained on machines whose arithmetic differs (their metrics.json's machine.numerics, "
                       "the digest of a fixed computation's bits): that gap holds the machines' difference as well "
@@ -262,10 +297,14 @@ OTHER_MACHINE_NOTE = ("\"⚠ another machine\" under a Δ: in the seeds it names
                       "on one machine to compare them.")
 
 
-def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format, crossed: list[int] | None = None) -> Cell:
+def _delta_cell(item: tuple[Row, Delta] | None, fmt: Format, crossed: list[int] | None = None,
+                lead: str = "") -> Cell:
+    """A Δ cell; `lead` opens the line under the value (the step column names its module there)."""
     if item is None:
         return Cell("", cls="num")
     cell = _delta_value_cell(item, fmt)
+    if lead:
+        cell = replace(cell, sub=f"{lead}; {cell.sub}" if cell.sub else lead)
     if not crossed:
         return cell
     seeds = ", ".join(str(s) for s in crossed)
