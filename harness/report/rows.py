@@ -58,8 +58,13 @@ class Row:
         return switches_on(self.flat)
 
 
+def _settings(flat: dict[str, Any], ignore: set[str] | tuple[str, ...]) -> tuple:
+    """A flattened config's settings but `ignore`d keys, hashable and in key order: what two rows must share."""
+    return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in ignore))
+
+
 def row_key(flat: dict[str, Any]) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in IGNORED_KEYS))
+    return _settings(flat, IGNORED_KEYS)
 
 
 def group_rows(trials: list[TrialRecord]) -> list[Row]:
@@ -113,13 +118,9 @@ def reference_row(row: Row, rows: list[Row], comparison: Comparison) -> Row | No
     if comparison.is_reference(row.flat):
         return None
     ignore = set(IGNORED_KEYS) | set(keys_of(comparison.vary))
-
-    def rest(flat: dict[str, Any]) -> tuple:
-        return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in ignore))
-
-    mine = rest(row.flat)
+    mine = _settings(row.flat, ignore)
     for other in rows:
-        if other is not row and comparison.is_reference(other.flat) and rest(other.flat) == mine:
+        if other is not row and comparison.is_reference(other.flat) and _settings(other.flat, ignore) == mine:
             return other
     return None
 
@@ -143,12 +144,8 @@ def module_step(row: Row, rows: list[Row]) -> tuple[Row, Module] | None:
         wanted = tuple(False if i == index else s for i, s in enumerate(on))
         unread = {p for i, m in enumerate(declared) if not wanted[i] for p in m.params}
         ignore = set(IGNORED_KEYS) | {m.key for m in declared} | unread
-
-        def rest(flat: dict[str, Any]) -> tuple:
-            return tuple(sorted((k, repr(v)) for k, v in flat.items() if k not in ignore))
-
-        mine = rest(row.flat)
+        mine = _settings(row.flat, ignore)
         for other in rows:
-            if other is not row and switches_on(other.flat) == wanted and rest(other.flat) == mine:
+            if other is not row and switches_on(other.flat) == wanted and _settings(other.flat, ignore) == mine:
                 return other, declared[index]
     return None

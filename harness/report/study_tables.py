@@ -165,17 +165,17 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
                 located_deltas[row.number] = (other, d)
     # each row against the row one module fewer (`module_step`): a module's own effect in a chain
     # (Table 5's "+ RePPG" over "+ SPE"), which the baseline Δ sums with the modules above it; shown
-    # only where some row's step is not its baseline comparison (else it repeats that column)
+    # only where some row's step is not its baseline comparison (else it repeats that column), and
+    # its intervals bootstrapped only then
+    pairs = {row.number: step for row in rows if (step := module_step(row, rows)) is not None} if located else {}
     steps: dict[int, tuple[Row, Delta, Module]] = {}
-    if located:
-        for row in rows:
-            step = module_step(row, rows)
-            d = None if step is None else location_delta(row.completed, step[0].completed, located, cache,
-                                                          bootstrap_n)
+    if any(other is not reference_row(rows_by_number[number], rows, comparison)
+           for number, (other, _) in pairs.items()):
+        for number, (other, module) in pairs.items():
+            d = location_delta(rows_by_number[number].completed, other.completed, located, cache, bootstrap_n)
             if d is not None:
-                steps[row.number] = (step[0], d, step[1])
-    show_steps = any(other is not reference_row(rows_by_number[number], rows, comparison)
-                     for number, (other, _, _) in steps.items())
+                steps[number] = (other, d, module)
+    show_steps = bool(steps)
     # the paper's read-out (responses) against the mean pose, decided by the interval
     against = {r.number: vs_mean_pose(r.completed, ref, "responses", located, cache, bootstrap_n) for r in rows}
     not_learning = {number for number, v in against.items() if v is not None and not v.above}
@@ -184,7 +184,7 @@ def study_table(table: Table, rows: list[Row], ref: Reference | None, fmt: Forma
     crossed = {number: seeds for number, (other, _) in {**deltas, **located_deltas}.items()
                if (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
     crossed_steps = {number: seeds for number, (other, _, _) in steps.items()
-                     if show_steps and (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
+                     if (seeds := crossed_seeds(rows_by_number[number].completed, other.completed))}
     show_delta = bool(deltas)
     show_located_delta = bool(located_deltas)
     show_ref = any(v is not None for v in against.values())
