@@ -611,3 +611,41 @@ def test_readings_pooled_against_the_mean_pose_by_hand():
     assert same[("pooled", "responses")] == pytest.approx(same[("0", "responses")])
     with pytest.raises(ValueError, match="reference's images"):
         module.against(ref, [{**a, "image_ids": ids + 1}])
+
+
+def test_readings_decoder_moves_tally_counted_joint_by_joint():
+    """experiments/readings/decoder_moves.py's `tally`: gained and lost joints, the rates among them
+    and the error categories, against a joint-by-joint count; gained - lost is the responses' PCK
+    minus the CAMs' (the invariant the log reads the +-0.05 by)."""
+    module = _script("readings_decoder_moves", "readings", "decoder_moves.py")
+    rng = np.random.default_rng(3)
+    n, k = 40, 17
+    visible = rng.random((n, k)) < 0.7
+    correct = {name: rng.random((n, k)) < p for name, p in
+               (("responses", 0.4), ("cams", 0.4), ("attention", 0.1), ("mean pose", 0.3))}
+    fixed = rng.random((n, k)) < 0.2
+    # the categories agree with the correctness: "good" exactly where the read-out is right
+    codes = {name: np.where(correct[name], 0, rng.integers(1, len(CATEGORIES), (n, k)))
+             for name in ("responses", "cams")}
+    m = module.tally(correct, visible, fixed, codes)
+    gained, lost, total = [], [], 0
+    for i in range(n):
+        for j in range(k):
+            if not visible[i, j]:
+                continue
+            total += 1
+            if correct["responses"][i, j] and not correct["cams"][i, j]:
+                gained.append((i, j))
+            if correct["cams"][i, j] and not correct["responses"][i, j]:
+                lost.append((i, j))
+    assert m.visible == total
+    assert m.gained == pytest.approx(len(gained) / total) and m.lost == pytest.approx(len(lost) / total)
+    assert m.gained - m.lost == pytest.approx(m.pck["responses"] - m.pck["cams"])
+    assert m.gained_attention == pytest.approx(sum(correct["attention"][ij] for ij in gained) / len(gained))
+    assert m.lost_mean_pose == pytest.approx(sum(correct["mean pose"][ij] for ij in lost) / len(lost))
+    assert m.fixed == pytest.approx(sum(fixed[i, j] for i in range(n) for j in range(k) if visible[i, j]) / total)
+    miss = CATEGORIES.index("miss")
+    assert m.gained_from["miss"] == pytest.approx(sum(codes["cams"][ij] == miss for ij in gained) / len(gained))
+    assert sum(m.gained_from.values()) == pytest.approx(1.0) and sum(m.lost_to.values()) == pytest.approx(1.0)
+    none = module.tally({name: np.zeros((n, k), bool) for name in correct}, visible, fixed, codes)
+    assert none.gained == 0 and np.isnan(none.gained_attention) and np.isnan(none.lost_to["jitter"])

@@ -14,6 +14,10 @@ from harness.config import TrialConfig
 from harness.trial import Trial, run_trial
 from harness.trial import training
 from harness.trial.training import train_epoch
+from harness.reference import write_reference
+from harness.trial.checkpoint import open_finished
+from harness.trial.evaluation import predict
+from harness.trial.setup import resolve_dataset
 
 METRIC_KEYS = {"status", "config", "metrics", "curve", "timings", "cost", "response_stats", "machine"}
 
@@ -355,3 +359,42 @@ def test_augment_shift_reaches_the_training_crops_only(tmp_path, twin_cache):
             assert trial.train_set.augment.shift == expected and trial.val_set.augment is None
         finally:
             trial.close()
+
+
+def test_decoder_moves_reads_a_finished_trial_as_its_record_and_its_reference(tmp_path, twin_cache, capsys):
+    """experiments/readings/decoder_moves.py on a trained trial with the CAM prior: its responses and
+    CAMs read what the trial recorded (the harness's evaluator, another path), its mean pose what
+    the reference scores, nothing in the folder is rewritten, and the prior is back on the network
+    after the attention-alone pass; a trial without the prior, or without a checkpoint: exit 2."""
+    import dataclasses
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "decoder_moves.py"
+    spec = importlib.util.spec_from_file_location("readings_decoder_moves_probe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = tiny_config("coco", epochs=1)
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, response_prior="cam"))
+    out = tmp_path / "prior"
+    run_trial(cfg, out, twin_cache=twin_cache)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    m = module.probe(out, twin_cache)
+    record = json.loads((out / "metrics.json").read_text())
+    assert m.pck["responses"] == pytest.approx(record["readouts"]["responses"]["PCK@0.1"])
+    assert m.pck["cams"] == pytest.approx(record["readouts"]["cams"]["PCK@0.1"])
+    ref = write_reference(resolve_dataset(cfg.dataset, twin_cache), cfg.model.input_size, tmp_path / "ref.json",
+                          cfg.schedule.max_val_instances)
+    assert m.pck["mean pose"] == pytest.approx(ref["metrics"]["PCK@0.1"])
+    assert m.gained - m.lost == pytest.approx(m.pck["responses"] - m.pck["cams"])
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    with open_finished(out, twin_cache) as trial:
+        prior = trial.net.response_prior
+        alone = module.attention_alone(trial)
+        assert trial.net.response_prior is prior and prior is not None
+        with_prior = predict(trial).instances["responses"]
+    assert [a["index"] for a in alone] == [w["index"] for w in with_prior]
+    assert not all(np.array_equal(a["keypoints"], w["keypoints"]) for a, w in zip(alone, with_prior))
+    plain = tmp_path / "plain"
+    run_trial(tiny_config("coco", epochs=1), plain, twin_cache=twin_cache)
+    assert module.main([str(plain), "--twin-cache", str(twin_cache)]) == 2
+    assert "has no CAM prior" in capsys.readouterr().err

@@ -46,7 +46,7 @@ from harness.evaluation.results import build_results
 from harness.reference import evaluated_image_ids, mean_pose_predictions
 from harness.trial.checkpoint import open_finished
 from harness.trial.evaluation import predict
-from harness.trial.setup import resolve_dataset
+from harness.trial.setup import Trial, resolve_dataset
 
 
 class Moves(NamedTuple):
@@ -97,6 +97,17 @@ def tally(correct: dict[str, np.ndarray], visible: np.ndarray, fixed: np.ndarray
                  gained_from=split(gained, codes["cams"]), lost_to=split(lost, codes["responses"]))
 
 
+def attention_alone(trial: Trial) -> list[dict]:
+    """The trial's `responses` instances (`harness.trial.evaluation.predict`) with the CAM prior
+    module set to None, i.e. the decoder's attention alone; the module is put back afterwards."""
+    net = trial.net
+    prior, net.response_prior = net.response_prior, None
+    try:
+        return predict(trial).instances["responses"]
+    finally:
+        net.response_prior = prior
+
+
 def probe(folder: Path, twin_cache: Path) -> Moves:
     with open_finished(folder, twin_cache) as trial:
         cfg, net, val = trial.cfg, trial.net, trial.val_set
@@ -104,11 +115,7 @@ def probe(folder: Path, twin_cache: Path) -> Moves:
             raise UserError(f"{folder}: the trial has no CAM prior (response_prior: none)")
         spec = val.spec
         with_prior = predict(trial).instances
-        prior, net.response_prior = net.response_prior, None  # the decoder's attention alone
-        try:
-            alone = predict(trial).instances["responses"]
-        finally:
-            net.response_prior = prior
+        alone = attention_alone(trial)
         gt = read_json(val.ann_path, "annotation")
         ids = evaluated_image_ids(val)
         results = {"responses": build_results(with_prior["responses"], spec),
