@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _seeds(text: str) -> list[int]:
+def seed_list(text: str) -> list[int]:
     """'0,1,2', '0 1 2', ranges with both ends included ('0-39': forty seeds, what a claim of a
     ~1-point effect needs at screen14) or both mixed; each seed at most once, in the order given."""
     seeds: list[int] = []
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-trial", type=float, default=None, help="CPUs per trial")
     p.add_argument("--max-failures", type=int, default=None, help="retries of a failing trial before it is recorded as failed")
     p.add_argument("--max-concurrent", type=int, default=None, help="at most this many trials at once (0 = no limit)")
-    p.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. '0,1,2' or '0-39' (default: the matrix's)")
+    p.add_argument("--seeds", type=seed_list, default=None, help="seeds, e.g. '0,1,2' or '0-39' (default: the matrix's)")
     p.add_argument("--only", default=None,
                    help="run only the trials of this study (index.json keeps what earlier runs recorded)")
     p.add_argument("--num-gpus", type=float, default=None,
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Expand MATRIX into deduplicated trials; works without the datasets on disk.")
     p.add_argument("matrix")
     p.add_argument("--scale", default="full", help="a scale defined in the matrix file (default: full)")
-    p.add_argument("--seeds", type=_seeds, default=None, help="seeds, e.g. '0,1,2' or '0-39'")
+    p.add_argument("--seeds", type=seed_list, default=None, help="seeds, e.g. '0,1,2' or '0-39'")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per trial")
     p.add_argument("--results", default="results",
                    help="results root whose finished trials' measured speeds the estimate uses (read only; "

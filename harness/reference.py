@@ -22,7 +22,7 @@ from harness.config import DatasetConfig, TrialConfig, to_dict
 from harness.data.build import build_dataset
 from harness.data.mean_pose import mean_pose
 from harness.data.transforms import crop_to_image
-from harness.evaluation.evaluator import evaluate
+from harness.evaluation.evaluator import evaluate, location_metrics
 from harness.evaluation.per_image import save_per_image
 from harness.evaluation.results import build_results
 from harness.config.identity import stable
@@ -75,26 +75,30 @@ def mean_pose_predictions(dataset: DatasetConfig, input_size: tuple[int, int],
 
 
 def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: Path,
-                    max_val_instances: int | None = None) -> dict[str, Any]:
+                    max_val_instances: int | None = None, location_only: bool = False) -> dict[str, Any]:
     """Evaluate the mean pose and write `path` atomically; reuse it when it is already there (its
-    name holds everything that shapes it: `reference_name`)."""
+    name holds everything that shapes it: `reference_name`). `location_only`: the location metric
+    alone, without the OKS AP (a bare machine without pycocotools: scripts/gpu_seeds.py); such a
+    reference says so (`location_only`) and is computed again where the full one is asked for."""
     if path.is_file() and path.with_suffix(".npz").is_file():
         try:
             cached = json.loads(path.read_text())
             # reuse only a reference computed the same way (an older format is recomputed)
             if cached.get("version") == REFERENCE_VERSION and cached.get("input_size") == list(input_size) \
-                    and cached.get("max_val_instances") == max_val_instances:
+                    and cached.get("max_val_instances") == max_val_instances \
+                    and (location_only or not cached.get("location_only", False)):
                 return cached
         except ValueError:
             pass
     results, val = mean_pose_predictions(dataset, input_size, max_val_instances)
-    ev = evaluate(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None),
-                  image_ids=evaluated_image_ids(val))
+    score = location_metrics if location_only else evaluate
+    ev = score(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None),
+               image_ids=evaluated_image_ids(val))
     # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,
            "input_size": list(input_size), "max_val_instances": max_val_instances, "val_instances": len(val),
-           "evaluation": ev.details, "metrics": ev.metrics}
+           "evaluation": ev.details, "metrics": ev.metrics, "location_only": location_only}
     # the per-image arrays beside it: the report's intervals of every row against the mean pose
     save_per_image(path.with_suffix(".npz"), ev.per_image)
     write_json(path, ref)

@@ -219,6 +219,9 @@ def load_per_image(path: str | Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a per-image .npz file ({exc})") from None
     if "kind" not in data:
+        if "loc_correct" in data:  # `location_only` evaluations (scripts/gpu_seeds.py) keep no AP arrays
+            raise UserError(f"{path}: a location-only evaluation (no OKS AP arrays, scripts/gpu_seeds.py): "
+                            "read it with experiments/readings/seeds.py or versus.py")
         raise UserError(f"{path}: per-image file has no 'kind' array")
     kind = kind_of(data)
     if kind not in SPECS:

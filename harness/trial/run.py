@@ -32,12 +32,15 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
               progress: Callable[[str], None] | None = None,
               report: Callable[[dict[str, Any]], None] | None = None,
               stop_after_epoch: int | None = None, world: tuple[int, int] = (0, 1),
-              node: str | None = None, assigned_gpus: list | None = None) -> dict[str, Any]:
+              node: str | None = None, assigned_gpus: list | None = None,
+              location_only: bool = False) -> dict[str, Any]:
     """Train and evaluate `cfg` into `out_dir`; return the metrics.json content.
 
     `report(row)` is called after every epoch (the runner passes Ray Tune's `tune.report`).
     `node` and `assigned_gpus`: where the scheduler placed the trial (its Ray node id, the GPUs Ray
     gave it), recorded and used as they are; None outside Ray (`harness trial`).
+    `location_only`: every evaluation scores the location metric alone, without the OKS AP
+    (`harness.trial.evaluation.evaluate`; a bare machine without pycocotools: scripts/gpu_seeds.py).
     `stop_after_epoch` ends the process-equivalent of a kill after that epoch's checkpoint
     (used by tests of resume); the trial is then left `running`. `world` = (rank, size) of a
     data-parallel trial: every rank trains, rank 0 alone checkpoints, evaluates and writes.
@@ -64,7 +67,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
             row = train_epoch(trial)
             k = cfg.schedule.eval_every
             if k and rank == 0 and trial.epoch % k == 0 and trial.epoch < cfg.schedule.epochs:
-                row.update(curve_point(evaluate(trial, keep_artifacts=False), *metrics))
+                row.update(curve_point(evaluate(trial, keep_artifacts=False, location_only=location_only), *metrics))
             trial.curve.append(row)
             if rank == 0:
                 save_checkpoint(trial)
@@ -77,7 +80,7 @@ def run_trial(cfg: TrialConfig, out_dir: Path, *, twin_cache: Path,
                 return {"status": "running", "epoch": trial.epoch}
         if rank != 0:
             return {"status": "worker", "rank": rank}
-        final = evaluate(trial, keep_artifacts=True)
+        final = evaluate(trial, keep_artifacts=True, location_only=location_only)
         if trial.curve:
             trial.curve[-1].update(curve_point(final, *metrics))
         record = MetricsRecord(
