@@ -5,7 +5,7 @@ From the repository root, with nothing installed beyond what scripts/gpu_check.p
 torchvision, timm, numpy, scipy, scikit-learn, OpenCV, PyYAML):
 
     python3 scripts/gpu_seeds.py run_matrix.yaml --scale screen14 --only readings_seeds39 \
-        --seeds 0-19 --results gpu_results --max-seconds 540
+        --seeds 0-19 --results $OUT/gpu_results --twin-cache /tmp/twins --results-only --max-seconds 480
 
 Why: every module of Table 5 reads within +-4-6 points of zero over six CPU seeds, and a +-1-point
 interval needs ~30-60 seeds a row (experiments/readings/README.md, "Which link fails"): a GPU's
@@ -49,6 +49,8 @@ from harness.trial import resolve_dataset, run_trial  # noqa: E402
 from harness.trial.run import is_completed  # noqa: E402
 
 CEILING_CUT = 3
+# what --results-only deletes from a completed trial (metrics.json, per_image.npz stay)
+HEAVY = ("checkpoint.pt", "maps.npz", "predictions.json", "prototypes.npz")
 
 
 def ordered(trials: list[PlannedTrial]) -> list[PlannedTrial]:
@@ -82,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=Path("gpu_results"))
     ap.add_argument("--max-seconds", type=float, default=540.0,
                     help="start no trial that the longest one so far would carry past this (default 540)")
+    ap.add_argument("--twin-cache", type=Path, default=None,
+                    help="where synthetic twins are made and kept (default <results>/.twins): on a lent "
+                         "device, outside the folder whose files come back (a 20,000-image twin is ~390 MB)")
+    ap.add_argument("--results-only", action="store_true",
+                    help="keep each completed trial's metrics.json and per_image.npz alone (what seeds.py "
+                         "and versus.py read), deleting its checkpoint, maps and predictions: ~15 MB less a trial")
     ap.add_argument("--workers", type=int, default=None,
                     help="loader workers per trial (default: on a GPU min(8, CPUs - 1); on CPU the config's)")
     a = ap.parse_args(argv)
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = a.workers if a.workers is not None else default_workers()
     trials = [with_workers(t, workers) for t in ordered(plan.trials)]
     folder = run_dir(a.results, plan.name, plan.scale)
-    twins = twin_cache_dir(a.results)
+    twins = a.twin_cache.resolve() if a.twin_cache is not None else twin_cache_dir(a.results)
     merge_index(plan, folder, {t.id: reference_name(t.config) for t in trials}, study_order)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"{plan.name} at scale {plan.scale}, study {a.only}: {len(trials)} trials on {device} "
@@ -121,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         result = run_trial(t.config, folder / t.id, twin_cache=twins, location_only=True,
                            progress=lambda msg, i=i, t=t: print(f"[{i + 1}/{len(trials)}] {t.id} {msg}", flush=True))
         longest = max(longest, time.monotonic() - t0)
+        if a.results_only:
+            for name in HEAVY:
+                (folder / t.id / name).unlink(missing_ok=True)
         reads = ", ".join(f"{k} {v:.3f}" for k, r in result.get("readouts", {}).items()
                           for v in r.values() if isinstance(v, float))
         print(f"[{i + 1}/{len(trials)}] {t.id} seed {t.config.seed} {t.config.supervision.regime}: "

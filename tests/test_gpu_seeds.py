@@ -144,15 +144,20 @@ def test_gpu_seeds_bad_input_is_one_line_and_exit_2(tmp_path, capsys, flag, valu
 def test_gpu_seeds_runs_where_ray_and_the_coco_tools_cannot_be_imported(tmp_path):
     """The bare GPU machine has neither Ray nor pycocotools / xtcocotools: the script, run in a
     subprocess where importing them raises ImportError (as tests/test_gpu_check.py does), completes
-    its trials; the loader's workers (2 here) inherit the block."""
+    its trials; the loader's workers (2 here) inherit the block. With a twin cache of its own and
+    --results-only, the results folder keeps the two files seeds.py reads and no twin."""
     script = ROOT / "scripts" / "gpu_seeds.py"
     prelude = (f"import runpy, sys\nfor name in ('ray', 'pycocotools', 'xtcocotools'):\n    sys.modules[name] = None\n"
                f"sys.argv = [{str(script)!r}] + sys.argv[1:]\nrunpy.run_path({str(script)!r}, run_name='__main__')\n")
     results = tmp_path / "results"
     proc = subprocess.run([sys.executable, "-c", prelude, str(_matrix(tmp_path)), "--scale", "smoke", "--only", "other",
-                           "--seeds", "0", "--workers", "2", "--results", str(results)],
+                           "--seeds", "0", "--workers", "2", "--results", str(results),
+                           "--twin-cache", str(tmp_path / "twins"), "--results-only"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "1 of 1 trials completed" in proc.stdout
     (record,) = [json.loads(p.read_text()) for p in (results / "m" / "smoke").glob("*/metrics.json")]
     assert record["status"] == "completed" and record["cost"]["loader_workers"] == 2
+    (trial,) = [p for p in (results / "m" / "smoke").iterdir() if (p / "metrics.json").is_file()]
+    assert sorted(p.name for p in trial.iterdir()) == ["metrics.json", "per_image.npz"]
+    assert not (results / ".twins").exists() and any((tmp_path / "twins").iterdir())
