@@ -649,3 +649,15 @@ def test_readings_decoder_moves_tally_counted_joint_by_joint():
     assert sum(m.gained_from.values()) == pytest.approx(1.0) and sum(m.lost_to.values()) == pytest.approx(1.0)
     none = module.tally({name: np.zeros((n, k), bool) for name in correct}, visible, fixed, codes)
     assert none.gained == 0 and np.isnan(none.gained_attention) and np.isnan(none.lost_to["jitter"])
+
+
+def test_readings_decoder_moves_per_image_counts_sum_each_images_annotations():
+    """decoder_moves.py's `per_image_counts`: the correct and visible joints of every annotation of
+    an image summed, images in sorted id order, invisible joints never counted."""
+    module = _script("readings_decoder_moves_counts", "readings", "decoder_moves.py")
+    correct = np.array([[1, 1, 0], [1, 0, 1], [0, 0, 0], [1, 1, 1]], bool)
+    visible = np.array([[1, 0, 1], [1, 1, 1], [1, 1, 0], [1, 1, 1]], bool)
+    image = np.array([7, 3, 7, 5])
+    right, vis = module.per_image_counts(correct, visible, image)
+    # image 3: row 1 -> 2 of 3; image 5: row 3 -> 3 of 3; image 7: rows 0 and 2 -> 1 of 2 + 0 of 2
+    assert right.tolist() == [2, 3, 1] and vis.tolist() == [3, 3, 4]

@@ -386,6 +386,8 @@ def test_decoder_moves_reads_a_finished_trial_as_its_record_and_its_reference(tm
                           cfg.schedule.max_val_instances)
     assert m.pck["mean pose"] == pytest.approx(ref["metrics"]["PCK@0.1"])
     assert m.gained - m.lost == pytest.approx(m.pck["responses"] - m.pck["cams"])
+    d, lo, hi = m.attention_vs_mean_pose
+    assert d == pytest.approx(m.pck["attention"] - m.pck["mean pose"]) and lo <= d <= hi
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
     with open_finished(out, twin_cache) as trial:
         prior = trial.net.response_prior

@@ -42,11 +42,15 @@ from harness.errors import UserError
 from harness.evaluation.files import read_json
 from harness.evaluation.error_categories import CATEGORIES, categorise
 from harness.evaluation.pck_box import THRESHOLD, match_coco, pck_correct
+from harness.evaluation.per_image import location_vs_reference
 from harness.evaluation.results import build_results
 from harness.reference import evaluated_image_ids, mean_pose_predictions
+from harness.report.mean_pose import INTERVAL_SEED
 from harness.trial.checkpoint import open_finished
 from harness.trial.evaluation import predict
 from harness.trial.setup import Trial, resolve_dataset
+
+RESAMPLES = 1000  # as the report's intervals against the mean pose (and rescore.py's)
 
 
 class Moves(NamedTuple):
@@ -64,6 +68,18 @@ class Moves(NamedTuple):
     fixed: float
     gained_from: dict[str, float]
     lost_to: dict[str, float]
+    # the attention alone minus the mean pose and its 95 % paired bootstrap interval over the
+    # validation images (`per_image_counts`, `location_vs_reference`); NaN until `probe` sets it
+    attention_vs_mean_pose: tuple[float, float, float] = (float("nan"),) * 3
+
+
+def per_image_counts(correct: np.ndarray, visible: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """N x K correct and visible joints of N annotations, `image` N (their image ids) -> the correct
+    and visible counts per image (in sorted image-id order), what the report's intervals resample."""
+    _, which = np.unique(np.asarray(image), return_inverse=True)
+    vis = np.asarray(visible, bool)
+    right = (np.asarray(correct, bool) & vis).sum(axis=1)
+    return np.bincount(which, weights=right), np.bincount(which, weights=vis.sum(axis=1))
 
 
 def tally(correct: dict[str, np.ndarray], visible: np.ndarray, fixed: np.ndarray,
@@ -132,7 +148,10 @@ def probe(folder: Path, twin_cache: Path) -> Moves:
         correct = {name: pck_correct(m.pred, m.gt, m.visible, m.norm) for name, m in matched.items()}
         fixed = pck_correct(matched["attention"].pred, matched["mean pose"].pred, first.visible, first.norm)
     codes = {name: categorise(matched[name], THRESHOLD, spec.flip_pairs) for name in ("responses", "cams")}
-    return tally(correct, first.visible, fixed, codes)
+    alone, vis = per_image_counts(correct["attention"], first.visible, first.image)
+    mean_pose, _ = per_image_counts(correct["mean pose"], first.visible, first.image)
+    interval = location_vs_reference(alone, mean_pose, vis, n=RESAMPLES, seed=INTERVAL_SEED)
+    return tally(correct, first.visible, fixed, codes)._replace(attention_vs_mean_pose=interval)
 
 
 def main(argv: list[str]) -> int:
@@ -150,6 +169,8 @@ def main(argv: list[str]) -> int:
               + f"  | gained {m.gained:.3f} (attention right {m.gained_attention:.2f}, mean pose {m.gained_mean_pose:.2f})"
               + f"  lost {m.lost:.3f} (attention right {m.lost_attention:.2f}, mean pose {m.lost_mean_pose:.2f})"
               + f"  | attention at the mean pose {m.fixed:.2f}  ({m.visible} joints)")
+        d, lo, hi = m.attention_vs_mean_pose
+        print(f"    attention alone - mean pose {d:+.3f} [{lo:+.3f}, {hi:+.3f}] (95 % paired bootstrap over the images)")
         print("    gained from the CAMs' " + ", ".join(f"{k} {v:.2f}" for k, v in m.gained_from.items())
               + "  | lost to the responses' " + ", ".join(f"{k} {v:.2f}" for k, v in m.lost_to.items()))
     return 0
