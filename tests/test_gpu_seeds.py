@@ -4,7 +4,6 @@ first; a ceiling that leaves no room starts nothing and says so (exit 3); a reru
 input is one line and exit 2."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from harness.evaluation.per_image import load_per_image
 from harness.reference import reference_name, write_reference
 from harness.trial import resolve_dataset, run_trial
 from harness.trial.evaluation import LOCATION_ONLY
+from script_loading import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"backbone": "resnet18", "input_size": [64, 48], "d_model": 32, "nhead": 4,
@@ -27,23 +27,11 @@ TINY_MODEL = {"backbone": "resnet18", "input_size": [64, 48], "d_model": 32, "nh
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("gpu_seeds", ROOT / "scripts" / "gpu_seeds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gpu_seeds", ROOT / "scripts" / "gpu_seeds.py")
 
 
 def _seeds_script():
-    """experiments/readings/seeds.py, loaded by path with its folder on sys.path (it imports siblings)."""
-    path = ROOT / "experiments" / "readings" / "seeds.py"
-    spec = importlib.util.spec_from_file_location("readings_seeds_gpu", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    return load_script("readings_seeds_gpu", ROOT / "experiments" / "readings" / "seeds.py")
 
 
 def _matrix(tmp_path: Path) -> Path:

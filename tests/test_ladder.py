@@ -14,6 +14,7 @@ import torch
 from scipy import stats
 
 from harness.data.specs import SPECS
+from script_loading import load_script
 from harness.evaluation.evaluator import evaluate, location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.error_categories import CATEGORIES, MatchedJoints, categorise, summarise
@@ -27,18 +28,8 @@ L_WRIST, R_WRIST, NOSE = 9, 10, 0
 
 
 def _script(name: str, folder: str, filename: str):
-    """A script under experiments/<folder>/ loaded by path (the scripts are not a package). Its
-    folder is on sys.path while it loads, as Python puts it there for `python <script>`: the scripts
-    import their siblings (`from versus import show`) with no path line of their own."""
-    path = Path(__file__).resolve().parents[1] / "experiments" / folder / filename
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    return module
+    """A script under experiments/<folder>/ loaded by path (`script_loading.load_script`)."""
+    return load_script(name, Path(__file__).resolve().parents[1] / "experiments" / folder / filename)
 
 def _two_people() -> MatchedJoints:
     """Two people side by side in one image; every joint labelled; box side 100 (t = 10 px)."""
@@ -650,14 +641,3 @@ def test_readings_decoder_moves_tally_counted_joint_by_joint():
     none = module.tally({name: np.zeros((n, k), bool) for name in correct}, visible, fixed, codes)
     assert none.gained == 0 and np.isnan(none.gained_attention) and np.isnan(none.lost_to["jitter"])
 
-
-def test_readings_decoder_moves_per_image_counts_sum_each_images_annotations():
-    """decoder_moves.py's `per_image_counts`: the correct and visible joints of every annotation of
-    an image summed, images in sorted id order, invisible joints never counted."""
-    module = _script("readings_decoder_moves_counts", "readings", "decoder_moves.py")
-    correct = np.array([[1, 1, 0], [1, 0, 1], [0, 0, 0], [1, 1, 1]], bool)
-    visible = np.array([[1, 0, 1], [1, 1, 1], [1, 1, 0], [1, 1, 1]], bool)
-    image = np.array([7, 3, 7, 5])
-    right, vis = module.per_image_counts(correct, visible, image)
-    # image 3: row 1 -> 2 of 3; image 5: row 3 -> 3 of 3; image 7: rows 0 and 2 -> 1 of 2 + 0 of 2
-    assert right.tolist() == [2, 3, 1] and vis.tolist() == [3, 3, 4]

@@ -41,6 +41,7 @@ import numpy as np
 from harness.errors import UserError
 from harness.evaluation.files import read_json
 from harness.evaluation.error_categories import CATEGORIES, categorise
+from harness.evaluation.evaluator import location_per_image
 from harness.evaluation.pck_box import THRESHOLD, match_coco, pck_correct
 from harness.evaluation.per_image import location_vs_reference
 from harness.evaluation.results import build_results
@@ -69,17 +70,8 @@ class Moves(NamedTuple):
     gained_from: dict[str, float]
     lost_to: dict[str, float]
     # the attention alone minus the mean pose and its 95 % paired bootstrap interval over the
-    # validation images (`per_image_counts`, `location_vs_reference`); NaN until `probe` sets it
+    # validation images (`location_per_image`, `location_vs_reference`); NaN until `probe` sets it
     attention_vs_mean_pose: tuple[float, float, float] = (float("nan"),) * 3
-
-
-def per_image_counts(correct: np.ndarray, visible: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """N x K correct and visible joints of N annotations, `image` N (their image ids) -> the correct
-    and visible counts per image (in sorted image-id order), what the report's intervals resample."""
-    _, which = np.unique(np.asarray(image), return_inverse=True)
-    vis = np.asarray(visible, bool)
-    right = (np.asarray(correct, bool) & vis).sum(axis=1)
-    return np.bincount(which, weights=right), np.bincount(which, weights=vis.sum(axis=1))
 
 
 def tally(correct: dict[str, np.ndarray], visible: np.ndarray, fixed: np.ndarray,
@@ -148,9 +140,11 @@ def probe(folder: Path, twin_cache: Path) -> Moves:
         correct = {name: pck_correct(m.pred, m.gt, m.visible, m.norm) for name, m in matched.items()}
         fixed = pck_correct(matched["attention"].pred, matched["mean pose"].pred, first.visible, first.norm)
     codes = {name: categorise(matched[name], THRESHOLD, spec.flip_pairs) for name in ("responses", "cams")}
-    alone, vis = per_image_counts(correct["attention"], first.visible, first.image)
-    mean_pose, _ = per_image_counts(correct["mean pose"], first.visible, first.image)
-    interval = location_vs_reference(alone, mean_pose, vis, n=RESAMPLES, seed=INTERVAL_SEED)
+    # per image, as the report's intervals resample them (the evaluator's own counts)
+    alone = location_per_image(spec, matched["attention"], np.asarray(ids))
+    mean_pose = location_per_image(spec, matched["mean pose"], np.asarray(ids))
+    interval = location_vs_reference(alone["loc_correct"], mean_pose["loc_correct"], alone["loc_visible"],
+                                     n=RESAMPLES, seed=INTERVAL_SEED)
     return tally(correct, first.visible, fixed, codes)._replace(attention_vs_mean_pose=interval)
 
 
