@@ -18,9 +18,8 @@ the numbers the same trial gives on a CPU: pair trials of one machine only (metr
 `machine`; the report and versus.py flag pairs across machines).
 
 Layout as `harness run` writes it (`<results>/<matrix>/<scale>/<trial id>/`, index.json,
-references/ with a location-only mean pose), so that experiments/readings/seeds.py and versus.py
-read it (`harness report` does not: its AP intervals need the arrays a location-only evaluation
-does not keep, and it says so in one line). Trials go seed by seed (each seed's rows together), a completed trial
+references/ with a location-only mean pose), so that `harness report` (AP cells empty, with a
+note saying why), experiments/readings/seeds.py and versus.py read it. Trials go seed by seed (each seed's rows together), a completed trial
 is skipped (a rerun resumes), and a trial starts only while `--max-seconds` leaves room for the
 longest one run so far: a device lent for minutes returns whole trials. Progress: one line per
 epoch. Exit 0 when every planned trial is completed, 3 when the ceiling left some unstarted,

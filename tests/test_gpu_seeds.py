@@ -4,6 +4,7 @@ first; a ceiling that leaves no room starts nothing and says so (exit 3); a reru
 input is one line and exit 2."""
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -15,10 +16,12 @@ import yaml
 
 from harness.config import TrialConfig
 from harness.errors import UserError
-from harness.evaluation.per_image import load_per_image
+from harness.evaluation.evaluator import LOCATION_ONLY
+from harness.evaluation.per_image import load_per_image, location_vs_reference
 from harness.reference import reference_name, write_reference
+from harness.report import build_report
+from harness.report.cells import percent_format
 from harness.trial import resolve_dataset, run_trial
-from harness.trial.evaluation import LOCATION_ONLY
 from script_loading import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,9 +100,9 @@ def test_gpu_seeds_runs_a_study_seed_by_seed_and_scores_as_the_full_evaluation(t
     assert full_ref["location_only"] is False and "AP" in full_ref["metrics"]
     assert full_ref["metrics"]["PCK@0.1"] == located["metrics"]["PCK@0.1"]
 
-    # the report's loader says what these records are and what reads them
-    with pytest.raises(UserError, match=r"location-only evaluation.*seeds\.py or versus\.py"):
-        load_per_image(run / trial_id / "per_image.npz")
+    # harness report reads them: no AP cells, each row's PCK@0.1 against the mean pose as the
+    # bootstrap on the per-image counts gives it, and a note that says what these records are
+    _report_reads_location_only(run, records, tmp_path / "report")
     # experiments/readings/seeds.py reads them: each seed's gap is B's figure minus A's
     pairs = []
     for seed in (0, 1):
@@ -114,6 +117,26 @@ def test_gpu_seeds_runs_a_study_seed_by_seed_and_scores_as_the_full_evaluation(t
     assert module.main(args) == 0
     assert capsys.readouterr().out.count("completed before") == 4
     assert {p: p.stat().st_mtime_ns for p in run.glob("*/metrics.json")} == stamps
+
+
+def _report_reads_location_only(run: Path, records: dict, out: Path) -> None:
+    build_report(run, out)
+    page = (out / "study-pair.html").read_text()
+    ref = np.load(next((run / "references").glob("*.npz")))
+    fmt = percent_format("smoke")
+    for spe in (False, True):
+        trials = sorted(tid for tid, r in records.items() if r["config"]["model"]["spe"] is spe)
+        correct = np.stack([load_per_image(run / tid / "per_image.npz")["loc_correct"] for tid in trials])
+        delta, lo, hi = location_vs_reference(correct, ref["loc_correct"], ref["loc_visible"], n=1000, seed=0)
+        assert html.escape(fmt.interval(delta, lo, hi)) in page
+    assert "4 of 4 results here were scored by the location metric alone" in page
+    table = page.split("<table", 2)[1]
+    assert "AP" in table and "n=0" in table  # the AP columns are there, empty
+    # a location-only file without its counts is one line naming it
+    broken = out / "broken.npz"
+    np.savez(broken, image_ids=np.arange(3), loc_correct=np.zeros(3))
+    with pytest.raises(UserError, match=r"broken\.npz: location-only per-image file lacks loc_visible"):
+        load_per_image(broken)
 
 
 @pytest.mark.parametrize("flag, value, problem", [("--only", "nosuch", "--only nosuch: no such study"),

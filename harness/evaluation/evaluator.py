@@ -66,6 +66,11 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
     return EvalResult(metrics, per_image, summarise(codes, spec.joints), details)
 
 
+# what metrics.json's / a reference's `evaluation.metrics` says of a location-only evaluation
+# (`location_metrics` as the paper's output's score: scripts/gpu_seeds.py on a bare machine)
+LOCATION_ONLY = "location metric only: no OKS AP (pycocotools / xtcocotools not used)"
+
+
 def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
                      head_boxes: MpiiGroundTruth | str | Path | None = None,
                      image_ids: list[int] | None = None) -> EvalResult:

@@ -19,7 +19,9 @@ metric family of the dataset named by ``kind``: `harness.evaluation.scoring.Scor
 Every kind also has the location metric's counts per image (`harness.evaluation.evaluator`):
 ``loc_correct``, ``loc_visible`` (N), and a trial's other read-outs' ``<read-out>_loc_correct``;
 the location metric of a resample ``idx`` is ``sum(loc_correct[idx]) / sum(loc_visible[idx])``,
-and `location_vs_reference` is the paired bootstrap of a row against the mean pose on it.
+and `location_vs_reference` is the paired bootstrap of a row against the mean pose on it. A
+location-only evaluation (scripts/gpu_seeds.py, no pycocotools) keeps these counts alone, without
+``kind``: `load_per_image` reads it, and `kind_of` (so `score_subset`) raises ValueError on it.
 """
 from __future__ import annotations
 
@@ -38,8 +40,20 @@ AP_KEYS = ("kind", "image_ids", "dt_image", "dt_score", "dt_matched", "dt_ignore
 PCKH_KEYS = ("kind", "image_ids", "correct", "correct01", "visible")
 
 
+LOCATION_KEYS = ("image_ids", "loc_correct", "loc_visible")
+
+
 def kind_of(per_image: dict) -> str:
+    """The dataset kind whose metric family scores the primary metric's arrays; a location-only
+    evaluation (scripts/gpu_seeds.py) has none, a ValueError the report's intervals turn into a note."""
+    if "kind" not in per_image:
+        raise ValueError("a location-only evaluation has no primary-metric arrays")
     return str(np.asarray(per_image["kind"]))
+
+
+def is_location_only(per_image: dict) -> bool:
+    """True for a location-only evaluation's arrays (no ``kind``: the location counts alone)."""
+    return "kind" not in per_image
 
 
 def from_coco_eval(kind: str, coco_eval, unmatched: int, max_det: int = 20) -> dict[str, np.ndarray]:
@@ -220,8 +234,10 @@ def load_per_image(path: str | Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: not a per-image .npz file ({exc})") from None
     if "kind" not in data:
         if "loc_correct" in data:  # `location_only` evaluations (scripts/gpu_seeds.py) keep no AP arrays
-            raise UserError(f"{path}: a location-only evaluation (no OKS AP arrays, scripts/gpu_seeds.py): "
-                            "read it with experiments/readings/seeds.py or versus.py")
+            missing = [k for k in LOCATION_KEYS if k not in data]
+            if missing:
+                raise UserError(f"{path}: location-only per-image file lacks {', '.join(missing)}")
+            return data
         raise UserError(f"{path}: per-image file has no 'kind' array")
     kind = kind_of(data)
     if kind not in SPECS:

@@ -2,13 +2,15 @@
 
 What needs a note is the dataset's metric family's to say (`Evaluator.report_notes` in
 `harness/data/specs/evaluators.py`): MPII PCKh, for one, is standard only with the head boxes of
-`mpii_gt_val.mat` (metrics.json `evaluation.head_size_source` "mat").
+`mpii_gt_val.mat` (metrics.json `evaluation.head_size_source` "mat"). Results scored by the
+location metric alone (`evaluation.metrics`, scripts/gpu_seeds.py) get a note of their own.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable
 
 from harness.data.specs import SPECS
+from harness.evaluation.evaluator import LOCATION_ONLY
 
 
 def dataset_notes(kind: str, items: Iterable[Any]) -> list[str]:
@@ -17,4 +19,17 @@ def dataset_notes(kind: str, items: Iterable[Any]) -> list[str]:
     if kind not in SPECS:
         return []
     spec = SPECS[kind]
-    return spec.evaluator.report_notes(spec, [x for x in items if x.kind == kind and getattr(x, "completed", True)])
+    done = [x for x in items if x.kind == kind and getattr(x, "completed", True)]
+    return location_only_notes(done) + spec.evaluator.report_notes(spec, done)
+
+
+def location_only_notes(items: list[Any]) -> list[str]:
+    """One note when some of `items` were scored by the location metric alone (scripts/gpu_seeds.py
+    on a machine without pycocotools / xtcocotools): their primary-metric cells stay empty."""
+    located = [x for x in items if (x.evaluation or {}).get("metrics") == LOCATION_ONLY]
+    if not located:
+        return []
+    return [f"{len(located)} of {len(items)} results here were scored by the location metric alone "
+            "(scripts/gpu_seeds.py, a machine without pycocotools / xtcocotools): they carry no OKS AP, "
+            "so their primary-metric cells are empty and leave the AP means and intervals out; their "
+            "location metric, ladder and intervals against the mean pose are computed as harness run's."]

@@ -27,7 +27,7 @@ from harness.cost import autocast_for
 from harness.data.transforms import crop_to_image
 from harness.evaluation import diagnostics as diag
 from harness.evaluation.evaluator import evaluate as evaluate_predictions
-from harness.evaluation.evaluator import location_metrics
+from harness.evaluation.evaluator import LOCATION_ONLY, location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.response import group_means, joint_responses
 from harness.evaluation.results import build_results
@@ -162,9 +162,6 @@ def _collect_diagnostics(acc: dict[str, list], out: dict, read: dict, joints: np
     agree, shuffled = diag.peak_agreement(peaks["responses"], peaks["cams"], visible, cam_stride)
     acc["agree"].append(agree)
     acc["agree_shuffled"].append(shuffled)
-
-
-LOCATION_ONLY = "location metric only: no OKS AP (pycocotools / xtcocotools not used)"
 
 
 def evaluate(trial: Trial, keep_artifacts: bool, location_only: bool = False) -> Evaluation:
