@@ -246,3 +246,8 @@ def test_paired_bootstrap():
           "correct01": np.ones((3, 16), bool), "visible": np.ones((3, 16), bool)}
     with pytest.raises(ValueError, match="kinds differ"):
         paired_bootstrap(a, mp)
+    # a location-only evaluation (scripts/gpu_seeds.py) has no primary-metric arrays: a ValueError,
+    # which the report's row intervals turn into a "no interval" note, not a crash
+    located = {"image_ids": a["image_ids"], "loc_correct": np.ones(30), "loc_visible": np.ones(30)}
+    with pytest.raises(ValueError, match="location-only"):
+        paired_bootstrap(a, located)

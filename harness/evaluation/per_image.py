@@ -38,8 +38,6 @@ from harness.errors import UserError
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 AP_KEYS = ("kind", "image_ids", "dt_image", "dt_score", "dt_matched", "dt_ignore", "gt_count", "iou_thrs")
 PCKH_KEYS = ("kind", "image_ids", "correct", "correct01", "visible")
-
-
 LOCATION_KEYS = ("image_ids", "loc_correct", "loc_visible")
 
 
@@ -49,11 +47,6 @@ def kind_of(per_image: dict) -> str:
     if "kind" not in per_image:
         raise ValueError("a location-only evaluation has no primary-metric arrays")
     return str(np.asarray(per_image["kind"]))
-
-
-def is_location_only(per_image: dict) -> bool:
-    """True for a location-only evaluation's arrays (no ``kind``: the location counts alone)."""
-    return "kind" not in per_image
 
 
 def from_coco_eval(kind: str, coco_eval, unmatched: int, max_det: int = 20) -> dict[str, np.ndarray]:
