@@ -22,7 +22,7 @@ from harness.config import DatasetConfig, TrialConfig, to_dict
 from harness.data.build import build_dataset
 from harness.data.mean_pose import mean_pose
 from harness.data.transforms import crop_to_image
-from harness.evaluation.evaluator import LOCATION_ONLY, evaluate, location_metrics
+from harness.evaluation.evaluator import evaluate, location_metrics
 from harness.evaluation.per_image import save_per_image
 from harness.evaluation.results import build_results
 from harness.config.identity import stable
@@ -94,8 +94,6 @@ def write_reference(dataset: DatasetConfig, input_size: tuple[int, int], path: P
     score = location_metrics if location_only else evaluate
     ev = score(val.spec.name, val.ann_path, results, head_boxes=getattr(val, "head_boxes", None),
                image_ids=evaluated_image_ids(val))
-    if location_only:
-        ev.details["metrics"] = LOCATION_ONLY
     # "test" when the evaluation file is a test split (CrowdPose evaluates on its test set)
     split = "test" if "test" in Path(str(val.ann_path)).name.lower() else "val"
     ref = {"version": REFERENCE_VERSION, "dataset": dataset.name, "kind": dataset.kind, "split": split,

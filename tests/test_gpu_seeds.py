@@ -95,6 +95,7 @@ def test_gpu_seeds_runs_a_study_seed_by_seed_and_scores_as_the_full_evaluation(t
     ref_path = run / "references" / f"{reference_name(cfg)}.json"
     located = json.loads(ref_path.read_text())
     assert located["location_only"] is True and "AP" not in located["metrics"]
+    assert located["evaluation"]["metrics"] == LOCATION_ONLY  # the report's note on references reads it
     ds = resolve_dataset(cfg.dataset, results / ".twins")
     full_ref = write_reference(ds, cfg.model.input_size, ref_path, cfg.schedule.max_val_instances)
     assert full_ref["location_only"] is False and "AP" in full_ref["metrics"]

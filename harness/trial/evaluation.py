@@ -27,7 +27,7 @@ from harness.cost import autocast_for
 from harness.data.transforms import crop_to_image
 from harness.evaluation import diagnostics as diag
 from harness.evaluation.evaluator import evaluate as evaluate_predictions
-from harness.evaluation.evaluator import LOCATION_ONLY, location_metrics
+from harness.evaluation.evaluator import location_metrics
 from harness.evaluation.classification import classification_metrics
 from harness.evaluation.response import group_means, joint_responses
 from harness.evaluation.results import build_results
@@ -181,7 +181,6 @@ def evaluate(trial: Trial, keep_artifacts: bool, location_only: bool = False) ->
     pred_path = write_predictions(trial.out, results, interim=not keep_artifacts)
     if location_only:
         ev = location_metrics(spec.name, val.ann_path, results, head_boxes=head_boxes, image_ids=image_ids)
-        ev.details["metrics"] = LOCATION_ONLY
     else:
         ev = evaluate_predictions(spec.name, val.ann_path, results, head_boxes=head_boxes, image_ids=image_ids)
     readouts = {"responses": {spec.location_metric: ev.metrics.get(spec.location_metric)}}
