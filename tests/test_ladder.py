@@ -641,3 +641,87 @@ def test_readings_decoder_moves_tally_counted_joint_by_joint():
     none = module.tally({name: np.zeros((n, k), bool) for name in correct}, visible, fixed, codes)
     assert none.gained == 0 and np.isnan(none.gained_attention) and np.isnan(none.lost_to["jitter"])
 
+
+
+def _links_folder(root: Path) -> Path:
+    """A records folder for links.py: the mean pose (8 of 20 joints per ... 0.4), a baseline and full
+    LOFR in seeds 0-1, full LOFR trained again at seed 0 on another machine ("-r30", no baseline of
+    that tag), and a RePPG row whose CAMs and responses sit below the mean pose with parallel
+    prototypes. Every trial scored on the same 40 images, 5 visible joints each."""
+    folder = root / "nosuchscale"  # no scale of run_matrix.yaml: every trial's studies read "?"
+    (folder / "references").mkdir(parents=True)
+    ids, visible = np.arange(40), np.full(40, 5)
+    rng = np.random.default_rng(5)
+    (folder / "references" / "coco_synth-x.json").write_text(json.dumps(
+        {"dataset": "coco_synth", "kind": "coco", "split": "val", "metrics": {"PCK@0.1": 0.4}, "input_size": [128, 96]}))
+    np.savez(folder / "references" / "coco_synth-x.npz", image_ids=ids, loc_visible=visible,
+             loc_correct=np.full(40, 2))
+    figures = {}
+
+    def trial(name: str, seed: int, modules: dict, responses: float, cams: float, diagnostics: dict) -> None:
+        correct = rng.binomial(5, responses, size=40)
+        cams_correct = rng.binomial(5, cams, size=40)
+        pck = float(correct.sum() / visible.sum())
+        figures[name] = pck
+        (folder / name).mkdir()
+        np.savez(folder / name / "per_image.npz", image_ids=ids, loc_visible=visible, loc_correct=correct,
+                 cams_loc_correct=cams_correct)
+        model = {"spe": False, "multi_scale": False, "reppg": False, "pdc": False, "beta": 0.1, **modules}
+        (folder / name / "metrics.json").write_text(json.dumps({
+            "status": "completed", "metrics": {"PCK@0.1": pck},
+            "config": {"seed": seed, "dataset": {"name": "coco_synth", "kind": "coco"}, "model": model,
+                       "supervision": {"regime": "location_free"}},
+            "classification": {"cnn": {"mAP": 0.9, "chance_mAP": 0.5, "gain": 0.8}},
+            "readouts": {"responses": {"PCK@0.1": pck}, "cams": {"PCK@0.1": float(cams_correct.sum() / 200)}},
+            "diagnostics": diagnostics}))
+
+    lofr = {"spe": True, "reppg": True, "pdc": True, "beta": 0.001}
+    for seed in (0, 1):
+        trial(f"base{seed}", seed, {}, 0.7, 0.7, {})
+        trial(f"lofr{seed}", seed, lofr, 0.75 + 0.1 * seed, 0.7, {})
+    trial("lofr0-r30", 0, lofr, 0.8, 0.7, {})
+    trial("reppg0", 0, {"reppg": True}, 0.1, 0.1, {"prototype_cos": 0.99, "part_feature_cos": 0.5})
+    (folder / "rescored0").mkdir()
+    (folder / "rescored0" / "metrics.json").write_text(json.dumps({"status": "rescored", "config": {}}))
+    return folder, figures
+
+
+def test_readings_links_each_combinations_first_failing_link_and_its_gap_to_the_baseline(tmp_path, capsys,
+                                                                                          monkeypatch):
+    """experiments/readings/links.py: trials group by config (seed aside) and by machine tag; a row
+    below the mean pose fails first at link 2 and its link 3 is flagged by its prototypes; full LOFR's
+    gap to its baseline is the seeds' mean of the per-seed differences, with the textbook t interval
+    over the 2 seeds (t(0.975, 1) = 12.706); the rerun tagged "-r30" gets no baseline (none of its
+    tag), the rescored record is not read, and a folder without one reference is refused (exit 2)."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "links.py"
+    spec = importlib.util.spec_from_file_location("readings_links", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "readings_links", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    folder, fig = _links_folder(tmp_path)
+    trials, ref, tags, skipped = module.load_folder(folder)
+    assert skipped == ["rescored0 (rescored)"]
+    found = {c.row.trials[0].id: c for c in module.combinations(trials, tags, ref, module.PerImageCache())}
+    assert set(found) == {"base0", "lofr0", "lofr0-r30", "reppg0"}
+    assert [t.id for t in found["lofr0"].row.trials] == ["lofr0", "lofr1"]
+    assert found["base0"].ladder.first_fail is None and found["base0"].gap is None
+    bad = found["reppg0"]
+    assert bad.ladder.first_fail == 2 and bad.ladder.flags == ["indistinct prototypes"]
+    assert bad.baseline is found["base0"] and bad.gap.pairs == 1 and bad.gap.seeds_lo is None
+    gap = found["lofr0"].gap
+    per_seed = [fig["lofr0"] - fig["base0"], fig["lofr1"] - fig["base1"]]
+    assert gap.delta == pytest.approx(np.mean(per_seed))
+    half = 12.7062 * np.std(per_seed, ddof=1) / np.sqrt(2)
+    assert (gap.seeds_lo, gap.seeds_hi) == pytest.approx((np.mean(per_seed) - half, np.mean(per_seed) + half), abs=1e-4)
+    assert gap.lo <= gap.delta <= gap.hi
+    assert found["lofr0-r30"].baseline is None and found["lofr0-r30"].tag == "r30"
+    assert module.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "| ? | reppg0 | + RePPG | - | 0 | 1/1 0/1 0/1 | 2 (the CAMs) | indistinct prototypes |" in out
+    # the baseline's beta 0.1 is read by no module there: it does not set the baseline apart from LOFR's 0.001
+    assert "| ? | base0 | Baseline | - | 0,1 | 2/2 2/2 2/2 | none | - |" in out
+    assert "4 combinations; first link to fail: link 2: 1, none: 3" in out
+    assert "of the 2 with a module on and no failing link, 1 have their baseline here" in out
+    (folder / "references" / "coco_synth-x.json").rename(folder / "references" / "other.txt")
+    assert module.main([str(folder)]) == 2
+    assert "holds 0 mean-pose references" in capsys.readouterr().err

@@ -171,7 +171,7 @@ def _load_index(root: Path) -> dict[str, Any]:
     return index
 
 
-def _load_reference(root: Path, name: str) -> Reference | None:
+def load_reference(root: Path, name: str) -> Reference | None:
     """`references/<name>.json`, or None where there is none (or the name is not a file name)."""
     if not SAFE_NAME.match(name) or ".." in name:
         return None
@@ -204,7 +204,7 @@ def load_results(root: Path) -> ResultsFolder:
     references = {}
     for t in trials.values():
         if t.reference_name not in references:
-            references[t.reference_name] = _load_reference(root, t.reference_name)
+            references[t.reference_name] = load_reference(root, t.reference_name)
     return ResultsFolder(root=root, matrix=str(index.get("matrix", root.name)), scale=str(index.get("scale", "?")),
                          source=str(index.get("source", "")), studies=studies, trials=trials,
                          references={k: v for k, v in references.items() if v is not None})
