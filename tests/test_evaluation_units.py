@@ -10,7 +10,7 @@ import pytest
 
 from harness.data.specs import SPECS
 from harness.errors import UserError
-from harness.evaluation.evaluator import evaluate
+from harness.evaluation.evaluator import LOCATION_ONLY, evaluate, location_metrics
 from harness.evaluation.oks_nms import oks, oks_nms
 from harness.evaluation.pckh import head_sizes_from_joints, pckh_metrics
 from harness.evaluation.per_image import (coco_ap, load_per_image, paired_bootstrap, save_per_image,
@@ -149,6 +149,31 @@ def test_pckh_with_given_head_boxes(tmp_path):
     assert smaller["Mean"] == 0.0
     with pytest.raises(UserError, match="2 head boxes for the 1 annotations"):
         evaluate("mpii", path, preds, head_boxes=mat([[0, 0, 30, 40]] * 2))
+    # the location metric alone says which head sizes it used, as evaluate does (it said nothing:
+    # the report then called a location-only standard PCKh non-standard)
+    for boxes in (mat([[0, 0, 30, 40]]), None):
+        full, alone = evaluate("mpii", path, preds, head_boxes=boxes), location_metrics("mpii", path, preds, head_boxes=boxes)
+        assert alone.details == {**full.details, "metrics": LOCATION_ONLY}
+        assert alone.metrics == {"Mean": full.metrics["Mean"]}
+    assert location_metrics("mpii", path, preds).details["head_size_source"] == "joints"
+
+
+def test_the_location_only_note_names_what_the_dataset_loses():
+    """COCO's location-only results lose their primary metric (OKS AP: empty cells); MPII's primary
+    metric is its location metric (PCKh Mean), so its note does not say its cells are empty."""
+    from types import SimpleNamespace
+    from harness.report.notes import dataset_notes
+
+    def item(kind: str, located: bool) -> SimpleNamespace:
+        return SimpleNamespace(kind=kind, completed=True,
+                               evaluation={"metrics": LOCATION_ONLY, "head_size_source": "mat"} if located else
+                               {"head_size_source": "mat"})
+
+    coco = dataset_notes("coco", [item("coco", True), item("coco", False)])
+    assert len(coco) == 1 and coco[0].startswith("1 of 2 results here") and "primary-metric cells are empty" in coco[0]
+    mpii = dataset_notes("mpii", [item("mpii", True)])
+    assert len(mpii) == 1 and "they carry Mean and none of the dataset's other metrics" in mpii[0]
+    assert "empty" not in mpii[0] and "AP" not in mpii[0]
 
 
 # -- response statistics ----------------------------------------------------------------------------

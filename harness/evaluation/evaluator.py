@@ -68,7 +68,7 @@ def evaluate(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
 
 # what metrics.json's / a reference's `evaluation.metrics` says of a location-only evaluation
 # (`location_metrics`'s details, kept where it scores the paper's output: scripts/gpu_seeds.py)
-LOCATION_ONLY = "location metric only: no OKS AP (pycocotools / xtcocotools not used)"
+LOCATION_ONLY = "location metric only: no other metric of the dataset (pycocotools / xtcocotools not used)"
 
 
 def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | Path, *,
@@ -77,15 +77,16 @@ def location_metrics(kind: str, ann_path: str | Path, predictions: list | str | 
     """The dataset's location metric alone (box PCK@0.1, or MPII PCKh Mean), as `evaluate`
     computes it, without the AP evaluation (the ladder scores several read-outs this way):
     `metrics` {location metric: value}, `per_image` {image_ids, loc_correct, loc_visible} aligned
-    as `evaluate`'s, `details` {"metrics": LOCATION_ONLY} (what metrics.json and a reference record
-    where it scores the paper's output: scripts/gpu_seeds.py)."""
+    as `evaluate`'s, `details` `evaluate`'s (MPII's head_size_source) and {"metrics": LOCATION_ONLY}
+    (what metrics.json and a reference record where it scores the paper's output: scripts/gpu_seeds.py)."""
     spec = spec_of(kind)
+    scorer = spec.evaluator.scorer()
     gt = files.read_json(ann_path, "annotation")
     preds, _ = _predictions(predictions)
-    matched, ids = spec.evaluator.scorer().matched(spec, gt, ann_path, preds, head_boxes, image_ids)
+    matched, ids = scorer.matched(spec, gt, ann_path, preds, head_boxes, image_ids)
     per_image = {"image_ids": ids, **location_per_image(spec, matched, ids)}
     return EvalResult({spec.location_metric: _location(spec, matched)}, per_image,
-                      details={"metrics": LOCATION_ONLY})
+                      details={**scorer.details(head_boxes), "metrics": LOCATION_ONLY})
 
 
 def _location(spec: KeypointSpec, m: MatchedJoints) -> float | None:

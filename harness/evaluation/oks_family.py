@@ -42,7 +42,10 @@ class OksFamily:
         metrics, per_image = protocol(ann_path, preds, spec.sigmas, spec.name, image_ids)
         matched = match_coco(gt, preds, spec.num_joints, image_ids)
         metrics[PCK_NAME] = matched_pck(matched, THRESHOLD)
-        return metrics, per_image, matched, {}
+        return metrics, per_image, matched, self.details(head_boxes)
+
+    def details(self, head_boxes: Any) -> dict[str, str]:
+        return {}
 
     def matched(self, spec: KeypointSpec, gt: Any, ann_path: str | Path, preds: Any, head_boxes: Any,
                 image_ids: list[int] | None) -> tuple[MatchedJoints, np.ndarray]:

@@ -50,7 +50,10 @@ class PckhFamily:
                      "correct01": correct01, "visible": m.visible}
         metrics = pckh_metrics(correct, correct01, m.visible, spec.pckh_groups,
                                self.declaration.mean_joints(spec.num_joints))
-        return metrics, per_image, m, {"head_size_source": "joints" if mat is None else "mat"}
+        return metrics, per_image, m, self.details(mat)
+
+    def details(self, head_boxes: Any) -> dict[str, str]:
+        return {"head_size_source": "joints" if head_boxes is None else "mat"}
 
     def matched(self, spec: KeypointSpec, gt: Any, ann_path: str | Path, preds: Any, head_boxes: Any,
                 image_ids: list[int] | None) -> tuple[MatchedJoints, np.ndarray]:

@@ -31,6 +31,11 @@ class Scorer(Protocol):
         of the location metric, `details` of how the metrics were computed)."""
         ...
 
+    def details(self, head_boxes: Any) -> dict[str, str]:
+        """How the metrics are computed where that varies between runs (`evaluate`'s and
+        `location_metrics`' `details`): MPII's head sizes; {} for a family where nothing varies."""
+        ...
+
     def matched(self, spec: KeypointSpec, gt: Any, ann_path: str | Path, preds: Any, head_boxes: Any,
                 image_ids: list[int] | None) -> tuple[MatchedJoints, np.ndarray]:
         """The location metric's matched joints alone, and the per-image ids `evaluate` would give."""

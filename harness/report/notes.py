@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from harness.data.specs import SPECS
+from harness.data.specs import SPECS, KeypointSpec
 from harness.evaluation.evaluator import LOCATION_ONLY
 
 
@@ -20,16 +20,21 @@ def dataset_notes(kind: str, items: Iterable[Any]) -> list[str]:
         return []
     spec = SPECS[kind]
     done = [x for x in items if x.kind == kind and getattr(x, "completed", True)]
-    return location_only_notes(done) + spec.evaluator.report_notes(spec, done)
+    return location_only_notes(spec, done) + spec.evaluator.report_notes(spec, done)
 
 
-def location_only_notes(items: list[Any]) -> list[str]:
-    """One note when some of `items` were scored by the location metric alone (scripts/gpu_seeds.py
-    on a machine without pycocotools / xtcocotools): their primary-metric cells stay empty."""
+def location_only_notes(spec: KeypointSpec, items: list[Any]) -> list[str]:
+    """One note when some of `items` (results of `spec`'s dataset) were scored by the location metric
+    alone (scripts/gpu_seeds.py on a machine without pycocotools / xtcocotools). What they lack is
+    the dataset's: where the primary metric is another (OKS AP), their primary-metric cells stay
+    empty; where it is the location metric (MPII's PCKh Mean), only the other metrics are missing."""
     located = [x for x in items if (x.evaluation or {}).get("metrics") == LOCATION_ONLY]
     if not located:
         return []
-    return [f"{len(located)} of {len(items)} results here were scored by the location metric alone "
-            "(scripts/gpu_seeds.py, a machine without pycocotools / xtcocotools): they carry no OKS AP, "
-            "so their primary-metric cells are empty and leave the AP means and intervals out; their "
-            "location metric, ladder and intervals against the mean pose are computed as harness run's."]
+    lead = (f"{len(located)} of {len(items)} results here were scored by the location metric alone "
+            "(scripts/gpu_seeds.py, a machine without pycocotools / xtcocotools): ")
+    tail = "; their location metric, ladder and intervals against the mean pose are computed as harness run's."
+    if spec.primary_metric == spec.location_metric:
+        return [lead + f"they carry {spec.location_metric} and none of the dataset's other metrics" + tail]
+    return [lead + f"they carry no {spec.primary_metric}, so their primary-metric cells are empty and leave "
+            f"the {spec.primary_metric} means and intervals out" + tail]
