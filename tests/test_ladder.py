@@ -645,8 +645,8 @@ def test_readings_decoder_moves_tally_counted_joint_by_joint():
 
 def _links_folder(root: Path) -> Path:
     """A records folder for links.py: the mean pose (8 of 20 joints per ... 0.4), a baseline and full
-    LOFR in seeds 0-1, full LOFR trained again at seed 0 on another machine ("-r30", no baseline of
-    that tag), and a RePPG row whose CAMs and responses sit below the mean pose with parallel
+    LOFR in seeds 0-1, full LOFR trained again at seed 0 on two other machines ("-r30" with the baseline
+    "-s19" beside it on the same arithmetic; "-old", unrecorded, alone), and a RePPG row whose CAMs and responses sit below the mean pose with parallel
     prototypes. Every trial scored on the same 40 images, 5 visible joints each."""
     folder = root / "nosuchscale"  # no scale of run_matrix.yaml: every trial's studies read "?"
     (folder / "references").mkdir(parents=True)
@@ -658,7 +658,8 @@ def _links_folder(root: Path) -> Path:
              loc_correct=np.full(40, 2))
     figures = {}
 
-    def trial(name: str, seed: int, modules: dict, responses: float, cams: float, diagnostics: dict) -> None:
+    def trial(name: str, seed: int, modules: dict, responses: float, cams: float, diagnostics: dict,
+              numerics: str | None = None) -> None:
         correct = rng.binomial(5, responses, size=40)
         cams_correct = rng.binomial(5, cams, size=40)
         pck = float(correct.sum() / visible.sum())
@@ -673,13 +674,15 @@ def _links_folder(root: Path) -> Path:
                        "supervision": {"regime": "location_free"}},
             "classification": {"cnn": {"mAP": 0.9, "chance_mAP": 0.5, "gain": 0.8}},
             "readouts": {"responses": {"PCK@0.1": pck}, "cams": {"PCK@0.1": float(cams_correct.sum() / 200)}},
-            "diagnostics": diagnostics}))
+            "diagnostics": diagnostics, **({"machine": {"numerics": numerics}} if numerics else {})}))
 
     lofr = {"spe": True, "reppg": True, "pdc": True, "beta": 0.001}
     for seed in (0, 1):
         trial(f"base{seed}", seed, {}, 0.7, 0.7, {})
         trial(f"lofr{seed}", seed, lofr, 0.75 + 0.1 * seed, 0.7, {})
-    trial("lofr0-r30", 0, lofr, 0.8, 0.7, {})
+    trial("lofr0-r30", 0, lofr, 0.8, 0.7, {}, numerics="n1")  # trained again where base0-s19 was
+    trial("base0-s19", 0, {}, 0.6, 0.7, {}, numerics="n1")
+    trial("lofr0-old", 0, lofr, 0.8, 0.7, {})  # another machine, unrecorded, with no baseline of its own
     trial("reppg0", 0, {"reppg": True}, 0.1, 0.1, {"prototype_cos": 0.99, "part_feature_cos": 0.5})
     (folder / "rescored0").mkdir()
     (folder / "rescored0" / "metrics.json").write_text(json.dumps({"status": "rescored", "config": {}}))
@@ -691,8 +694,10 @@ def test_readings_links_each_combinations_first_failing_link_and_its_gap_to_the_
     """experiments/readings/links.py: trials group by config (seed aside) and by machine tag; a row
     below the mean pose fails first at link 2 and its link 3 is flagged by its prototypes; full LOFR's
     gap to its baseline is the seeds' mean of the per-seed differences, with the textbook t interval
-    over the 2 seeds (t(0.975, 1) = 12.706); the rerun tagged "-r30" gets no baseline (none of its
-    tag), the rescored record is not read, and a folder without one reference is refused (exit 2)."""
+    over the 2 seeds (t(0.975, 1) = 12.706); a rerun pairs with the baseline record of its seed
+    trained with the same arithmetic (`machine.numerics`), whatever its tag, and an unrecorded one
+    with none of another tag; the rescored record is not read, and a folder without one reference is
+    refused (exit 2)."""
     path = Path(__file__).resolve().parents[1] / "experiments" / "readings" / "links.py"
     spec = importlib.util.spec_from_file_location("readings_links", path)
     module = importlib.util.module_from_spec(spec)
@@ -702,7 +707,7 @@ def test_readings_links_each_combinations_first_failing_link_and_its_gap_to_the_
     trials, ref, tags, skipped = module.load_folder(folder)
     assert skipped == ["rescored0 (rescored)"]
     found = {c.row.trials[0].id: c for c in module.combinations(trials, tags, ref, module.PerImageCache())}
-    assert set(found) == {"base0", "lofr0", "lofr0-r30", "reppg0"}
+    assert set(found) == {"base0", "base0-s19", "lofr0", "lofr0-old", "lofr0-r30", "reppg0"}
     assert [t.id for t in found["lofr0"].row.trials] == ["lofr0", "lofr1"]
     assert found["base0"].ladder.first_fail is None and found["base0"].gap is None
     bad = found["reppg0"]
@@ -714,14 +719,18 @@ def test_readings_links_each_combinations_first_failing_link_and_its_gap_to_the_
     half = 12.7062 * np.std(per_seed, ddof=1) / np.sqrt(2)
     assert (gap.seeds_lo, gap.seeds_hi) == pytest.approx((np.mean(per_seed) - half, np.mean(per_seed) + half), abs=1e-4)
     assert gap.lo <= gap.delta <= gap.hi
-    assert found["lofr0-r30"].baseline is None and found["lofr0-r30"].tag == "r30"
+    rerun = found["lofr0-r30"]
+    assert rerun.tag == "r30" and rerun.gap.pairs == 1
+    assert rerun.gap.delta == pytest.approx(fig["lofr0-r30"] - fig["base0-s19"])
+    assert found["lofr0-old"].baseline is found["base0"] and found["lofr0-old"].gap is None
     assert module.main([str(folder)]) == 0
     out = capsys.readouterr().out
     assert "| ? | reppg0 | + RePPG | - | 0 | 1/1 0/1 0/1 | 2 (the CAMs) | indistinct prototypes |" in out
     # the baseline's beta 0.1 is read by no module there: it does not set the baseline apart from LOFR's 0.001
     assert "| ? | base0 | Baseline | - | 0,1 | 2/2 2/2 2/2 | none | - |" in out
-    assert "4 combinations; first link to fail: link 2: 1, none: 3" in out
-    assert "of the 2 with a module on and no failing link, 1 have their baseline here" in out
+    assert "| no seed of its baseline trained on its machine |" in out
+    assert "6 combinations; first link to fail: link 2: 1, none: 5" in out
+    assert "of the 3 with a module on and no failing link, 2 have their baseline here" in out
     (folder / "references" / "coco_synth-x.json").rename(folder / "references" / "other.txt")
     assert module.main([str(folder)]) == 2
     assert "holds 0 mean-pose references" in capsys.readouterr().err

@@ -12,10 +12,11 @@ folder (`results/<matrix>/<scale>/`) reads the same. Its name is the matrix scal
 trials came from (`harness plan`'s expansion names each trial's studies; a trial no study of that
 scale declares for seeds 0-9 reads "?").
 
-A folder name with a suffix (`050cc2a43e89-r30`: a trial trained again on another machine, or
-rescored) is a combination of its own, tagged with the suffix, and compared only with a baseline
-of the same tag: a gap between machines mixes their arithmetic with the rows' difference (0.038
-PCK at one seed, readings round 30).
+A folder name with a suffix (`050cc2a43e89-r30`: a trial trained again on another machine) is a
+combination of its own, tagged with the suffix. Each seed's gap to the baseline pairs records
+trained with the same arithmetic (`paired_seeds`: the same `machine` numerics digest, else, where
+that is unknown, the same tag); a seed without such a pair is left out: a gap between machines
+mixes their arithmetic with the rows' difference (0.038 PCK at one seed, readings round 30).
 
 Per combination, as the report decides them (each link on the seeds' mean, against the mean pose
 by the 95 % paired image interval pooled over the seeds): the three links, held by how many of its
@@ -119,9 +120,8 @@ def combinations(trials: list[TrialRecord], tags: dict[str, str], ref: Reference
     for c in out:
         c.baseline = baseline_of(c, out)
         if c.baseline is not None and metric is not None:
-            seeds = {t.seed for t in c.row.trials} & {t.seed for t in c.baseline.row.trials}
-            c.gap = location_delta([t for t in c.row.trials if t.seed in seeds],
-                                   [t for t in c.baseline.row.trials if t.seed in seeds], metric, cache)
+            mine, theirs = paired_seeds(c, [o for o in out if _shared_key(o) == _shared_key(c.baseline)])
+            c.gap = location_delta(mine, theirs, metric, cache) if mine else None
     return out
 
 
@@ -132,14 +132,43 @@ def _shared_settings(flat: dict) -> dict:
     return {k: repr(v) for k, v in flat.items() if k not in ignore}
 
 
+def _shared_key(c: Combination) -> tuple:
+    return tuple(sorted(_shared_settings(c.row.flat).items())) + (switches_on(c.row.flat),)
+
+
+def _numerics(t: TrialRecord) -> str | None:
+    value = (t.machine or {}).get("numerics")
+    return value if isinstance(value, str) else None
+
+
+def paired_seeds(c: Combination, baselines: list[Combination]) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    """Each trial of `c` beside the baseline's trial of its seed trained with the same arithmetic:
+    among the baseline config's records of that seed (every tag), one with the same `machine`
+    numerics digest (the same tag first), else, where that digest is unknown on either side, the
+    one of the same tag; a seed with neither is left out (its gap would mix two machines')."""
+    mine, theirs = [], []
+    for t in c.row.trials:
+        candidates = [(o.tag, b) for o in baselines for b in o.row.trials if b.seed == t.seed]
+        same = [(tag, b) for tag, b in candidates if _numerics(t) is not None and _numerics(b) == _numerics(t)]
+        same.sort(key=lambda tb: tb[0] != c.tag)
+        if not same and (_numerics(t) is None or all(_numerics(b) is None for _, b in candidates)):
+            same = [(tag, b) for tag, b in candidates if tag == c.tag and _numerics(b) is None]
+        if same:
+            mine.append(t)
+            theirs.append(same[0][1])
+    return mine, theirs
+
+
 def baseline_of(c: Combination, every: list[Combination]) -> Combination | None:
-    """The combination with every module off, the same tag and the same other settings (Table 5's
-    row 1 under the same readings); None for a baseline, or where the folder has none."""
+    """The combination with every module off and the same other settings (Table 5's row 1 under the
+    same readings), of the same tag where there is one; None for a baseline, or where the folders
+    have none. Which of its records pair with `c`'s seeds is `paired_seeds`' to say."""
     if not any(switches_on(c.row.flat)):
         return None
     mine = _shared_settings(c.row.flat)
-    return next((o for o in every if o.tag == c.tag and not any(switches_on(o.row.flat))
-                 and _shared_settings(o.row.flat) == mine), None)
+    found = [o for o in every if not any(switches_on(o.row.flat)) and _shared_settings(o.row.flat) == mine]
+    found.sort(key=lambda o: o.tag != c.tag)
+    return found[0] if found else None
 
 
 def _interval(point: float, lo: float | None, hi: float | None) -> str:
@@ -172,7 +201,8 @@ def line(c: Combination, sets_apart: str) -> str:
     vs = c.ladder.against.get("responses")
     mean_pose = "?" if vs is None else _interval(vs.delta, vs.lo, vs.hi)
     if c.gap is None:
-        gap = "(baseline)" if not any(switches_on(c.row.flat)) else "no baseline here"
+        gap = ("(baseline)" if not any(switches_on(c.row.flat)) else "no baseline here" if c.baseline is None
+               else "no seed of its baseline trained on its machine")
     else:
         gap = _interval(c.gap.delta, c.gap.lo, c.gap.hi) + f", seeds {c.gap.pairs}" + (
             f" [{c.gap.seeds_lo:+.3f}, {c.gap.seeds_hi:+.3f}]" if c.gap.seeds_lo is not None else "")
