@@ -729,6 +729,7 @@ def test_readings_links_each_combinations_first_failing_link_and_its_gap_to_the_
     # the baseline's beta 0.1 is read by no module there: it does not set the baseline apart from LOFR's 0.001
     assert "| ? | base0 | Baseline | - | 0,1 | 2/2 2/2 2/2 | none | - |" in out
     assert "| no seed of its baseline trained on its machine |" in out
+    assert "none flags it" not in out  # the one row whose link 3 fails is flagged
     assert "6 combinations; first link to fail: link 2: 1, none: 5" in out
     assert "of the 3 with a module on and no failing link, 2 have their baseline here" in out
     (folder / "references" / "coco_synth-x.json").rename(folder / "references" / "other.txt")

@@ -207,9 +207,11 @@ def line(c: Combination, sets_apart: str) -> str:
         gap = _interval(c.gap.delta, c.gap.lo, c.gap.hi) + f", seeds {c.gap.pairs}" + (
             f" [{c.gap.seeds_lo:+.3f}, {c.gap.seeds_hi:+.3f}]" if c.gap.seeds_lo is not None else "")
     name = method_label(c.row.flat) + (f" ({c.tag})" if c.tag else "")
+    # "none flags it": link 3 fails and no diagnostic says why; "-": link 3 holds (nothing to flag)
+    flags = ", ".join(c.ladder.flags) or ("none flags it" if c.ladder.links[2] is False else "-")
     return (f"| {' '.join(c.studies)} | {c.row.trials[0].id.split('-')[0]} | {name} | {sets_apart} | {seeds} | "
             f"{held} | {fails} | "
-            f"{', '.join(c.ladder.flags) or '-'} | {mean_pose} | {gap} |")
+            f"{flags} | {mean_pose} | {gap} |")
 
 
 def tally(every: list[Combination]) -> list[str]:
