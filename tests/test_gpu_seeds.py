@@ -21,7 +21,9 @@ from harness.evaluation.per_image import load_per_image, location_vs_reference
 from harness.reference import reference_name, write_reference
 from harness.report import build_report
 from harness.report.cells import percent_format
+from harness.runner.run import RunOptions, run_matrix
 from harness.trial import resolve_dataset, run_trial
+from harness.trial.run import is_location_only
 from script_loading import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +119,15 @@ def test_gpu_seeds_runs_a_study_seed_by_seed_and_scores_as_the_full_evaluation(t
     stamps = {p: p.stat().st_mtime_ns for p in run.glob("*/metrics.json")}
     assert module.main(args) == 0
     assert capsys.readouterr().out.count("completed before") == 4
+    assert {p: p.stat().st_mtime_ns for p in run.glob("*/metrics.json")} == stamps
+
+    # harness run on the same root counts them completed (nothing to run: no Ray starts) and says
+    # that they lack AP; the full evaluation's trial is not one of them
+    summary = run_matrix(matrix, RunOptions(scale="smoke", only="pair", seeds=[0, 1], results_root=results))
+    assert (summary.already_done, summary.completed) == (4, 0)
+    said = capsys.readouterr().out
+    assert "4 of the completed trials were scored by the location metric alone" in said
+    assert all(is_location_only(run / tid) for tid in records) and not is_location_only(tmp_path / "full")
     assert {p: p.stat().st_mtime_ns for p in run.glob("*/metrics.json")} == stamps
 
 

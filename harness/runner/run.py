@@ -39,7 +39,7 @@ from harness.runner.local_ray import LocalRayClaim, claim_local_ray, sharing_war
 from harness.runner.ordering import longest_first
 from harness.runner.progress import ProgressBoard
 from harness.runner.trainables import ddp_tune_driver, trial_name, trial_payload, tune_trainable
-from harness.trial.run import is_completed
+from harness.trial.run import is_completed, is_location_only
 from harness.trial.setup import resolve_dataset, twin_is_cached
 
 
@@ -176,6 +176,13 @@ def run_matrix(matrix: Path, opts: RunOptions) -> RunSummary:
     already = len(plan.trials) - len(pending)
     board.say(f"{plan.name} at scale {plan.scale}: {len(plan.trials)} trials, {already} already completed, "
               f"{len(pending)} to run -> {results_dir}")
+    located = [t.id for t in plan.trials if is_location_only(results_dir / t.id)]
+    if located:
+        # why not run them again: they trained in full (scripts/gpu_seeds.py on a GPU); only their
+        # scoring is partial, and the report reads them (AP cells empty, with a note)
+        board.say(f"{len(located)} of the completed trials were scored by the location metric alone "
+                  f"(scripts/gpu_seeds.py; no AP), e.g. {located[0]}: kept as completed; move their folders "
+                  "aside to train and score them in full")
     merge_index(plan, results_dir, {t.id: reference_name(t.config) for t in plan.trials}, study_order)
     if pending:
         prepare_data(plan, results_dir, twin_cache, board.say)

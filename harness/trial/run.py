@@ -15,6 +15,7 @@ import torch
 from harness.atomic import write_json
 from harness.config import TrialConfig
 from harness.cost import count_gmacs, count_params, peak_memory_mb
+from harness.evaluation.evaluator import LOCATION_ONLY
 from harness.config.identity import flatten
 from harness.paper import readings
 from harness.record import COMPLETED, FAILED, MetricsRecord
@@ -156,3 +157,10 @@ def _previous_attempts(previous: dict[str, Any] | None) -> int:
 def is_completed(out_dir: Path) -> bool:
     data = _read(Path(out_dir) / METRICS)
     return data is not None and data.get("status") == COMPLETED
+
+
+def is_location_only(out_dir: Path) -> bool:
+    """A completed trial scored by the location metric alone (scripts/gpu_seeds.py: no AP)."""
+    data = _read(Path(out_dir) / METRICS)
+    evaluation = data.get("evaluation") if data is not None and data.get("status") == COMPLETED else None
+    return isinstance(evaluation, dict) and evaluation.get("metrics") == LOCATION_ONLY
