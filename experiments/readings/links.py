@@ -37,15 +37,17 @@ from pathlib import Path
 from harness.data.specs import SPECS
 from harness.errors import UserError
 from harness.matrix.expand import expand
-from harness.paper.modules import modules, switches_on
+from harness.paper.modules import modules
 from harness.report.bootstrap import Delta, PerImageCache
 from harness.report.ladder import LINKS, RowLadder, row_ladders
 from harness.report.loading import Reference, TrialRecord, load_reference, load_trial, read_json
 from harness.report.mean_pose import location_delta
-from harness.report.rows import IGNORED_KEYS, Row, flatten, row_key
+from harness.report.rows import IGNORED_KEYS, Row, flatten, reference_row, row_key
 from harness.tables.labels import method_label
+from harness.tables.readings import READINGS
 
 MATRIX = Path(__file__).resolve().parents[2] / "run_matrix.yaml"
+COMPARISON = READINGS.comparison  # the report's: the baseline under the same readings
 PLAN_SEEDS = list(range(10))  # the seeds whose trial ids name a study (the study's ids differ by seed)
 
 
@@ -118,22 +120,12 @@ def combinations(trials: list[TrialRecord], tags: dict[str, str], ref: Reference
         studies = sorted({s for t in row.trials for s in t.studies})
         out.append(Combination(tag_of[key], row, ladder, alone, studies))
     for c in out:
-        c.baseline = baseline_of(c, out)
-        if c.baseline is not None and metric is not None:
-            mine, theirs = paired_seeds(c, [o for o in out if _shared_key(o) == _shared_key(c.baseline)])
+        baselines = baselines_of(c, out)
+        c.baseline = baselines[0] if baselines else None
+        if baselines and metric is not None:
+            mine, theirs = paired_seeds(c, baselines)
             c.gap = location_delta(mine, theirs, metric, cache) if mine else None
     return out
-
-
-def _shared_settings(flat: dict) -> dict:
-    """The settings a combination shares with its baseline: every key but the seed, the device, the
-    module switches and the keys only a module reads (`Module.params`)."""
-    ignore = set(IGNORED_KEYS) | {m.key for m in modules()} | {p for m in modules() for p in m.params}
-    return {k: repr(v) for k, v in flat.items() if k not in ignore}
-
-
-def _shared_key(c: Combination) -> tuple:
-    return tuple(sorted(_shared_settings(c.row.flat).items())) + (switches_on(c.row.flat),)
 
 
 def _numerics(t: TrialRecord) -> str | None:
@@ -159,16 +151,14 @@ def paired_seeds(c: Combination, baselines: list[Combination]) -> tuple[list[Tri
     return mine, theirs
 
 
-def baseline_of(c: Combination, every: list[Combination]) -> Combination | None:
-    """The combination with every module off and the same other settings (Table 5's row 1 under the
-    same readings), of the same tag where there is one; None for a baseline, or where the folders
-    have none. Which of its records pair with `c`'s seeds is `paired_seeds`' to say."""
-    if not any(switches_on(c.row.flat)):
-        return None
-    mine = _shared_settings(c.row.flat)
-    found = [o for o in every if not any(switches_on(o.row.flat)) and _shared_settings(o.row.flat) == mine]
+def baselines_of(c: Combination, every: list[Combination]) -> list[Combination]:
+    """The combinations the report compares `c` with (`reference_row` under the readings table's
+    comparison: Table 5's row 1 under the same readings, every module off), those of `c`'s tag
+    first; [] for a baseline, or where the folders have none. Which of their records pair with
+    `c`'s seeds is `paired_seeds`' to say."""
+    found = [o for o in every if reference_row(c.row, [o.row], COMPARISON) is o.row]
     found.sort(key=lambda o: o.tag != c.tag)
-    return found[0] if found else None
+    return found
 
 
 def _interval(point: float, lo: float | None, hi: float | None) -> str:
@@ -201,7 +191,7 @@ def line(c: Combination, sets_apart: str) -> str:
     vs = c.ladder.against.get("responses")
     mean_pose = "?" if vs is None else _interval(vs.delta, vs.lo, vs.hi)
     if c.gap is None:
-        gap = ("(baseline)" if not any(switches_on(c.row.flat)) else "no baseline here" if c.baseline is None
+        gap = ("(baseline)" if COMPARISON.is_reference(c.row.flat) else "no baseline here" if c.baseline is None
                else "no seed of its baseline trained on its machine")
     else:
         gap = _interval(c.gap.delta, c.gap.lo, c.gap.hi) + f", seeds {c.gap.pairs}" + (
@@ -222,7 +212,7 @@ def tally(every: list[Combination]) -> list[str]:
     out = [f"{len(every)} combinations; first link to fail: "
            + ", ".join(f"link {n}: {firsts[n]}" for n in sorted(k for k in firsts if k is not None))
            + f", none: {firsts[None]}"]
-    whole = [c for c in every if c.ladder.first_fail is None and any(switches_on(c.row.flat))]
+    whole = [c for c in every if c.ladder.first_fail is None and not COMPARISON.is_reference(c.row.flat)]
     paired = [c for c in whole if c.gap is not None]
     images = [c for c in paired if c.gap.lo is not None and c.gap.lo > 0]
     seeds = [c for c in paired if c.gap.seeds_lo is not None and c.gap.seeds_lo > 0]
